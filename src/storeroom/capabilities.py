@@ -1,0 +1,56 @@
+"""Capabilities: what a backend really honours.
+
+Gate capabilities decide whether a Store method may run at all (checked before
+any I/O, spec CAP-001). Quality flags describe how an operation behaves
+(``ATOMIC_MOVE``: a move is one atomic rename, not copy + delete).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+__all__ = ["ALL_GATES", "Capability", "capability_set"]
+
+
+class Capability(str, enum.Enum):
+    """One thing a backend can do. Values are lower-case names used in config and docs."""
+
+    READ = "read"
+    WRITE = "write"
+    DELETE = "delete"
+    LIST = "list"
+    GLOB = "glob"
+    MOVE = "move"
+    COPY = "copy"
+    ATOMIC_WRITE = "atomic_write"
+    METADATA = "metadata"
+    # Quality flags: describe behaviour, gate nothing on their own.
+    SEEKABLE_READ = "seekable_read"
+    LAZY_READ = "lazy_read"
+    ATOMIC_MOVE = "atomic_move"
+    USER_METADATA = "user_metadata"
+    WRITE_RESULT_NATIVE = "write_result_native"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ALL_GATES: frozenset[Capability] = frozenset(
+    {
+        Capability.READ,
+        Capability.WRITE,
+        Capability.DELETE,
+        Capability.LIST,
+        Capability.GLOB,
+        Capability.MOVE,
+        Capability.COPY,
+        Capability.ATOMIC_WRITE,
+        Capability.METADATA,
+    }
+)
+
+
+def capability_set(items: Iterable[Capability | str]) -> frozenset[Capability]:
+    """Build a frozenset of capabilities from members or their names."""
+    return frozenset(c if isinstance(c, Capability) else Capability(str(c).lower()) for c in items)

@@ -1,0 +1,162 @@
+"""Immutable result models: file and folder entries, write results, digests.
+
+All are frozen dataclasses, equal by value and hashed by ``path``. Paths in
+models handed to users are store-relative :class:`RemotePath` values.
+Backends build many of these while listing, so each hot model has a
+``_fast`` constructor that skips the frozen ``__init__`` (same result, about
+a fifth of the cost).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from storeroom.path import RemotePath
+
+__all__ = [
+    "ContentDigest",
+    "FileInfo",
+    "FolderEntry",
+    "FolderInfo",
+    "ResolutionPlan",
+    "WriteResult",
+]
+
+_HEX = re.compile(r"[0-9a-f]+")
+_new = object.__new__
+
+
+@dataclasses.dataclass(frozen=True)
+class ContentDigest:
+    """A content hash: lower-case ``algorithm`` name and lower-case hex ``value``."""
+
+    algorithm: str
+    value: str
+
+    def __post_init__(self) -> None:
+        algorithm = self.algorithm.strip().lower()
+        value = self.value.strip().lower()
+        if not algorithm:
+            raise ValueError("ContentDigest.algorithm must not be empty")
+        if not value or not _HEX.fullmatch(value):
+            raise ValueError(f"ContentDigest.value must be hexadecimal, got {self.value!r}")
+        object.__setattr__(self, "algorithm", algorithm)
+        object.__setattr__(self, "value", value)
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.value}"
+
+
+@dataclasses.dataclass(frozen=True)
+class FileInfo:
+    """A file: its path, name, size in bytes and modification time (UTC)."""
+
+    path: RemotePath
+    name: str
+    size: int
+    modified_at: datetime | None
+    etag: str | None = None
+    content_type: str | None = None
+    metadata: Mapping[str, str] | None = None
+    digest: ContentDigest | None = None
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    @classmethod
+    def _fast(
+        cls,
+        path: str,
+        name: str,
+        size: int,
+        modified_at: datetime | None,
+        etag: str | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        digest: ContentDigest | None = None,
+    ) -> FileInfo:
+        obj: FileInfo = _new(cls)
+        obj.__dict__.update(
+            path=RemotePath._trusted(path),
+            name=name,
+            size=size,
+            modified_at=modified_at,
+            etag=etag,
+            content_type=content_type,
+            metadata=metadata,
+            digest=digest,
+        )
+        return obj
+
+    def _rebase(self, path: str) -> FileInfo:
+        """Same entry under another (already-normalised) path."""
+        obj: FileInfo = _new(FileInfo)
+        obj.__dict__.update(self.__dict__)
+        obj.__dict__["path"] = RemotePath._trusted(path)
+        return obj
+
+
+@dataclasses.dataclass(frozen=True)
+class FolderEntry:
+    """A folder seen in a listing."""
+
+    path: RemotePath
+    name: str
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    @classmethod
+    def _fast(cls, path: str, name: str) -> FolderEntry:
+        obj: FolderEntry = _new(cls)
+        obj.__dict__.update(path=RemotePath._trusted(path), name=name)
+        return obj
+
+    def _rebase(self, path: str) -> FolderEntry:
+        return FolderEntry._fast(path, self.name)
+
+
+@dataclasses.dataclass(frozen=True)
+class FolderInfo:
+    """Aggregate facts about a folder's files (recursive up to ``max_depth``)."""
+
+    path: RemotePath
+    file_count: int
+    total_size: int
+    modified_at: datetime | None = None
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+
+@dataclasses.dataclass(frozen=True)
+class WriteResult:
+    """What a write produced. Optional fields are filled when the backend knows them."""
+
+    path: RemotePath
+    size: int
+    etag: str | None = None
+    version_id: str | None = None
+    last_modified: datetime | None = None
+    digest: ContentDigest | None = None
+    metadata: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def _rebase(self, path: str) -> WriteResult:
+        return dataclasses.replace(self, path=RemotePath._trusted(path))
+
+
+@dataclasses.dataclass(frozen=True)
+class ResolutionPlan:
+    """How a store path maps onto the backend: for debugging and tooling."""
+
+    backend_type: str
+    store_path: RemotePath
+    native_path: str
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
