@@ -1,0 +1,177 @@
+"""Typed, frozen per-backend option classes (spec CONFIG-020..029).
+
+Each backend declares its options as a frozen dataclass deriving from
+:class:`BackendOptions`. :meth:`BackendOptions.parse` turns a raw options
+mapping into that class: unknown keys, missing required keys and wrong
+types are :class:`ConfigError` naming the key path and what is expected.
+Credential fields are typed ``Secret`` and masked in ``repr``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar, Union
+
+from storeroom.config.secret import Secret
+from storeroom.errors import ConfigError
+
+__all__ = ["BackendOptions", "describe_type"]
+
+O = TypeVar("O", bound="BackendOptions")
+
+
+def describe_type(tp: Any) -> str:
+    """Human wording for a type annotation, used in error messages."""
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        names = [describe_type(a) for a in typing.get_args(tp) if a is not type(None)]
+        return " or ".join(names)
+    if origin is typing.Literal:
+        return " or ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (dict, Mapping, typing.Mapping):
+        return "a table"
+    if origin in (list, tuple):
+        return "a list"
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        Secret: "a string (secret)",
+    }.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Check ``value`` against annotation ``tp``; allow lossless widenings only."""
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise ConfigError(
+            f"{where}: expected {describe_type(tp)}, got {type(value).__name__}", key=where
+        )
+    if origin is typing.Literal:
+        if value in typing.get_args(tp):
+            return value
+        raise ConfigError(
+            f"{where}: expected one of {describe_type(tp)}, got {value!r}", key=where
+        )
+    if origin in (dict, Mapping, typing.Mapping):
+        if isinstance(value, Mapping):
+            return types.MappingProxyType(dict(value))
+        raise ConfigError(f"{where}: expected a table, got {type(value).__name__}", key=where)
+    if origin in (tuple, list):
+        if isinstance(value, list | tuple):
+            return tuple(value)
+        raise ConfigError(f"{where}: expected a list, got {type(value).__name__}", key=where)
+    if tp is Secret:
+        if isinstance(value, Secret):
+            return value
+        if isinstance(value, str):
+            return Secret(value)
+        # Never echo the value: it may be a credential.
+        raise ConfigError(
+            f"{where}: expected a string (secret), got {type(value).__name__}", key=where
+        )
+    if tp is Any or tp is object:
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is int and isinstance(value, bool):
+        raise ConfigError(f"{where}: expected an integer, got a boolean", key=where)
+    if isinstance(tp, type) and isinstance(value, tp):
+        return value
+    raise ConfigError(
+        f"{where}: expected {describe_type(tp)}, got {type(value).__name__} {value!r}",
+        key=where,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class BackendOptions:
+    """Base class of per-backend option classes.
+
+    Subclasses are frozen dataclasses. ``aliases`` maps accepted alternative
+    spellings to field names (for remote-store compatibility).
+    """
+
+    aliases: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def parse(cls: type[O], options: Mapping[str, Any], *, where: str = "options") -> O:
+        """Validate ``options`` and build the typed object.
+
+        ``where`` is the key path used in messages, e.g.
+        ``"storeroom.toml: backends.main.options"``.
+        """
+        if not isinstance(options, Mapping):
+            raise ConfigError(
+                f"{where}: expected a table of options, got {type(options).__name__}", key=where
+            )
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+        values: dict[str, Any] = {}
+        for raw_key, value in options.items():
+            key = cls.aliases.get(raw_key, raw_key)
+            if key not in fields:
+                close = difflib.get_close_matches(str(raw_key), list(fields), n=1)
+                tip = f"; did you mean {close[0]!r}?" if close else ""
+                known = ", ".join(sorted(fields)) or "none"
+                raise ConfigError(
+                    f"{where}.{raw_key}: unknown option for backend type "
+                    f"{cls.backend_type()!r}{tip} (known options: {known})",
+                    key=f"{where}.{raw_key}",
+                )
+            if key in values:
+                raise ConfigError(
+                    f"{where}.{raw_key}: option given twice (as {key!r} and an alias)",
+                    key=f"{where}.{raw_key}",
+                )
+            values[key] = _coerce(value, hints[key], f"{where}.{raw_key}")
+        missing = [
+            name
+            for name, f in fields.items()
+            if name not in values
+            and f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        ]
+        if missing:
+            raise ConfigError(
+                f"{where}: missing required option(s) {', '.join(repr(m) for m in missing)} "
+                f"for backend type {cls.backend_type()!r}",
+                key=f"{where}.{missing[0]}",
+            )
+        try:
+            return cls(**values)
+        except ConfigError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}", key=where) from None
+
+    @classmethod
+    def backend_type(cls) -> str:
+        """The backend type name, for messages; subclasses may override."""
+        return cls.__name__.removesuffix("Options").lower()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain options mapping (secrets stay wrapped); ``parse(to_dict())`` round-trips."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, types.MappingProxyType):
+                value = dict(value)
+            out[f.name] = value
+        return out

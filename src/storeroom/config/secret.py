@@ -1,0 +1,134 @@
+"""``Secret``: a credential that never shows itself, and a logging redaction filter."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+
+__all__ = ["Secret", "SecretRedactionFilter", "is_secret_key", "reveal"]
+
+_SECRET_NAMES = frozenset(
+    {
+        "password",
+        "secret",
+        "key",
+        "token",
+        "account_key",
+        "sas_token",
+        "connection_string",
+        "passphrase",
+        "client_secret",
+        "credential",
+        "credentials",
+        "pkey",
+        "aws_secret_access_key",
+    }
+)
+_SECRET_SUFFIXES = ("_secret", "_password", "_token", "_key", "_passphrase")
+
+# Every plain value ever wrapped, so the log filter can scrub it. Values are
+# kept only in this process's memory, never written anywhere.
+_KNOWN: set[str] = set()
+_KNOWN_LOCK = threading.Lock()
+_pattern: re.Pattern[str] | None = None
+
+
+def is_secret_key(name: str) -> bool:
+    """True for option names that hold credentials (``password``, ``*_token``, ...)."""
+    lowered = name.lower()
+    return lowered in _SECRET_NAMES or lowered.endswith(_SECRET_SUFFIXES)
+
+
+class Secret:
+    """A credential value. ``repr``/``str`` show ``Secret('***')``; use :meth:`reveal`."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if isinstance(value, Secret):
+            value = value.reveal()
+        if not isinstance(value, str):
+            raise TypeError("Secret wraps a string")
+        object.__setattr__(self, "_value", value)
+        if len(value) >= 4:  # too-short values would scrub ordinary text
+            global _pattern
+            with _KNOWN_LOCK:
+                if value not in _KNOWN:
+                    _KNOWN.add(value)
+                    _pattern = None
+
+    def reveal(self) -> str:
+        """The plain value, for handing to an SDK. Never log it."""
+        value: str = object.__getattribute__(self, "_value")
+        return value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other.reveal() == self.reveal()
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self.reveal()))
+
+    def __bool__(self) -> bool:
+        return bool(self.reveal())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Secret is immutable")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Secret, (self.reveal(),))
+
+
+def reveal(value: str | Secret | None) -> str | None:
+    """Plain string from a ``Secret`` or a plain string; ``None`` passes through."""
+    return value.reveal() if isinstance(value, Secret) else value
+
+
+def _scrub_pattern() -> re.Pattern[str] | None:
+    global _pattern
+    with _KNOWN_LOCK:
+        if _pattern is None and _KNOWN:
+            alts = sorted(_KNOWN, key=len, reverse=True)
+            _pattern = re.compile("|".join(re.escape(v) for v in alts))
+        return _pattern
+
+
+def scrub(text: str) -> str:
+    """Replace every known secret value in ``text`` with ``***``."""
+    pattern = _scrub_pattern()
+    return pattern.sub("***", text) if pattern is not None else text
+
+
+class SecretRedactionFilter(logging.Filter):
+    """Logging filter that masks any known secret value in a record's message and args.
+
+    storeroom's own loggers carry it; add it to your handlers to cover
+    messages from SDKs too.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _scrub_pattern() is None:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is not ours to fix
+            return True
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg = cleaned
+            record.args = None
+        for attr, value in list(record.__dict__.items()):
+            if isinstance(value, str) and attr not in ("msg", "name", "levelname", "pathname"):
+                new = scrub(value)
+                if new != value:
+                    setattr(record, attr, new)
+        return True
