@@ -74,7 +74,7 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix $(LINT_PATHS)
 
 docs: $(DEV_STAMP)
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # Test servers: when scripts/services exists, `scripts/services up` starts them
 # and prints shell assignments (export NAME=value ...) that tell the tests
