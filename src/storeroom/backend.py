@@ -17,7 +17,7 @@ from __future__ import annotations
 import abc
 import io
 from collections.abc import Iterable, Iterator, Mapping
-from typing import BinaryIO, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import Any, BinaryIO, Protocol, TypeVar, runtime_checkable
 
 from storeroom.capabilities import Capability
 from storeroom.errors import (
@@ -65,9 +65,10 @@ class Backend(abc.ABC):
     already normalised by the Store and never escape the backend root.
     """
 
-    type_name: ClassVar[str] = "backend"
+    #: The config ``type`` of this backend ("local", "s3", ...).
+    type_name: str = "backend"
     #: True when folders exist on their own (empty folders survive).
-    real_folders: ClassVar[bool] = False
+    real_folders: bool = False
     capabilities: frozenset[Capability] = frozenset()
 
     # -- required primitives -------------------------------------------------
@@ -205,6 +206,16 @@ class Backend(abc.ABC):
         desc = ", ".join(f"{k}={v!r}" for k, v in self.describe().items())
         return f"{type(self).__name__}({desc})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Backends pickle as configuration and reconnect lazily where unpickled.
+        options = getattr(self, "options", None)
+        rebuild = getattr(type(self), "from_options", None)
+        if options is None or rebuild is None:
+            raise TypeError(
+                f"{type(self).__name__} cannot be pickled: it keeps no 'options' to rebuild from"
+            )
+        return (rebuild, (options,))
+
     def __enter__(self: B) -> B:
         return self
 
@@ -216,14 +227,12 @@ class Backend(abc.ABC):
 class BackendProtocol(Protocol):
     """Structural twin of :class:`Backend`, checked by mypy for every backend."""
 
-    type_name: ClassVar[str]
-    real_folders: ClassVar[bool]
+    type_name: str
+    real_folders: bool
     capabilities: frozenset[Capability]
 
     def stat(self, key: str) -> Entry: ...
-    def open_read(
-        self, key: str, start: int | None = None, end: int | None = None
-    ) -> BinaryIO: ...
+    def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO: ...
     def write(
         self,
         key: str,
@@ -254,18 +263,9 @@ class Forwarding(Backend):
 
     def __init__(self, inner: Backend) -> None:
         self.inner = inner
-
-    @property  # type: ignore[override]
-    def capabilities(self) -> frozenset[Capability]:
-        return self.inner.capabilities
-
-    @property  # type: ignore[override]
-    def type_name(self) -> str:  # type: ignore[override]
-        return self.inner.type_name
-
-    @property  # type: ignore[override]
-    def real_folders(self) -> bool:  # type: ignore[override]
-        return self.inner.real_folders
+        self.type_name = inner.type_name
+        self.real_folders = inner.real_folders
+        self.capabilities = inner.capabilities
 
     def stat(self, key: str) -> Entry:
         return self.inner.stat(key)

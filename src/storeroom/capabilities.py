@@ -13,7 +13,7 @@ from collections.abc import Iterable
 __all__ = ["ALL_GATES", "Capability", "capability_set"]
 
 
-class Capability(str, enum.Enum):
+class Capability(enum.StrEnum):
     """One thing a backend can do. Values are lower-case names used in config and docs."""
 
     READ = "read"

@@ -18,6 +18,7 @@ __all__ = [
     "CapabilityNotSupported",
     "ConfigError",
     "DirectoryNotEmpty",
+    "InvalidArgument",
     "InvalidPath",
     "NotFound",
     "PermissionDenied",
@@ -31,8 +32,8 @@ class StoreroomError(Exception):
 
     ``message`` says what went wrong and, where it helps, what to do next.
     ``path`` is store-relative, ``backend`` the backend type (``"local"``),
-    ``operation`` the Store or primitive name, ``store`` the registry name. ``retryable`` tells the retry
-    layer whether trying again can succeed; ``retry_after`` is a server hint
+    ``operation`` the Store or primitive name, ``store`` the registry name.
+    ``retryable`` tells the retry layer whether trying again can succeed; ``retry_after`` is a server hint
     in seconds; ``attempts`` is filled in by the retry layer.
     """
 
@@ -131,6 +132,10 @@ class PermissionDenied(StoreroomError, PermissionError):
 
 class InvalidPath(StoreroomError, ValueError):
     """The path is malformed, escapes the root, or has the wrong kind (file vs folder)."""
+
+
+class InvalidArgument(StoreroomError, TypeError, ValueError):
+    """An argument other than the path is wrong (content type, range, depth)."""
 
 
 class CapabilityNotSupported(StoreroomError, NotImplementedError):

@@ -1,6 +1,26 @@
 """Configuration: frozen config model, loaders, env substitution, secrets."""
 
+from storeroom.config.env import resolve_env
+from storeroom.config.model import (
+    BackendConfig,
+    LayerConfig,
+    RegistryConfig,
+    RetryPolicy,
+    StoreProfile,
+)
 from storeroom.config.options import BackendOptions
 from storeroom.config.secret import Secret, SecretRedactionFilter, is_secret_key, reveal
 
-__all__ = ["BackendOptions", "Secret", "SecretRedactionFilter", "is_secret_key", "reveal"]
+__all__ = [
+    "BackendConfig",
+    "BackendOptions",
+    "LayerConfig",
+    "RegistryConfig",
+    "RetryPolicy",
+    "Secret",
+    "SecretRedactionFilter",
+    "StoreProfile",
+    "is_secret_key",
+    "resolve_env",
+    "reveal",
+]

@@ -16,12 +16,13 @@ import typing
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar, Union
 
+from storeroom.config.frozen import FrozenDict, freeze
 from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
 
 __all__ = ["BackendOptions", "describe_type"]
 
-O = TypeVar("O", bound="BackendOptions")
+OptT = TypeVar("OptT", bound="BackendOptions")
 
 
 def describe_type(tp: Any) -> str:
@@ -66,12 +67,10 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if origin is typing.Literal:
         if value in typing.get_args(tp):
             return value
-        raise ConfigError(
-            f"{where}: expected one of {describe_type(tp)}, got {value!r}", key=where
-        )
+        raise ConfigError(f"{where}: expected one of {describe_type(tp)}, got {value!r}", key=where)
     if origin in (dict, Mapping, typing.Mapping):
         if isinstance(value, Mapping):
-            return types.MappingProxyType(dict(value))
+            return freeze(dict(value))
         raise ConfigError(f"{where}: expected a table, got {type(value).__name__}", key=where)
     if origin in (tuple, list):
         if isinstance(value, list | tuple):
@@ -111,7 +110,7 @@ class BackendOptions:
     aliases: ClassVar[Mapping[str, str]] = {}
 
     @classmethod
-    def parse(cls: type[O], options: Mapping[str, Any], *, where: str = "options") -> O:
+    def parse(cls: type[OptT], options: Mapping[str, Any], *, where: str = "options") -> OptT:
         """Validate ``options`` and build the typed object.
 
         ``where`` is the key path used in messages, e.g.
@@ -171,7 +170,7 @@ class BackendOptions:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, types.MappingProxyType):
+            if isinstance(value, FrozenDict):
                 value = dict(value)
             out[f.name] = value
         return out

@@ -1,0 +1,107 @@
+"""Errno table of the local backend: OS error numbers to storeroom errors.
+
+One table decides the storeroom class and the ``retryable`` flag for every
+``OSError`` the backend meets. Classification uses ``errno`` only, never the
+text of the message. Numbers missing from the table become
+:class:`~storeroom.errors.UnexpectedError`.
+"""
+
+from __future__ import annotations
+
+import errno
+
+from storeroom.errors import (
+    AlreadyExists,
+    BackendUnavailable,
+    DirectoryNotEmpty,
+    InvalidPath,
+    NotFound,
+    PermissionDenied,
+    StoreroomError,
+    UnexpectedError,
+)
+
+__all__ = ["BACKEND", "ERRNO_TABLE", "map_os_error"]
+
+BACKEND = "local"
+
+#: errno -> (storeroom error class, retryable, message, hint or None).
+ERRNO_TABLE: dict[int, tuple[type[StoreroomError], bool, str, str | None]] = {}
+
+
+def _add(
+    names: tuple[str, ...],
+    cls: type[StoreroomError],
+    retryable: bool,
+    message: str,
+    hint: str | None = None,
+) -> None:
+    # Some errno names exist only on some platforms (EDQUOT, ESTALE, ...).
+    for name in names:
+        number = getattr(errno, name, None)
+        if number is not None and number not in ERRNO_TABLE:
+            ERRNO_TABLE[number] = (cls, retryable, message, hint)
+
+
+_add(("ENOENT",), NotFound, False, "file or folder not found")
+_add(("EEXIST",), AlreadyExists, False, "file already exists", "pass overwrite=True to replace it")
+_add(("EACCES", "EPERM"), PermissionDenied, False, "permission denied by the filesystem")
+_add(("EROFS",), PermissionDenied, False, "the filesystem is read-only")
+_add(("ENOTDIR",), InvalidPath, False, "a parent of this path is a file, not a folder")
+_add(("EISDIR",), InvalidPath, False, "expected a file, found a folder")
+_add(("ENAMETOOLONG",), InvalidPath, False, "path or name too long for the filesystem")
+_add(("ELOOP",), InvalidPath, False, "too many levels of symbolic links")
+_add(("EINVAL", "EILSEQ"), InvalidPath, False, "the filesystem rejected this name")
+_add(("ENOTEMPTY",), DirectoryNotEmpty, False, "folder is not empty")
+_add(
+    ("ENOSPC", "EDQUOT"),
+    StoreroomError,
+    False,
+    "disk full: no space or quota left on the filesystem",
+    "free some space or raise the quota, then write again",
+)
+_add(
+    ("EIO", "EAGAIN", "EWOULDBLOCK", "ETIMEDOUT", "EBUSY", "ESTALE", "EINTR", "ENOLCK"),
+    BackendUnavailable,
+    True,
+    "the filesystem did not answer the request",
+    "the disk or network mount may be failing; retry later",
+)
+_add(
+    ("EMFILE", "ENFILE", "ENOMEM"),
+    BackendUnavailable,
+    True,
+    "the system ran out of file handles or memory",
+)
+_add(
+    ("EXDEV", "EMLINK", "ENOTSUP", "EOPNOTSUPP"),
+    UnexpectedError,
+    False,
+    "the filesystem does not support this operation here",
+)
+
+
+def map_os_error(exc: OSError, key: str, *, operation: str | None = None) -> StoreroomError:
+    """Translate ``exc`` into the storeroom error for ``key``.
+
+    Raise the result ``from exc`` so the original stays as ``__cause__``.
+    Messages name the store key and never the absolute filesystem path.
+    """
+    row = ERRNO_TABLE.get(exc.errno) if exc.errno is not None else None
+    if row is None:
+        detail = exc.strerror or type(exc).__name__
+        return UnexpectedError(
+            f"unexpected filesystem error: {detail}",
+            path=key,
+            backend=BACKEND,
+            operation=operation,
+        )
+    cls, retryable, message, hint = row
+    return cls(
+        message,
+        path=key,
+        backend=BACKEND,
+        operation=operation,
+        retryable=retryable,
+        hint=hint,
+    )

@@ -1,0 +1,347 @@
+"""The frozen configuration model: ``RegistryConfig`` → ``BackendConfig`` / ``StoreProfile``.
+
+Raw data (from TOML, YAML, JSON or a dict) is checked shape-first here: known
+keys only, right types, every message naming the source file and key path
+(spec CONFIG-001..009). Per-backend options are checked by
+:meth:`RegistryConfig.validate` against the backend's option class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from storeroom.config.env import resolve_env
+from storeroom.config.frozen import FrozenDict, freeze, thaw
+from storeroom.config.secret import Secret, is_secret_key
+from storeroom.errors import ConfigError
+
+__all__ = ["BackendConfig", "LayerConfig", "RegistryConfig", "RetryPolicy", "StoreProfile"]
+
+
+def _where(source: str | None, key: str) -> str:
+    return f"{source}: {key}" if source else key
+
+
+def _wrap_secrets(options: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in options.items():
+        if isinstance(v, str) and is_secret_key(str(k)):
+            out[k] = Secret(v)
+        elif isinstance(v, Mapping):
+            out[k] = _wrap_secrets(v)
+        else:
+            out[k] = v
+    return out
+
+
+def _table(value: Any, where: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: expected a table, got {type(value).__name__}", key=where)
+    return value
+
+
+def _reject_unknown(data: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
+    for key in data:
+        if key not in known:
+            raise ConfigError(
+                f"{where}.{key}: unknown key (expected one of: {', '.join(known)})",
+                key=f"{where}.{key}",
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """Retry settings (remote-store's ``retry`` shorthand; same field names).
+
+    ``max_attempts`` counts the first try; ``backoff_base``/``backoff_max`` are
+    seconds of exponential backoff; ``jitter`` is the random share added;
+    ``timeout`` is a total deadline in seconds (``None``: no deadline).
+    """
+
+    max_attempts: int = 3
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    jitter: float = 1.0
+    timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        checks = [
+            (isinstance(self.max_attempts, int) and self.max_attempts >= 1, "max_attempts >= 1"),
+            (self.backoff_base >= 0, "backoff_base >= 0"),
+            (self.backoff_max >= 0, "backoff_max >= 0"),
+            (self.jitter >= 0, "jitter >= 0"),
+            (self.timeout is None or self.timeout > 0, "timeout > 0 or unset"),
+        ]
+        for ok, rule in checks:
+            if not ok:
+                raise ConfigError(f"retry: expected {rule}", key="retry")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, where: str = "retry") -> RetryPolicy:
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        _reject_unknown(data, names, where)
+        for k, v in data.items():
+            if isinstance(v, bool) or not isinstance(v, int | float | None):
+                raise ConfigError(
+                    f"{where}.{k}: expected a number, got {type(v).__name__}", key=f"{where}.{k}"
+                )
+        try:
+            return cls(**data)
+        except ConfigError as exc:
+            raise ConfigError(
+                f"{where}: {exc.message.removeprefix('retry: ')}", key=where
+            ) from None
+
+    @classmethod
+    def disabled(cls) -> RetryPolicy:
+        return cls(max_attempts=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerConfig:
+    """One layer in a backend's or store's ``layers`` list: ``type`` plus its options."""
+
+    type: str
+    options: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
+
+    @classmethod
+    def from_raw(cls, raw: Any, where: str) -> LayerConfig:
+        if isinstance(raw, LayerConfig):
+            return raw
+        if isinstance(raw, str):
+            return cls(type=raw)
+        table = _table(raw, where)
+        layer_type = table.get("type")
+        if not isinstance(layer_type, str) or not layer_type:
+            raise ConfigError(f"{where}.type: expected a layer type name", key=f"{where}.type")
+        opts = {k: v for k, v in table.items() if k != "type"}
+        return cls(type=layer_type, options=freeze(_wrap_secrets(opts)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **thaw(self.options)}
+
+
+def _layers(raw: Any, where: str) -> tuple[LayerConfig, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list | tuple):
+        raise ConfigError(
+            f"{where}: expected a list of layer tables, got {type(raw).__name__}", key=where
+        )
+    return tuple(LayerConfig.from_raw(item, f"{where}[{i}]") for i, item in enumerate(raw))
+
+
+@dataclasses.dataclass(frozen=True)
+class BackendConfig:
+    """A named backend: ``type``, its ``options``, ``layers`` and optional ``retry``."""
+
+    type: str
+    options: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
+    layers: tuple[LayerConfig, ...] = ()
+    retry: RetryPolicy | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", freeze(_wrap_secrets(self.options)))
+        object.__setattr__(self, "layers", tuple(self.layers))
+
+    _KEYS = ("type", "options", "layers", "retry")
+
+    @classmethod
+    def from_raw(cls, raw: Any, where: str) -> BackendConfig:
+        if isinstance(raw, BackendConfig):
+            return raw
+        table = _table(raw, where)
+        _reject_unknown(table, cls._KEYS, where)
+        backend_type = table.get("type")
+        if not isinstance(backend_type, str) or not backend_type:
+            raise ConfigError(
+                f"{where}.type: required, expected a backend type name such as 'local'",
+                key=f"{where}.type",
+            )
+        retry_raw = table.get("retry")
+        retry: RetryPolicy | None
+        if retry_raw is None or isinstance(retry_raw, RetryPolicy):
+            retry = retry_raw
+        else:
+            retry = RetryPolicy.from_dict(
+                _table(retry_raw, f"{where}.retry"), where=f"{where}.retry"
+            )
+        return cls(
+            type=backend_type,
+            options=_table(table.get("options"), f"{where}.options"),
+            layers=_layers(table.get("layers"), f"{where}.layers"),
+            retry=retry,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "options": thaw(self.options)}
+        if self.layers:
+            out["layers"] = [layer.to_dict() for layer in self.layers]
+        if self.retry is not None:
+            out["retry"] = dataclasses.asdict(self.retry)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreProfile:
+    """A named store: which ``backend``, the ``root_path`` inside it, extra ``layers``."""
+
+    backend: str
+    root_path: str = ""
+    options: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
+    layers: tuple[LayerConfig, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", freeze(self.options))
+        object.__setattr__(self, "layers", tuple(self.layers))
+
+    _KEYS = ("backend", "root_path", "root", "options", "layers")
+
+    @classmethod
+    def from_raw(cls, raw: Any, where: str) -> StoreProfile:
+        if isinstance(raw, StoreProfile):
+            return raw
+        table = _table(raw, where)
+        _reject_unknown(table, cls._KEYS, where)
+        backend = table.get("backend")
+        if not isinstance(backend, str) or not backend:
+            raise ConfigError(
+                f"{where}.backend: required, expected the name of a backend table",
+                key=f"{where}.backend",
+            )
+        if "root" in table and "root_path" in table:
+            raise ConfigError(
+                f"{where}: give either 'root_path' or its alias 'root', not both",
+                key=f"{where}.root",
+            )
+        root = table.get("root_path", table.get("root", ""))
+        if root is None:
+            root = ""
+        if not isinstance(root, str):
+            raise ConfigError(
+                f"{where}.root_path: expected a string, got {type(root).__name__}",
+                key=f"{where}.root_path",
+            )
+        options = _table(table.get("options"), f"{where}.options")
+        if options:
+            raise ConfigError(
+                f"{where}.options.{next(iter(options))}: unknown store option (stores take "
+                "no options yet; backend options go under backends.<name>.options)",
+                key=f"{where}.options",
+            )
+        return cls(
+            backend=backend, root_path=root, layers=_layers(table.get("layers"), f"{where}.layers")
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"backend": self.backend, "root_path": self.root_path}
+        if self.layers:
+            out["layers"] = [layer.to_dict() for layer in self.layers]
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class RegistryConfig:
+    """The whole configuration: named ``backends`` and named ``stores``. Immutable.
+
+    ``source`` names where it came from (a file path) so every error can say so.
+    """
+
+    backends: Mapping[str, BackendConfig] = dataclasses.field(default_factory=FrozenDict)
+    stores: Mapping[str, StoreProfile] = dataclasses.field(default_factory=FrozenDict)
+    source: str | None = dataclasses.field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "backends", FrozenDict(self.backends))
+        object.__setattr__(self, "stores", FrozenDict(self.stores))
+
+    # -- construction -------------------------------------------------------------
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        source: str | None = None,
+        resolve_env_vars: bool = True,
+        environ: Mapping[str, str] | None = None,
+    ) -> RegistryConfig:
+        """Build from plain data (``{"backends": {...}, "stores": {...}}``).
+
+        ``${VAR}`` placeholders are resolved from ``environ`` (default
+        ``os.environ``) unless ``resolve_env_vars=False``.
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError(
+                f"{_where(source, 'config')}: expected a table with 'backends' and 'stores', "
+                f"got {type(data).__name__}"
+            )
+        if resolve_env_vars:
+            data = resolve_env(data, environ, where=f"{source}: " if source else "")
+        _reject_unknown(data, ("backends", "stores"), _where(source, "(top level)"))
+        raw_backends = _table(data.get("backends"), _where(source, "backends"))
+        raw_stores = _table(data.get("stores"), _where(source, "stores"))
+        backends = {
+            str(name): BackendConfig.from_raw(raw, _where(source, f"backends.{name}"))
+            for name, raw in raw_backends.items()
+        }
+        stores = {
+            str(name): StoreProfile.from_raw(raw, _where(source, f"stores.{name}"))
+            for name, raw in raw_stores.items()
+        }
+        return cls(backends=backends, stores=stores, source=source)
+
+    @classmethod
+    def from_toml(cls, path: Any, *, table: tuple[str, ...] = (), **kw: Any) -> RegistryConfig:
+        """Load a TOML file; ``table=("tool", "storeroom")`` picks a sub-table (pyproject)."""
+        from storeroom.config.loaders import load_toml
+
+        data, source = load_toml(path, table)
+        return cls.from_dict(data, source=source, **kw)
+
+    @classmethod
+    def from_yaml(cls, path: Any, *, table: tuple[str, ...] = (), **kw: Any) -> RegistryConfig:
+        """Load a YAML file (needs ``storeroom[yaml]``)."""
+        from storeroom.config.loaders import load_yaml
+
+        data, source = load_yaml(path, table)
+        return cls.from_dict(data, source=source, **kw)
+
+    @classmethod
+    def from_json(cls, path: Any, *, table: tuple[str, ...] = (), **kw: Any) -> RegistryConfig:
+        """Load a JSON file."""
+        from storeroom.config.loaders import load_json
+
+        data, source = load_json(path, table)
+        return cls.from_dict(data, source=source, **kw)
+
+    @classmethod
+    def from_file(cls, path: Any, **kw: Any) -> RegistryConfig:
+        """Load a file, choosing the format by suffix (.toml, .yaml/.yml, .json)."""
+        from storeroom.config.loaders import load_any
+
+        data, source = load_any(path, kw.pop("table", ()))
+        return cls.from_dict(data, source=source, **kw)
+
+    # -- use ---------------------------------------------------------------------------
+
+    def validate(self) -> None:
+        """Check references, backend types, options and layers; raise ``ConfigError``."""
+        from storeroom.registry import validate_config
+
+        validate_config(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data; ``from_dict(to_dict())`` round-trips (secrets stay wrapped)."""
+        return {
+            "backends": {n: b.to_dict() for n, b in self.backends.items()},
+            "stores": {n: s.to_dict() for n, s in self.stores.items()},
+        }
+
+    def where(self, key: str) -> str:
+        """``key`` prefixed with the source file, for messages."""
+        return _where(self.source, key)

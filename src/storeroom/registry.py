@@ -1,0 +1,338 @@
+"""``Registry``: builds backends lazily from a ``RegistryConfig`` and hands out Stores.
+
+Backend types come from three places, looked up in this order: types added
+with :func:`register_backend`, the built-in types (imported only when used,
+so ``import storeroom`` loads no SDK), and the ``storeroom.backends`` entry
+point group (spec REG-*).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from storeroom.backend import Backend
+from storeroom.config.frozen import thaw
+from storeroom.config.model import LayerConfig, RegistryConfig
+from storeroom.config.options import BackendOptions
+from storeroom.errors import ConfigError, StoreroomError
+from storeroom.store import Store
+
+__all__ = [
+    "Registry",
+    "UnknownName",
+    "known_backend_types",
+    "register_backend",
+    "register_layer",
+    "validate_config",
+]
+
+Factory = Callable[..., Backend]
+LayerFactory = Callable[..., Backend]
+
+
+class UnknownName(ConfigError, KeyError):
+    """``get_store``/``get_backend`` with a name the configuration does not define."""
+
+
+@dataclass(frozen=True)
+class _BackendType:
+    """How to validate options for, and build, one backend type."""
+
+    name: str
+    options_path: str | None = None  # "module:Class", imported without the SDK
+    backend_path: str | None = None  # "module:Class", may need an extra
+    extra: str | None = None
+    factory: Factory | None = None  # for register_backend / entry points
+    options_class: type[BackendOptions] | None = None
+
+    def options_cls(self) -> type[BackendOptions] | None:
+        if self.options_class is not None:
+            return self.options_class
+        if self.options_path is None:
+            if isinstance(self.factory, type) and hasattr(self.factory, "options_class"):
+                cls: type[BackendOptions] = self.factory.options_class
+                return cls
+            return None
+        loaded: type[BackendOptions] = _load(self.options_path)
+        return loaded
+
+    def build(self, options: Mapping[str, Any], where: str) -> Backend:
+        opts_cls = self.options_cls()
+        parsed = opts_cls.parse(options, where=where) if opts_cls is not None else None
+        if self.factory is not None and self.backend_path is None:
+            if parsed is not None and hasattr(self.factory, "from_options"):
+                return _checked(self.factory.from_options(parsed), self.name)
+            try:
+                return _checked(self.factory(**thaw(options)), self.name)
+            except TypeError as exc:
+                raise ConfigError(f"{where}: {exc}", key=where) from exc
+        assert self.backend_path is not None
+        try:
+            cls = _load(self.backend_path)
+        except ImportError as exc:
+            raise ConfigError(
+                f"{where}: the {self.name!r} backend needs packages that are not installed "
+                f"({exc.name or exc})",
+                key=where,
+                hint=f'pip install "storeroom[{self.extra or self.name}]"',
+            ) from None
+        return _checked(cls.from_options(parsed), self.name)
+
+
+def _checked(backend: Any, type_name: str) -> Backend:
+    if not isinstance(backend, Backend):
+        raise ConfigError(
+            f"backend type {type_name!r}: its factory returned {type(backend).__name__}, "
+            "not a storeroom Backend"
+        )
+    return backend
+
+
+def _load(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+_BUILTIN: dict[str, _BackendType] = {
+    "local": _BackendType(
+        "local",
+        "storeroom.backends.local.config:LocalOptions",
+        "storeroom.backends.local.backend:LocalBackend",
+    ),
+    "memory": _BackendType(
+        "memory",
+        "storeroom.backends.memory.config:MemoryOptions",
+        "storeroom.backends.memory.backend:MemoryBackend",
+    ),
+}
+_REGISTERED: dict[str, _BackendType] = {}
+_LAYERS: dict[str, LayerFactory] = {}
+_TYPES_LOCK = threading.Lock()
+
+
+def register_backend(
+    type_name: str,
+    factory: Factory,
+    *,
+    options_class: type[BackendOptions] | None = None,
+    replace: bool = False,
+) -> None:
+    """Add a backend type usable as ``type = "<type_name>"`` in config.
+
+    The Registry calls ``factory(**options)`` (credential values stay wrapped in
+    ``Secret``), or ``factory.from_options(parsed)`` when ``options_class`` (or the
+    factory's own ``options_class``) validates the options first.
+    """
+    if not isinstance(type_name, str) or not type_name:
+        raise ConfigError("register_backend: type_name must be a non-empty string")
+    if not callable(factory):
+        raise ConfigError(f"register_backend({type_name!r}): factory must be callable")
+    with _TYPES_LOCK:
+        if not replace and (type_name in _REGISTERED or type_name in _BUILTIN):
+            raise ConfigError(
+                f"backend type {type_name!r} is already registered",
+                hint="pass replace=True to override it",
+            )
+        _REGISTERED[type_name] = _BackendType(
+            type_name, factory=factory, options_class=options_class
+        )
+
+
+def register_layer(type_name: str, factory: LayerFactory, *, replace: bool = False) -> None:
+    """Add a layer type usable in ``layers = [{ type = "<type_name>", ... }]``.
+
+    The Registry calls ``factory(inner_backend, **options)``.
+    """
+    with _TYPES_LOCK:
+        if not replace and type_name in _LAYERS:
+            raise ConfigError(f"layer type {type_name!r} is already registered")
+        _LAYERS[type_name] = factory
+
+
+def _entry_point_type(type_name: str) -> _BackendType | None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="storeroom.backends"):
+        if ep.name == type_name:
+            try:
+                factory = ep.load()
+            except Exception as exc:
+                raise ConfigError(
+                    f"backend type {type_name!r}: entry point {ep.value!r} failed to load: {exc}"
+                ) from exc
+            found = _BackendType(type_name, factory=factory)
+            with _TYPES_LOCK:
+                _REGISTERED.setdefault(type_name, found)
+            return found
+    return None
+
+
+def known_backend_types() -> list[str]:
+    """Names of every backend type available now (built-in, registered, entry points)."""
+    from importlib.metadata import entry_points
+
+    names = set(_BUILTIN) | set(_REGISTERED)
+    names.update(ep.name for ep in entry_points(group="storeroom.backends"))
+    return sorted(names)
+
+
+def _backend_type(type_name: str, where: str) -> _BackendType:
+    found = _REGISTERED.get(type_name) or _BUILTIN.get(type_name) or _entry_point_type(type_name)
+    if found is None:
+        raise ConfigError(
+            f"{where}: unknown backend type {type_name!r} "
+            f"(known: {', '.join(known_backend_types())})",
+            key=where,
+            hint="check the spelling, or install the package that provides it",
+        )
+    return found
+
+
+def _check_layers(layers: tuple[LayerConfig, ...], where: str) -> None:
+    for i, layer in enumerate(layers):
+        if layer.type not in _LAYERS:
+            known = ", ".join(sorted(_LAYERS)) or "none are available in this version"
+            raise ConfigError(
+                f"{where}[{i}].type: unknown layer type {layer.type!r} (known: {known})",
+                key=f"{where}[{i}].type",
+            )
+
+
+def _apply_layers(backend: Backend, layers: tuple[LayerConfig, ...], where: str) -> Backend:
+    # Listed outermost first, so wrap from the innermost (last) outwards.
+    for i, layer in reversed(list(enumerate(layers))):
+        factory = _LAYERS[layer.type]
+        try:
+            backend = factory(backend, **thaw(layer.options))
+        except TypeError as exc:
+            raise ConfigError(f"{where}[{i}]: {exc}", key=f"{where}[{i}]") from exc
+    return backend
+
+
+def validate_config(config: RegistryConfig) -> None:
+    """Every check that needs no I/O: references, types, options, layers."""
+    for name, backend in config.backends.items():
+        where = config.where(f"backends.{name}")
+        btype = _backend_type(backend.type, f"{where}.type")
+        opts_cls = btype.options_cls()
+        if opts_cls is not None:
+            opts_cls.parse(backend.options, where=f"{where}.options")
+        _check_layers(backend.layers, f"{where}.layers")
+    for name, store in config.stores.items():
+        where = config.where(f"stores.{name}")
+        if store.backend not in config.backends:
+            defined = ", ".join(sorted(config.backends)) or "none"
+            raise ConfigError(
+                f"{where}.backend: unknown backend {store.backend!r} (defined backends: {defined})",
+                key=f"{where}.backend",
+            )
+        _check_layers(store.layers, f"{where}.layers")
+
+
+class Registry:
+    """Named stores built from one configuration. Thread-safe; close it when done.
+
+    Backends are built on first use and shared by every store that names them.
+    """
+
+    def __init__(self, config: RegistryConfig | Mapping[str, Any] | None = None) -> None:
+        if config is None:
+            config = RegistryConfig()
+        elif not isinstance(config, RegistryConfig):
+            config = RegistryConfig.from_dict(config)
+        config.validate()
+        self._config = config
+        self._backends: dict[str, Backend] = {}
+        self._stores: dict[str, Store] = {}
+        self._locks = {name: threading.Lock() for name in config.backends}
+        self._lock = threading.Lock()
+
+    @property
+    def config(self) -> RegistryConfig:
+        return self._config
+
+    @property
+    def store_names(self) -> list[str]:
+        return sorted(self._config.stores)
+
+    @property
+    def backend_names(self) -> list[str]:
+        return sorted(self._config.backends)
+
+    def get_backend(self, name: str) -> Backend:
+        """The shared backend (with its layers) called ``name``, built on first use."""
+        backend = self._backends.get(name)
+        if backend is not None:
+            return backend
+        cfg = self._config.backends.get(name)
+        if cfg is None:
+            raise UnknownName(
+                f"no backend named {name!r} (defined: {', '.join(self.backend_names) or 'none'})",
+                key=name,
+            )
+        with self._locks[name]:
+            backend = self._backends.get(name)
+            if backend is None:
+                where = self._config.where(f"backends.{name}")
+                btype = _backend_type(cfg.type, f"{where}.type")
+                try:
+                    built = btype.build(cfg.options, f"{where}.options")
+                except StoreroomError:
+                    raise
+                except Exception as exc:
+                    raise ConfigError(
+                        f"{where}: building the {cfg.type!r} backend failed: {type(exc).__name__}",
+                        key=where,
+                    ) from exc
+                backend = _apply_layers(built, cfg.layers, f"{where}.layers")
+                self._backends[name] = backend
+        return backend
+
+    def get_store(self, name: str) -> Store:
+        """The store called ``name``; ``KeyError`` (:class:`UnknownName`) lists the known names."""
+        store = self._stores.get(name)
+        if store is not None:
+            return store
+        profile = self._config.stores.get(name)
+        if profile is None:
+            raise UnknownName(
+                f"no store named {name!r} (defined: {', '.join(self.store_names) or 'none'})",
+                key=name,
+                hint="add it under [stores] in the config",
+            )
+        backend = self.get_backend(profile.backend)
+        where = self._config.where(f"stores.{name}.layers")
+        backend = _apply_layers(backend, profile.layers, where)
+        store = Store(backend, profile.root_path, name=name, owns_backend=False)
+        with self._lock:
+            return self._stores.setdefault(name, store)
+
+    def close(self) -> None:
+        """Close every backend built so far; later calls rebuild them lazily."""
+        with self._lock:
+            backends, self._backends = self._backends, {}
+            self._stores = {}
+        errors: list[BaseException] = []
+        for backend in backends.values():
+            try:
+                backend.close()
+            except Exception as exc:  # close the rest before reporting
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Registry, (self._config,))
+
+    def __repr__(self) -> str:
+        return f"Registry(stores={self.store_names}, backends={self.backend_names})"
