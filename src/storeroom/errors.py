@@ -33,8 +33,9 @@ class StoreroomError(Exception):
     ``message`` says what went wrong and, where it helps, what to do next.
     ``path`` is store-relative, ``backend`` the backend type (``"local"``),
     ``operation`` the Store or primitive name, ``store`` the registry name.
-    ``retryable`` tells the retry layer whether trying again can succeed; ``retry_after`` is a server hint
-    in seconds; ``attempts`` is filled in by the retry layer.
+    ``retryable`` tells the retry layer whether trying again can succeed;
+    ``retry_after`` is a server hint in seconds; ``attempts`` is filled in by
+    the retry layer.
     """
 
     retryable: bool = False
