@@ -53,9 +53,6 @@ class _BackendType:
         if self.options_class is not None:
             return self.options_class
         if self.options_path is None:
-            if isinstance(self.factory, type) and hasattr(self.factory, "options_class"):
-                cls: type[BackendOptions] = self.factory.options_class
-                return cls
             return None
         loaded: type[BackendOptions] = _load(self.options_path)
         return loaded
@@ -164,7 +161,9 @@ def _entry_point_type(type_name: str) -> _BackendType | None:
                 raise ConfigError(
                     f"backend type {type_name!r}: entry point {ep.value!r} failed to load: {exc}"
                 ) from exc
-            found = _BackendType(type_name, factory=factory)
+            # A Backend class that declares its options gets them validated.
+            opts = getattr(factory, "options_class", None) if hasattr(factory, "from_options") else None
+            found = _BackendType(type_name, factory=factory, options_class=opts)
             with _TYPES_LOCK:
                 _REGISTERED.setdefault(type_name, found)
             return found
