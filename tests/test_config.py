@@ -56,7 +56,10 @@ def test_root_alias_and_conflict() -> None:
         ({"backends": {"m": {"type": "memory", "opts": {}}}}, "backends.m.opts: unknown key"),
         ({"backends": {"m": {"options": {}}}}, "backends.m.type: required"),
         ({"backends": {"m": "local"}}, "backends.m: expected a table"),
-        ({"backends": {"m": {"type": "memory"}}, "stores": {"s": {}}}, "stores.s.backend: required"),
+        (
+            {"backends": {"m": {"type": "memory"}}, "stores": {"s": {}}},
+            "stores.s.backend: required",
+        ),
         (
             {"backends": {"m": {"type": "memory"}}, "stores": {"s": {"backend": "m", "x": 1}}},
             "stores.s.x: unknown key",
@@ -66,7 +69,10 @@ def test_root_alias_and_conflict() -> None:
             "stores.s.root_path: expected a string",
         ),
         ({"backends": {"m": {"type": "memory", "retry": {"tries": 2}}}}, "retry.tries: unknown"),
-        ({"backends": {"m": {"type": "memory", "retry": {"max_attempts": 0}}}}, "max_attempts >= 1"),
+        (
+            {"backends": {"m": {"type": "memory", "retry": {"max_attempts": 0}}}},
+            "max_attempts >= 1",
+        ),
         ({"backends": {"m": {"type": "memory", "layers": {"type": "x"}}}}, "expected a list"),
     ],
 )

@@ -109,7 +109,9 @@ def test_register_backend_refuses_duplicates_and_bad_factories() -> None:
     with pytest.raises(ConfigError, match="already registered"):
         register_backend("local", CountingBackend)
     register_backend("not-a-backend", lambda **kw: object(), replace=True)
-    reg = Registry({"backends": {"n": {"type": "not-a-backend"}}, "stores": {"s": {"backend": "n"}}})
+    reg = Registry(
+        {"backends": {"n": {"type": "not-a-backend"}}, "stores": {"s": {"backend": "n"}}}
+    )
     with pytest.raises(ConfigError, match="not a storeroom Backend"):
         reg.get_store("s")
     assert "counting" in known_backend_types() and "local" in known_backend_types()
@@ -120,7 +122,8 @@ def test_entry_point_backends_are_discovered(monkeypatch: pytest.MonkeyPatch) ->
     from importlib import metadata
 
     ep = metadata.EntryPoint(
-        name="via-entry-point", value="storeroom.backends.memory:MemoryBackend",
+        name="via-entry-point",
+        value="storeroom.backends.memory:MemoryBackend",
         group="storeroom.backends",
     )
     real = metadata.entry_points
@@ -131,7 +134,9 @@ def test_entry_point_backends_are_discovered(monkeypatch: pytest.MonkeyPatch) ->
         return real(**kw)
 
     monkeypatch.setattr(metadata, "entry_points", fake)
-    reg = Registry({"backends": {"e": {"type": "via-entry-point"}}, "stores": {"s": {"backend": "e"}}})
+    reg = Registry(
+        {"backends": {"e": {"type": "via-entry-point"}}, "stores": {"s": {"backend": "e"}}}
+    )
     store = reg.get_store("s")
     store.write("k", b"v")
     assert store.read_bytes("k") == b"v"
