@@ -211,7 +211,7 @@ def test_loader_errors_name_the_file(tmp_path) -> None:  # type: ignore[no-untyp
         RegistryConfig.from_toml(bad)
     with pytest.raises(ConfigError, match=r"nope\.toml: config file not found"):
         RegistryConfig.from_toml(tmp_path / "nope.toml")
-    with pytest.raises(ConfigError, match="unknown config format '.ini'"):
+    with pytest.raises(ConfigError, match=r"unknown config format '\.ini'"):
         RegistryConfig.from_file(tmp_path / "x.ini")
     keyerr = tmp_path / "k.toml"
     keyerr.write_text('[backends.main]\ntype = "local"\noptions = { root = "/t", rooot = 1 }\n')
