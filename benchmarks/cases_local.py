@@ -1,0 +1,280 @@
+"""Per-call timing cases on the local disk: exists, read, write, list.
+
+All contenders work on the same folder of the same temporary directory:
+
+* ``raw``: plain ``os``/``open`` calls, the baseline of every ratio;
+* ``pathlib``: the same through :class:`pathlib.Path` (``exists`` only);
+* ``storeroom``: a ``Store`` from ``Registry(RegistryConfig.from_dict(...))``
+  with a non-empty ``root_path``, as users build one;
+* ``remote-store``: the same configuration through remote-store's Registry;
+* ``fsspec``: ``LocalFileSystem(auto_mkdir=True)`` on absolute paths (like
+  storeroom, it creates missing parent folders on write).
+
+The plain-Python and fsspec contenders build the absolute path inside the
+timed call (``os.path.join(root, rel)``), because that is work their users do
+on every call; storeroom and remote-store take the store-relative path.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pathlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from _harness import TimingCase, Variant, calibrate_number, measure
+
+__all__ = ["LocalFixture", "Sizes", "run_timing_cases"]
+
+STORE_ROOT = "bench"  # the stores' root_path inside the backend root
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Sizes:
+    file_size: int = MiB
+    list_count: int = 1000
+
+
+def _size_label(n: int) -> str:
+    if n % MiB == 0:
+        return f"{n // MiB} MiB"
+    if n % 1024 == 0:
+        return f"{n // 1024} KiB"
+    return f"{n} B"
+
+
+class LocalFixture:
+    """The files and the four clients every timing case uses."""
+
+    def __init__(self, base: str, sizes: Sizes) -> None:
+        import fsspec.implementations.local as fsspec_local
+        import remote_store
+
+        import storeroom
+
+        self.sizes = sizes
+        self.backend_root = os.path.join(base, "disk")
+        self.root = os.path.join(self.backend_root, STORE_ROOT)  # what rel paths hang off
+        os.makedirs(self.root, exist_ok=True)
+        config = {
+            "backends": {"disk": {"type": "local", "options": {"root": self.backend_root}}},
+            "stores": {"bench": {"backend": "disk", "root_path": STORE_ROOT}},
+        }
+        self.sr_registry = storeroom.Registry(storeroom.RegistryConfig.from_dict(config))
+        self.storeroom = self.sr_registry.get_store("bench")
+        self.rs_registry = remote_store.Registry(remote_store.RegistryConfig.from_dict(config))
+        self.remote_store = self.rs_registry.get_store("bench")
+        self.fs = fsspec_local.LocalFileSystem(auto_mkdir=True)
+        self.data = os.urandom(sizes.file_size)
+        self._counter = itertools.count()
+
+        self._put("data/hit.bin", b"x" * 100)
+        self._put("data/read.bin", self.data)
+        for name in ("raw", "storeroom", "remote-store", "fsspec"):
+            self._put(f"write/{name}.bin", self.data)
+        os.makedirs(os.path.join(self.root, "fresh"), exist_ok=True)
+        for i in range(sizes.list_count):
+            self._put(f"list/f{i:06d}.bin", b"y" * (i % 200))
+
+    def _put(self, rel: str, data: bytes) -> None:
+        path = os.path.join(self.root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+
+    def close(self) -> None:
+        self.sr_registry.close()
+        close = getattr(self.rs_registry, "close", None)
+        if close is not None:
+            close()
+
+    # -- sanity: every contender sees the same thing ---------------------------------
+
+    def verify(self) -> None:
+        """Fail loudly if a contender does not do what the case assumes."""
+        root, rel_hit, rel_miss = self.root, "data/hit.bin", "data/miss.bin"
+        sr, rs, fs = self.storeroom, self.remote_store, self.fs
+        assert sr.exists(rel_hit) and rs.exists(rel_hit) and fs.exists(f"{root}/{rel_hit}")
+        assert not (sr.exists(rel_miss) or rs.exists(rel_miss) or fs.exists(f"{root}/{rel_miss}"))
+        assert sr.read_bytes("data/read.bin") == self.data
+        assert rs.read_bytes("data/read.bin") == self.data
+        assert fs.cat_file(f"{root}/data/read.bin") == self.data
+        n = self.sizes.list_count
+        assert len(list(sr.list_files("list"))) == n, "storeroom list_files count"
+        assert len(list(rs.list_files("list"))) == n, "remote-store list_files count"
+        assert len(fs.ls(f"{root}/list", detail=True)) == n, "fsspec ls count"
+        assert len(_raw_list(os.path.join(root, "list"))) == n
+        names = [i.name for i in sr.list_files("list")]
+        assert names == sorted(names), "storeroom listing must be sorted"
+
+    # -- variants ----------------------------------------------------------------------
+
+    def exists_variants(self, rel: str) -> list[Variant]:
+        root, join, exists = self.root, os.path.join, os.path.exists
+        proot = pathlib.Path(root)
+        sr, rs, fs = self.storeroom, self.remote_store, self.fs
+        return [
+            _fixed("raw", lambda: exists(join(root, rel))),
+            _fixed("pathlib", lambda: (proot / rel).exists()),
+            _fixed("storeroom", lambda: sr.exists(rel)),
+            _fixed("remote-store", lambda: rs.exists(rel)),
+            _fixed("fsspec", lambda: fs.exists(join(root, rel))),
+        ]
+
+    def read_variants(self) -> list[Variant]:
+        root, join, rel = self.root, os.path.join, "data/read.bin"
+        sr, rs, fs = self.storeroom, self.remote_store, self.fs
+
+        def raw() -> bytes:
+            with open(join(root, rel), "rb") as f:
+                return f.read()
+
+        return [
+            _fixed("raw", raw),
+            _fixed("storeroom", lambda: sr.read_bytes(rel)),
+            _fixed("remote-store", lambda: rs.read_bytes(rel)),
+            _fixed("fsspec", lambda: fs.cat_file(join(root, rel))),
+        ]
+
+    def overwrite_variants(self) -> list[Variant]:
+        root, join, data = self.root, os.path.join, self.data
+        sr, rs, fs = self.storeroom, self.remote_store, self.fs
+
+        def raw() -> None:
+            with open(join(root, "write/raw.bin"), "wb") as f:
+                f.write(data)
+
+        return [
+            _fixed("raw", raw),
+            _fixed("storeroom", lambda: sr.write("write/storeroom.bin", data, overwrite=True)),
+            _fixed(
+                "remote-store", lambda: rs.write("write/remote-store.bin", data, overwrite=True)
+            ),
+            _fixed("fsspec", lambda: fs.pipe_file(join(root, "write/fsspec.bin"), data)),
+        ]
+
+    def create_variants(self) -> list[Variant]:
+        """Create-only writes, each call to a name that does not exist yet."""
+        root, join, data = self.root, os.path.join, self.data
+        sr, rs, fs = self.storeroom, self.remote_store, self.fs
+
+        def raw(rel: str) -> None:
+            with open(join(root, rel), "xb") as f:  # "x": fail if it exists, like the others
+                f.write(data)
+
+        return [
+            self._fresh("raw", raw),
+            self._fresh("storeroom", lambda rel: sr.write(rel, data)),
+            self._fresh("remote-store", lambda rel: rs.write(rel, data)),
+            self._fresh("fsspec", lambda rel: fs.pipe_file(join(root, rel), data, mode="create")),
+        ]
+
+    def _fresh(self, name: str, write: Callable[[str], object]) -> Variant:
+        made: list[str] = []
+
+        def prepare(number: int) -> Callable[[], object]:
+            made[:] = [f"fresh/{name}-{next(self._counter)}.bin" for _ in range(number)]
+            names = iter(made)
+            return lambda: write(next(names))
+
+        def after() -> None:
+            for rel in made:
+                try:
+                    os.unlink(os.path.join(self.root, rel))
+                except FileNotFoundError:
+                    pass
+            made.clear()
+
+        return Variant(name, prepare, after)
+
+    def list_variants(self) -> list[Variant]:
+        root, join = self.root, os.path.join
+        sr, rs, fs = self.storeroom, self.remote_store, self.fs
+        folder = join(root, "list")
+        return [
+            _fixed("raw", lambda: _raw_list(folder)),
+            _fixed("storeroom", lambda: list(sr.list_files("list"))),
+            _fixed("remote-store", lambda: list(rs.list_files("list"))),
+            _fixed("fsspec", lambda: fs.ls(join(root, "list"), detail=True)),
+        ]
+
+
+def _raw_list(d: str) -> list[tuple[str, int, float]]:
+    return sorted(
+        (e.name, st.st_size, st.st_mtime) for e in os.scandir(d) if e.is_file() for st in [e.stat()]
+    )
+
+
+def _fixed(name: str, op: Callable[[], object]) -> Variant:
+    return Variant(name, lambda _number: op)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    id: str
+    label: str
+    variants: Callable[[LocalFixture], list[Variant]]
+    limit: float | None
+    note: str = ""
+
+
+def _specs(sizes: Sizes) -> list[_Spec]:
+    size = _size_label(sizes.file_size)
+    return [
+        _Spec("exists_hit", "exists (hit)", lambda fx: fx.exists_variants("data/hit.bin"), 2.0),
+        _Spec("exists_miss", "exists (miss)", lambda fx: fx.exists_variants("data/miss.bin"), 2.0),
+        _Spec("read_bytes", f"read_bytes {size}", LocalFixture.read_variants, 1.2),
+        _Spec(
+            "write_overwrite",
+            f"write {size}, overwrite=True onto existing",
+            LocalFixture.overwrite_variants,
+            1.3,
+        ),
+        _Spec(
+            "write_create",
+            f"write {size}, create-only, fresh names",
+            LocalFixture.create_variants,
+            1.3,
+            note="raw uses open(p, 'xb'), the create-only equivalent",
+        ),
+        _Spec(
+            "list_files",
+            f"list_files, {sizes.list_count:,} files in one folder",
+            LocalFixture.list_variants,
+            1.5,
+        ),
+    ]
+
+
+CASE_IDS = (
+    "exists_hit",
+    "exists_miss",
+    "read_bytes",
+    "write_overwrite",
+    "write_create",
+    "list_files",
+)
+
+
+def run_timing_cases(
+    fixture: LocalFixture,
+    *,
+    rounds: int,
+    sample_ns: int,
+    overhead_ns: float,
+    only: set[str] | None = None,
+    log: Callable[[str], Any] = print,
+) -> list[TimingCase]:
+    out = []
+    for spec in _specs(fixture.sizes):
+        if only is not None and spec.id not in only:
+            continue
+        variants = spec.variants(fixture)
+        number = calibrate_number(variants, sample_ns)
+        log(f"  {spec.label}: {rounds} rounds x {number} calls x {len(variants)} contenders")
+        stats = measure(variants, rounds=rounds, number=number, overhead_ns=overhead_ns)
+        out.append(TimingCase(spec.id, spec.label, stats, spec.limit, spec.note))
+    return out

@@ -1,0 +1,98 @@
+"""Smoke test of the benchmark harness: every case runs and yields numbers.
+
+Tiny sizes and few repeats; speed is never asserted here (that is what
+``python benchmarks/run.py --check`` is for).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("remote_store")
+pytest.importorskip("fsspec")
+
+BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench_run():
+    sys.path.insert(0, str(BENCH_DIR))
+    try:
+        import run  # benchmarks/run.py
+
+        yield run
+    finally:
+        sys.path.remove(str(BENCH_DIR))
+
+
+def _number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
+
+
+def test_quick_run_produces_every_case(bench_run, tmp_path, capsys):
+    out_json, out_md = tmp_path / "out.json", tmp_path / "out.md"
+    status = bench_run.main(
+        [
+            "--quick",
+            "--quiet",
+            "--rounds=3",
+            "--sample-ms=0.2",
+            "--import-runs=2",
+            "--file-size=4096",
+            "--list-count=20",
+            "--tree-folders=3",
+            "--tree-files=20",
+            "--flat-files=50",
+            f"--tree-dir={tmp_path / 'trees'}",
+            f"--work-dir={tmp_path}",
+            f"--json={out_json}",
+            f"--markdown={out_md}",
+        ]
+    )
+    assert status == 0  # without --check the exit status never depends on speed
+    data = json.loads(out_json.read_text())
+
+    timings = {t["id"]: t for t in data["timings"]}
+    assert set(timings) == set(bench_run.CASE_IDS)
+    for case in timings.values():
+        results = case["results"]
+        assert {"raw", "storeroom", "remote-store", "fsspec"} <= set(results), case["id"]
+        for stats in results.values():
+            assert _number(stats["median"]) and stats["samples"] == 3
+        for ratio in case["ratios"].values():
+            assert _number(ratio)
+    assert "pathlib" in timings["exists_hit"]["results"]
+
+    imp = data["import"]
+    for key in ("wall_ms", "import_ms", "bare_ms", "importtime_ms"):
+        assert isinstance(imp[key], int | float), key  # a difference may dip below 0 when tiny
+    assert imp["module_count"] > 0
+    assert isinstance(imp["sdks_on_import"], list)
+    assert isinstance(imp["sdks_after_use"], list)
+
+    memory = data["memory"]
+    seen = {(m["layout"], m["contender"]) for m in memory}
+    assert seen == {
+        (layout, c)
+        for layout in ("nested", "flat")
+        for c in ("raw", "storeroom", "remote-store", "fsspec")
+    }
+    for m in memory:
+        assert "error" not in m, m
+        assert m["count"] == m["expected"] == (60 if m["layout"] == "nested" else 50)
+        for key in ("seconds", "traced_peak_mib", "rss_growth_mib"):
+            assert _number(m[key]), (m["contender"], key)
+
+    names = [c["name"] for c in data["checks"]]
+    assert len(names) == len(bench_run.CASE_IDS) + 3 + 2
+    assert all(c["status"] in ("PASS", "FAIL") for c in data["checks"])
+
+    text = capsys.readouterr().out
+    assert "storeroom/raw" in text and "summary:" in text
+    md = out_md.read_text()
+    assert md.count("\n|") > 10 and "CPUs" in md and "Python" in md
