@@ -379,6 +379,7 @@ def _import_rows(report: Report) -> tuple[list[str], list[list[str]]]:
     rows = [
         ["wall clock: `import storeroom` minus `pass` (median)", f"{_num(imp.get('wall_ms'))} ms"],
         ["  interpreter start alone (median)", f"{_num(imp.get('bare_ms'))} ms"],
+        ["CPU time: `import storeroom` minus `pass` (median)", f"{_num(imp.get('cpu_ms'))} ms"],
         ["-X importtime cumulative for storeroom (median)", f"{_num(imp.get('importtime_ms'))} ms"],
         ["modules loaded by `import storeroom`", str(imp.get("module_count", "—"))],
         ["SDKs imported by `import storeroom`", ", ".join(imp.get("sdks_on_import", [])) or "none"],

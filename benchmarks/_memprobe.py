@@ -1,13 +1,15 @@
 """Memory probe: run ONE recursive listing in this fresh process and print JSON.
 
-Usage: ``python _memprobe.py CONTENDER BACKEND_ROOT FOLDER``
+Usage: ``python _memprobe.py CONTENDER BACKEND_ROOT FOLDER WARMUP_FOLDER``
 
 The listing runs twice. Pass 1 (no tracing) measures time and RSS growth:
 the peak resident size (``VmHWM``, reset just before the listing through
 ``/proc/self/clear_refs``) minus the resident size just before. Pass 2 runs
 under ``tracemalloc`` and reports the peak of Python allocations above the
-level at its start. Both baselines are taken after the client is built and
-one entry has been listed, so imports and first-use caches do not count.
+level at its start. Both baselines are taken after a first listing of the
+small ``WARMUP_FOLDER`` through a client of the same kind, so imports and
+first-use caches do not count, and no memory freed by a warm-up of the big
+folder itself can be reused unseen.
 """
 
 from __future__ import annotations
@@ -102,14 +104,9 @@ def _count(it: Iterator[Any]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    contender, backend_root, folder = argv
+    contender, backend_root, folder, warmup = argv
+    warm = _count(_lister(contender, backend_root, warmup)())  # imports, first-use caches
     listing = _lister(contender, backend_root, folder)
-    first = listing()
-    next(iter(first), None)  # first use: lazy imports, caches
-    close = getattr(first, "close", None)
-    if close is not None:
-        close()
-    del first
     gc.collect()
 
     # Pass 1: time and resident memory.
@@ -142,6 +139,7 @@ def main(argv: list[str]) -> int:
             {
                 "contender": contender,
                 "count": count,
+                "warmup_count": warm,
                 "count_traced": count2,
                 "seconds": seconds,
                 "rss_growth_mib": rss_growth,

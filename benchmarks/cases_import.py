@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -80,7 +81,9 @@ def _env(cwd: str) -> dict[str, str]:
     return env
 
 
-def _wall(cmd: list[str], cwd: str) -> float:
+def _timed(cmd: list[str], cwd: str) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) milliseconds of one child interpreter."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(
         cmd,
@@ -90,7 +93,10 @@ def _wall(cmd: list[str], cwd: str) -> float:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    return (time.perf_counter() - t0) * 1000.0
+    wall = (time.perf_counter() - t0) * 1000.0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000.0
+    return wall, cpu
 
 
 def _importtime(exe: str, cwd: str) -> tuple[float | None, list[tuple[str, float, float]]]:
@@ -121,30 +127,36 @@ def _importtime(exe: str, cwd: str) -> tuple[float | None, list[tuple[str, float
 
 
 def run_import_case(*, runs: int, log: Callable[[str], Any] = print) -> dict[str, Any]:
+    """Median cost of ``import storeroom`` over ``runs`` interleaved iterations.
+
+    Each iteration runs ``import storeroom``, ``pass`` and ``-X importtime``
+    in a rotating order, so the three measures see the same machine load.
+    """
     exe = sys.executable
     runs = max(1, runs)
     with tempfile.TemporaryDirectory() as cwd:  # away from any source tree
         imp_cmd, bare_cmd = [exe, "-c", "import storeroom"], [exe, "-c", "pass"]
         for _ in range(2):  # compile and cache the bytecode, warm the OS caches
-            _wall(imp_cmd, cwd)
-            _wall(bare_cmd, cwd)
-        imp, bare, deltas = [], [], []
-        for i in range(runs):
-            pair = (imp_cmd, bare_cmd) if i % 2 == 0 else (bare_cmd, imp_cmd)
-            times = {tuple(cmd): _wall(cmd, cwd) for cmd in pair}
-            imp.append(times[tuple(imp_cmd)])
-            bare.append(times[tuple(bare_cmd)])
-            deltas.append(imp[-1] - bare[-1])
-        log(f"  import wall clock: {runs} interleaved pairs")
-
+            _timed(imp_cmd, cwd)
+            _timed(bare_cmd, cwd)
+            _importtime(exe, cwd)
+        imp: list[tuple[float, float]] = []
+        bare: list[tuple[float, float]] = []
         cum: list[float] = []
         last_lines: list[tuple[str, float, float]] = []
-        for _ in range(runs):
-            total, lines = _importtime(exe, cwd)
-            if total is not None:
-                cum.append(total)
-                last_lines = lines
-        log(f"  import -X importtime: {runs} runs")
+        for i in range(runs):
+            for step in (i + k for k in range(3)):
+                kind = step % 3
+                if kind == 0:
+                    imp.append(_timed(imp_cmd, cwd))
+                elif kind == 1:
+                    bare.append(_timed(bare_cmd, cwd))
+                else:
+                    total, lines = _importtime(exe, cwd)
+                    if total is not None:
+                        cum.append(total)
+                        last_lines = lines
+        log(f"  import: {runs} interleaved runs each of import, pass and -X importtime")
 
         probe = subprocess.run(
             [exe, "-c", _PROBE.format(sdks=SDKS)],
@@ -156,14 +168,19 @@ def run_import_case(*, runs: int, log: Callable[[str], Any] = print) -> dict[str
         )
         seen = json.loads(probe.stdout.strip().splitlines()[-1])
 
+    def med(values: list[tuple[float, float]], i: int) -> float:
+        return statistics.median(v[i] for v in values)
+
     # The slowest modules under storeroom's import, by cumulative time (last run).
     top = sorted(last_lines, key=lambda ln: ln[2], reverse=True)[:15]
     return {
         "runs": runs,
-        "wall_ms": statistics.median(imp) - statistics.median(bare),
-        "wall_delta_median_ms": statistics.median(deltas),
-        "import_ms": statistics.median(imp),
-        "bare_ms": statistics.median(bare),
+        "wall_ms": med(imp, 0) - med(bare, 0),
+        "cpu_ms": med(imp, 1) - med(bare, 1),
+        "import_ms": med(imp, 0),
+        "bare_ms": med(bare, 0),
+        "import_wall_min_ms": min(v[0] for v in imp),
+        "bare_wall_min_ms": min(v[0] for v in bare),
         "importtime_ms": statistics.median(cum) if cum else None,
         "importtime_top": [
             {"module": n, "self_ms": round(s, 3), "cumulative_ms": round(c, 3)} for n, s, c in top

@@ -57,9 +57,9 @@ def _warm(path: str) -> None:
             pass
 
 
-def _probe(contender: str, tree_dir: str, folder: str) -> dict[str, Any]:
+def _probe(contender: str, tree_dir: str, folder: str, warmup: str) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, _PROBE, contender, tree_dir, folder],
+        [sys.executable, _PROBE, contender, tree_dir, folder, warmup],
         capture_output=True,
         text=True,
         check=False,
@@ -80,6 +80,7 @@ def run_memory_cases(
     log: Callable[[str], Any] = print,
 ) -> list[dict[str, Any]]:
     os.makedirs(tree_dir, exist_ok=True)
+    warmup = ensure_tree(tree_dir, 2, 3, flat=False)
     layouts = [
         (
             "nested",
@@ -99,7 +100,7 @@ def run_memory_cases(
         _warm(os.path.join(tree_dir, folder))
         for contender in contenders:
             log(f"  {label}: {contender}")
-            res = _probe(contender, tree_dir, folder)
+            res = _probe(contender, tree_dir, folder, warmup)
             res.update(layout=layout, label=label, expected=expected)
             if "error" not in res and res["count"] != expected:
                 res["error"] = f"listed {res['count']} entries, expected {expected}"
