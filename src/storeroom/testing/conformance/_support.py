@@ -70,11 +70,16 @@ PRIMITIVES = (
 
 @dataclasses.dataclass(frozen=True)
 class Profile:
-    """What a target really offers, read from a Store built from its config."""
+    """What a target really offers, read from a Store built from its config.
+
+    ``capabilities`` are the Store's (derivations included);
+    ``backend_capabilities`` what the backend itself declares.
+    """
 
     type_name: str
     capabilities: frozenset[Capability]
     real_folders: bool
+    backend_capabilities: frozenset[Capability] = frozenset()
 
 
 Predicate = Callable[[Target, Profile], bool]
@@ -209,6 +214,7 @@ def probe_profile(target: Target) -> Profile:
                 type_name=store.backend.type_name,
                 capabilities=store.capabilities,
                 real_folders=store.backend.real_folders,
+                backend_capabilities=store.backend.capabilities,
             )
 
 

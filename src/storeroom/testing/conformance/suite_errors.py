@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -71,7 +72,7 @@ INJECT: list[tuple[str, str, Call]] = [
 
 
 def _has_secrets(target: Target, profile: Profile) -> bool:
-    return bool(target.secrets)
+    return bool(_config_secrets(target, Path(tempfile.gettempdir())))
 
 
 def _config_secrets(target: Target, tmp_path: Path) -> list[str]:

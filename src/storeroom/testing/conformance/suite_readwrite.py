@@ -14,11 +14,30 @@ from storeroom.errors import AlreadyExists, InvalidArgument, InvalidPath, NotFou
 from storeroom.path import RemotePath
 from storeroom.store import Store
 from storeroom.testing.conformance._helpers import Boom, failing_chunks, paths, tree
-from storeroom.testing.conformance._support import requires, requires_real_folders
+from storeroom.testing.conformance._support import (
+    Profile,
+    RegistryFactory,
+    probe_layer,
+    requires,
+    requires_real_folders,
+)
+from storeroom.testing.conformance.targets import Target
 
 __all__ = ["AtomicSuite", "OverwriteSuite", "ReadWriteSuite"]
 
 DATA = bytes(range(256)) * 4  # 1024 bytes, every byte value
+
+
+def _backend_declares_atomic(target: Target, profile: Profile) -> bool:
+    return C.ATOMIC_WRITE in profile.backend_capabilities
+
+
+#: Plain ``write`` must be all-or-nothing only where the backend itself declares
+#: ATOMIC_WRITE; ``write_atomic`` wherever the store offers it (derived or native).
+ATOMIC_METHODS = [
+    pytest.param("write", marks=requires(when=_backend_declares_atomic), id="write"),
+    pytest.param("write_atomic", id="write_atomic"),
+]
 
 
 def _content(kind: str, data: bytes) -> Any:
@@ -352,7 +371,7 @@ class AtomicSuite:
         assert paths(store.list_files(recursive=True)) == ["a.bin"]
 
     # spec: STORE-015, STORE-008
-    @pytest.mark.parametrize("method", ["write", "write_atomic"])
+    @pytest.mark.parametrize("method", ATOMIC_METHODS)
     def test_failed_write_leaves_no_file(self, store: Store, method: str) -> None:
         store.write("d/other.bin", b"other")
         with pytest.raises(Boom):
@@ -361,7 +380,7 @@ class AtomicSuite:
         assert tree(store) == {"d/other.bin": b"other"}
 
     # spec: STORE-015, STORE-008
-    @pytest.mark.parametrize("method", ["write", "write_atomic"])
+    @pytest.mark.parametrize("method", ATOMIC_METHODS)
     def test_failed_overwrite_keeps_old_content(self, store: Store, method: str) -> None:
         store.write("d/f.bin", b"old content")
         with pytest.raises(Boom):
@@ -408,3 +427,22 @@ class AtomicSuite:
         with store.open_atomic("f.bin", overwrite=True) as fh:
             fh.write(b"new")
         assert store.read_bytes("f.bin") == b"new"
+
+    # spec: STORE-002a, STORE-014, STORE-015, STORE-016
+    @requires(C.LIST, C.MOVE, C.ATOMIC_MOVE)
+    def test_derived_atomic_write_via_rename(self, registry_factory: RegistryFactory) -> None:
+        store = registry_factory.store(layers=[probe_layer(drop=["atomic_write"])])
+        assert C.ATOMIC_WRITE not in store.backend.capabilities
+        assert store.supports(C.ATOMIC_WRITE)
+        store.write_atomic("d/f.bin", iter([DATA, DATA]))
+        assert store.read_bytes("d/f.bin") == DATA * 2
+        with pytest.raises(Boom):
+            store.write_atomic("d/g.bin", failing_chunks(DATA))
+        with pytest.raises(Boom):
+            store.write_atomic("d/f.bin", failing_chunks(DATA), overwrite=True)
+        with pytest.raises(AlreadyExists):
+            store.write_atomic("d/f.bin", b"x")
+        with store.open_atomic("d/h.bin") as fh:
+            fh.write(b"h")
+        store.write_atomic("d/h.bin", b"hh", overwrite=True)
+        assert tree(store) == {"d/f.bin": DATA * 2, "d/h.bin": b"hh"}
