@@ -30,6 +30,7 @@ from storeroom.store import Store
 from storeroom.testing.conformance.targets import Target
 
 __all__ = [
+    "PRIMITIVES",
     "PROBE_LAYER",
     "REQUIRES_MARK",
     "ProbeLayer",

@@ -128,8 +128,18 @@ def _gate_methods(profile: Profile, *, declared: bool) -> list[str]:
     return [m for m, cap in GATES.items() if (cap in profile.capabilities) is declared]
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+def _uses_our_target(metafunc: pytest.Metafunc) -> bool:
+    """True when ``target`` resolves to this plugin's fixture (not a same-named one)."""
     if "target" not in metafunc.fixturenames:
+        return False
+    defs = getattr(metafunc, "_arg2fixturedefs", {}).get("target")
+    if not defs:
+        return True
+    return getattr(defs[-1].func, "__module__", __name__) == __name__
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if not _uses_our_target(metafunc):
         return
     config = metafunc.config
     requirement = requirement_of(metafunc.definition.iter_markers(REQUIRES_MARK))

@@ -111,8 +111,8 @@ class ReadWriteSuite:
     # spec: STORE-007
     @pytest.mark.parametrize(
         "bad",
-        ["text", io.StringIO("text"), 42, None, 3.5, {"a": 1}],
-        ids=["str", "text-file", "int", "none", "float", "dict"],
+        ["text", io.StringIO("text"), 42, None, 3.5, object()],
+        ids=["str", "text-file", "int", "none", "float", "object"],
     )
     def test_write_rejects_non_binary_content(self, store: Store, bad: Any) -> None:
         with pytest.raises(InvalidArgument):
@@ -120,9 +120,12 @@ class ReadWriteSuite:
         assert not store.exists("rejected.txt")
 
     # spec: STORE-007
-    def test_write_rejects_iterable_of_str(self, store: Store) -> None:
+    @pytest.mark.parametrize(
+        "bad", [["a", "b"], {"key": b"v"}, [b"ok", 3]], ids=["strs", "dict", "int-chunk"]
+    )
+    def test_write_rejects_iterable_of_non_bytes(self, store: Store, bad: Any) -> None:
         with pytest.raises(InvalidArgument):
-            store.write("rejected.txt", ["a", "b"])
+            store.write("rejected.txt", bad)
 
     # spec: STORE-009, PATH-010
     def test_write_result_has_store_relative_path_and_size(self, store: Store) -> None:

@@ -84,7 +84,6 @@ class ConcurrencySuite:
             assert store.read_bytes(path) == f"writer {winner} ".encode() * 500
 
     # spec: STORE-039
-    @requires(C.DELETE)
     def test_concurrent_overwrites_leave_one_complete_version(self, store: Store) -> None:
         payloads = [bytes([65 + n]) * 200_000 for n in range(THREADS)]
         barrier = threading.Barrier(THREADS)
