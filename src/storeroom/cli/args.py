@@ -28,7 +28,13 @@ def _epilog() -> str:
         '  {"error": {"type", "message", "path", "store", "backend", "hint",\n'
         '  "exit_code"}} on stderr. Transfers over 4 MiB show a progress bar on\n'
         "  stderr when it is a terminal (not with --quiet or --json).\n\n"
-        f"exit codes:\n{rows}\n"
+        f"exit codes:\n{rows}\n\n"
+        "examples:\n"
+        "  storeroom ls -l data:reports\n"
+        "  storeroom put report.csv data:reports/\n"
+        "  storeroom get data:reports/report.csv .\n"
+        "  storeroom cp -r data:reports backup:reports\n"
+        "  storeroom --json info data:reports/report.csv\n"
     )
 
 
