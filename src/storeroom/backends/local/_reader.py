@@ -1,0 +1,98 @@
+"""The read stream of the local backend: a real file, optionally limited to a range.
+
+:class:`RangeFile` is an ``io.FileIO`` whose reads stop at ``end`` and whose
+``OSError``s come out as storeroom errors. The backend hands it out inside an
+``io.BufferedReader``, so small reads are buffered and a whole-file
+``read()`` is a single ``readall`` of the underlying file.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from storeroom.backends.local.errors import map_os_error
+
+__all__ = ["RangeFile"]
+
+
+class RangeFile(io.FileIO):
+    """Raw binary file over bytes ``[start, end)`` of open descriptor ``fd`` (``end=None``: EOF).
+
+    A full-file stream (no ``start``, no ``end``) stays seekable; a ranged one
+    is forward-only, because its positions would not match the range's.
+    """
+
+    def __init__(self, fd: int, key: str, start: int | None, end: int | None) -> None:
+        super().__init__(fd, "rb", closefd=True)
+        self._key = key
+        self._ranged = bool(start) or end is not None
+        self._left: int | None = None
+        try:
+            if start:
+                io.FileIO.seek(self, start)
+            if end is not None:
+                self._left = max(0, end - (start or 0))
+        except BaseException:
+            super().close()
+            raise
+
+    def _fail(self, exc: OSError) -> Exception:
+        return map_os_error(exc, self._key, operation="read")
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = self._left
+        if left is not None:
+            if size is None or size < 0 or size > left:
+                size = left
+            if size == 0:
+                return b""
+        try:
+            data = super().read(size)
+        except OSError as exc:
+            raise self._fail(exc) from exc
+        if left is not None and data:
+            self._left = left - len(data)
+        return data or b""
+
+    def readall(self) -> bytes:
+        if self._left is not None:
+            return self.read(self._left)
+        try:
+            return super().readall()
+        except OSError as exc:
+            raise self._fail(exc) from exc
+
+    def readinto(self, buffer: Any) -> int:
+        left = self._left
+        if left is not None:
+            view = memoryview(buffer).cast("B")
+            if len(view) > left:
+                view = view[:left]
+            if not view:
+                return 0
+            buffer = view
+        try:
+            n = super().readinto(buffer)
+        except OSError as exc:
+            raise self._fail(exc) from exc
+        if left is not None and n:
+            self._left = left - n
+        return n or 0
+
+    def seekable(self) -> bool:
+        return not self._ranged and super().seekable()
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        if self._ranged:
+            raise io.UnsupportedOperation("a ranged read stream is forward-only")
+        try:
+            return super().seek(pos, whence)
+        except OSError as exc:
+            raise self._fail(exc) from exc
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError as exc:
+            raise self._fail(exc) from exc
