@@ -413,6 +413,7 @@ def format_text(report: Report) -> str:
     ]
     if report.timings:
         out += _grid(*_timing_rows(report))
+        out += [f"  note on {c.label}: {c.note}" for c in report.timings if c.note]
         out.append("")
     if report.imports:
         out += _grid(*_import_rows(report))
@@ -446,6 +447,9 @@ def format_markdown(report: Report) -> str:
     if report.timings:
         header, rows = _timing_rows(report)
         out += _md(header, rows, "l" + "r" * (len(header) - 1))
+        notes = [f"- {c.label}: {c.note}" for c in report.timings if c.note]
+        if notes:
+            out += ["", *notes]
         out.append("")
     if report.imports:
         header, rows = _import_rows(report)

@@ -109,6 +109,36 @@ class LocalFixture:
         assert len(_raw_list(os.path.join(root, "list"))) == n
         names = [i.name for i in sr.list_files("list")]
         assert names == sorted(names), "storeroom listing must be sorted"
+        self._verify_writes()
+
+    def _verify_writes(self) -> None:
+        """Each write variant leaves exactly the data on disk, fresh and overwritten."""
+        shorter = self.data[: len(self.data) // 2]
+        for variants in (self.create_variants(), self.overwrite_variants()):
+            for v in variants:
+                op = v.prepare(1)
+                op()
+                if v.after is not None:
+                    v.after()
+        for name in ("raw", "storeroom", "remote-store", "fsspec"):
+            with open(os.path.join(self.root, f"write/{name}.bin"), "rb") as f:
+                assert f.read() == self.data, f"{name}: overwrite left other content"
+        # An overwrite with shorter content must not keep the old tail.
+        self.storeroom.write("write/storeroom.bin", shorter, overwrite=True)
+        with open(os.path.join(self.root, "write/storeroom.bin"), "rb") as f:
+            assert f.read() == shorter, "storeroom: shorter overwrite kept old bytes"
+        self.storeroom.write("write/storeroom.bin", self.data, overwrite=True)
+        created = [
+            self.storeroom.write("fresh/verify-sr.bin", self.data),
+            self.remote_store.write("fresh/verify-rs.bin", self.data),
+        ]
+        assert all(r.size == len(self.data) for r in created)
+        for rel in ("fresh/verify-sr.bin", "fresh/verify-rs.bin"):
+            path = os.path.join(self.root, rel)
+            with open(path, "rb") as f:
+                assert f.read() == self.data, f"{rel}: create-only write content"
+            os.unlink(path)
+        assert not os.listdir(os.path.join(self.root, "fresh")), "create variants left files"
 
     # -- variants ----------------------------------------------------------------------
 
@@ -232,6 +262,8 @@ def _specs(sizes: Sizes) -> list[_Spec]:
             f"write {size}, overwrite=True onto existing",
             LocalFixture.overwrite_variants,
             1.3,
+            note="raw opens with 'wb', which truncates first; on ext4 closing a file "
+            "truncated that way starts writeback of its data",
         ),
         _Spec(
             "write_create",
