@@ -639,6 +639,26 @@ def test_cp_existing_needs_overwrite(cli: Runner, env: Env) -> None:
     assert (env.other / "b.txt").read_bytes() == b"new"
 
 
+def test_cp_existing_fails_before_reading_source(
+    cli: Runner, env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # spec: CLI-066, CLI-060
+    env.put_file("a.txt", b"new")
+    env.put_file("a.txt", b"old", root=env.other)
+    opened: list[str] = []
+    original = Store.read
+
+    def read(self: Store, path: str) -> Any:
+        opened.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(Store, "read", read)
+    assert cli("cp", "data:a.txt", "other:a.txt").code == 5
+    assert opened == []
+    assert cli("cp", "--overwrite", "data:a.txt", "other:a.txt").code == 0
+    assert opened == ["a.txt"]
+
+
 def test_cp_recursive_mirrors_folder(cli: Runner, tree: Env) -> None:
     # spec: CLI-064
     assert cli("cp", "-r", "data:dir", "other:backup").code == 0

@@ -66,24 +66,15 @@ def test_installed_console_script(env: Env) -> None:
 def test_broken_pipe_exits_quietly(env: Env) -> None:
     # spec: CLI-030
     env.put_file("big.bin", b"y" * (4 * 1024 * 1024))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "storeroom.cli",
-            "--config",
-            str(env.plain_config),
-            "cat",
-            "data:big.bin",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.read(10) == b"y" * 10
-    proc.stdout.close()
-    err = proc.stderr.read()
-    assert proc.wait(timeout=120) == 141
+    argv = [sys.executable, "-m", "storeroom.cli", "--config", str(env.plain_config)]
+    with subprocess.Popen(
+        [*argv, "cat", "data:big.bin"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.read(10) == b"y" * 10
+        proc.stdout.close()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=120) == 141
     assert err == b""
 
 

@@ -3,7 +3,7 @@
 ``STORE:`` and a bare ``STORE`` name the store root. For ``put``/``get`` a
 local path is any argument that does not start with a configured store
 name followed by ``:``; one that does is rejected with a hint rather than
-guessed at (spec CLI-010..015).
+guessed at (spec CLI-010..013).
 """
 
 from __future__ import annotations

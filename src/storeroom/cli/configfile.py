@@ -2,7 +2,7 @@
 
 Resolution order: ``--config PATH``, then ``$STOREROOM_CONFIG``, then
 ``./storeroom.toml``. When none exists the error says how to fix it
-(spec CLI-020..025).
+(spec CLI-020..024).
 """
 
 from __future__ import annotations

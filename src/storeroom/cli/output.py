@@ -3,7 +3,7 @@
 Text mode prints short human lines; ``--json`` prints exactly one JSON
 document per command on stdout (errors as one JSON document on stderr).
 ``--quiet`` drops status lines and progress, never results or errors.
-Secret values are masked everywhere (spec CLI-040..044).
+Secret values are masked everywhere (spec CLI-024, CLI-040..042).
 """
 
 from __future__ import annotations

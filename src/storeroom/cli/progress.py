@@ -6,7 +6,7 @@ reads the wrapper), downloads and store-to-store copies (we read it).
 A bar is drawn on stderr only for transfers larger than 4 MiB, only when
 stderr is a terminal, and never with ``--quiet`` or ``--json``. ``rich`` is
 used when installed (``storeroom[cli]``) and imported only when a bar is
-actually shown; otherwise a small text bar is drawn (spec CLI-050..054).
+actually shown; otherwise a small text bar is drawn (spec CLI-050..053).
 """
 
 from __future__ import annotations
