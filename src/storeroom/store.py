@@ -205,7 +205,7 @@ class Store:
         try:
             return self._backend.open_read(key)
         except Exception as exc:
-            raise self._fail(exc, "read", key) from None
+            raise self._fail(exc, "read", key)
 
     def read_bytes(self, path: str) -> bytes:
         """Whole file content."""
@@ -215,7 +215,7 @@ class Store:
             with self._backend.open_read(key) as stream:
                 return stream.read()
         except Exception as exc:
-            raise self._fail(exc, "read_bytes", key) from None
+            raise self._fail(exc, "read_bytes", key)
 
     def read_text(self, path: str, *, encoding: str = "utf-8", errors: str = "strict") -> str:
         """Whole file decoded as text."""
@@ -253,13 +253,13 @@ class Store:
             try:
                 self._backend._check_file(key)
             except Exception as exc:
-                raise self._fail(exc, "read_range", key) from None
+                raise self._fail(exc, "read_range", key)
             return b""
         try:
             with self._backend.open_read(key, start, end) as stream:
                 return stream.read()
         except Exception as exc:
-            raise self._fail(exc, "read_range", key) from None
+            raise self._fail(exc, "read_range", key)
 
     def read_seekable(self, path: str) -> BinaryIO:
         """A seekable binary reader (native where the backend has it, else ranged reads)."""
@@ -274,13 +274,13 @@ class Store:
                 stream.close()
             size = backend._check_file(key).size
         except Exception as exc:
-            raise self._fail(exc, "read_seekable", key) from None
+            raise self._fail(exc, "read_seekable", key)
 
         def opener(start: int, end: int | None) -> BinaryIO:
             try:
                 return backend.open_read(key, start, end)
             except Exception as exc:
-                raise self._fail(exc, "read_seekable", key) from None
+                raise self._fail(exc, "read_seekable", key)
 
         reader: BinaryIO = open_seekable(opener, size, name=self._rel(key))
         return reader
@@ -312,7 +312,7 @@ class Store:
                     key, src, overwrite=overwrite, metadata=metadata, atomic=atomic
                 )
         except Exception as exc:
-            raise self._fail(exc, op, key) from None
+            raise self._fail(exc, op, key)
         return result._rebase(self._rel(result.path)) if self._prefix else result
 
     def _write_via_move(
@@ -389,7 +389,7 @@ class Store:
             try:
                 exists = self._backend.exists(key)
             except Exception as exc:
-                raise self._fail(exc, "open_atomic", key) from None
+                raise self._fail(exc, "open_atomic", key)
             if exists:
                 raise AlreadyExists(
                     "file already exists",
@@ -414,9 +414,9 @@ class Store:
             self._backend.delete(key)
         except NotFound as exc:
             if not missing_ok:
-                raise self._fail(exc, "delete", key) from None
+                raise self._fail(exc, "delete", key)
         except Exception as exc:
-            raise self._fail(exc, "delete", key) from None
+            raise self._fail(exc, "delete", key)
 
     def delete_folder(
         self, path: str, *, recursive: bool = False, missing_ok: bool = False
@@ -438,9 +438,9 @@ class Store:
             self._backend.remove_folder(key, recursive=recursive)
         except NotFound as exc:
             if not missing_ok:
-                raise self._fail(exc, "delete_folder", key) from None
+                raise self._fail(exc, "delete_folder", key)
         except Exception as exc:
-            raise self._fail(exc, "delete_folder", key) from None
+            raise self._fail(exc, "delete_folder", key)
 
     # -- listing ----------------------------------------------------------------
 
@@ -448,7 +448,7 @@ class Store:
         try:
             yield from self._backend.list(key, recursive=recursive, base=self._prefix)
         except Exception as exc:
-            raise self._fail(exc, op, key) from None
+            raise self._fail(exc, op, key)
 
     def list_files(
         self,
@@ -513,7 +513,7 @@ class Store:
             else:
                 backend.copy(skey, dkey, overwrite=overwrite)
         except Exception as exc:
-            raise self._fail(exc, op, skey) from None
+            raise self._fail(exc, op, skey)
 
     def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
         """Move a file. Atomic only where ``supports(Capability.ATOMIC_MOVE)``."""
@@ -528,12 +528,14 @@ class Store:
     # -- metadata -------------------------------------------------------------------
 
     def exists(self, path: str = "") -> bool:
-        """True for an existing file or folder."""
+        """True for an existing file or folder (the store root always exists)."""
         key = self._key(path)
+        if key == self._prefix:
+            return True
         try:
             return self._backend.exists(key)
         except Exception as exc:
-            raise self._fail(exc, "exists", key) from None
+            raise self._fail(exc, "exists", key)
 
     def is_file(self, path: str) -> bool:
         key = self._key(path)
@@ -544,14 +546,17 @@ class Store:
         except NotFound:
             return False
         except Exception as exc:
-            raise self._fail(exc, "is_file", key) from None
+            raise self._fail(exc, "is_file", key)
 
     def is_folder(self, path: str = "") -> bool:
+        """True for a folder; the store root is always one."""
         key = self._key(path)
+        if key == self._prefix:
+            return True
         try:
             return self._backend.is_folder(key)
         except Exception as exc:
-            raise self._fail(exc, "is_folder", key) from None
+            raise self._fail(exc, "is_folder", key)
 
     def get_file_info(self, path: str) -> FileInfo:
         """Size, time, etag, ... of a file; a folder is ``InvalidPath``."""
@@ -560,7 +565,7 @@ class Store:
         try:
             info = self._backend._check_file(key)
         except Exception as exc:
-            raise self._fail(exc, "get_file_info", key) from None
+            raise self._fail(exc, "get_file_info", key)
         return info._rebase(self._rel(key)) if self._prefix else info
 
     def head(self, path: str) -> WriteResult:
@@ -589,7 +594,7 @@ class Store:
             total += info.size
             if info.modified_at is not None and (newest is None or info.modified_at > newest):
                 newest = info.modified_at
-        if count == 0 and key and not self.is_folder(path):
+        if count == 0 and key != self._prefix and not self.is_folder(path):
             raise NotFound(
                 "folder not found",
                 path=self._rel(key),
@@ -643,7 +648,7 @@ class Store:
         try:
             self._backend.ping()
         except Exception as exc:
-            raise self._fail(exc, "ping", self._prefix) from None
+            raise self._fail(exc, "ping", self._prefix)
 
     def close(self) -> None:
         """Release the backend if this Store owns it (Registry stores: the Registry does)."""
