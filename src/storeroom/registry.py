@@ -54,7 +54,14 @@ class _BackendType:
             return self.options_class
         if self.options_path is None:
             return None
-        loaded: type[BackendOptions] = _load(self.options_path)
+        try:
+            loaded: type[BackendOptions] = _load(self.options_path)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(
+                f"backend type {self.name!r}: its options class {self.options_path!r} "
+                f"cannot be loaded ({exc})",
+                hint="reinstall storeroom; this is a packaging problem",
+            ) from exc
         return loaded
 
     def build(self, options: Mapping[str, Any], where: str) -> Backend:

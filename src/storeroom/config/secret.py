@@ -7,7 +7,7 @@ import re
 import threading
 from typing import Any
 
-__all__ = ["Secret", "SecretRedactionFilter", "is_secret_key", "reveal"]
+__all__ = ["Secret", "SecretRedactionFilter", "is_secret_key", "reveal", "scrub"]
 
 _SECRET_NAMES = frozenset(
     {
