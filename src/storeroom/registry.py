@@ -169,7 +169,11 @@ def _entry_point_type(type_name: str) -> _BackendType | None:
                     f"backend type {type_name!r}: entry point {ep.value!r} failed to load: {exc}"
                 ) from exc
             # A Backend class that declares its options gets them validated.
-            opts = getattr(factory, "options_class", None) if hasattr(factory, "from_options") else None
+            opts = (
+                getattr(factory, "options_class", None)
+                if hasattr(factory, "from_options")
+                else None
+            )
             found = _BackendType(type_name, factory=factory, options_class=opts)
             with _TYPES_LOCK:
                 _REGISTERED.setdefault(type_name, found)

@@ -9,6 +9,7 @@ primitives (spec STORE-*).
 from __future__ import annotations
 
 import contextlib
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
@@ -157,14 +158,35 @@ class Store:
             raise unsupported(cap, self._type, method).with_context(store=self._name)
 
     def _key(self, path: object) -> str:
-        key = normalize(path, backend=self._type)
+        try:
+            key = normalize(path, backend=self._type)
+        except InvalidPath as exc:
+            raise self._bad_path(exc) from None
         if self._prefix:
             return f"{self._prefix}/{key}" if key else self._prefix
         return key
 
     def _file_key(self, path: object) -> str:
-        key = normalize_file(path, backend=self._type)
+        try:
+            key = normalize_file(path, backend=self._type)
+        except InvalidPath as exc:
+            raise self._bad_path(exc) from None
         return f"{self._prefix}/{key}" if self._prefix else key
+
+    def _bad_path(self, exc: InvalidPath) -> InvalidPath:
+        # Off the hot path: name the public method that was called.
+        frame = sys._getframe(2)
+        op = None
+        for _ in range(4):
+            if frame is None:
+                break
+            name = frame.f_code.co_name
+            if not name.startswith("_") and hasattr(Store, name):
+                op = name
+                break
+            frame = frame.f_back  # type: ignore[assignment]
+        exc.with_context(store=self._name, operation=op)
+        return exc
 
     def _rel(self, key: str) -> str:
         """Store-relative path of a backend key."""
