@@ -52,6 +52,7 @@ __all__ = [
 _NOT_APPLICABLE = "storeroom_not_applicable"
 _PROFILES = pytest.StashKey[dict[str, Profile]]()
 _SELECTED = pytest.StashKey[list[Target]]()
+_UNKNOWN = pytest.StashKey[str]()
 
 install_probe_layer()
 
@@ -100,12 +101,13 @@ def _selected(config: pytest.Config) -> list[Target]:
     else:
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise pytest.UsageError(
+            # Reported once, after collection (see pytest_collection_modifyitems).
+            config.stash[_UNKNOWN] = (
                 f"unknown storeroom conformance target(s): {', '.join(unknown)} "
                 f"(registered: {', '.join(known) or 'none'}; register one with "
                 "storeroom.testing.conformance.register_target in conftest.py)"
             )
-        chosen = [known[n] for n in dict.fromkeys(names)]
+        chosen = [known[n] for n in dict.fromkeys(names) if n in known]
     config.stash[_SELECTED] = chosen
     return chosen
 
@@ -167,6 +169,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _UNKNOWN in config.stash:
+        raise pytest.UsageError(config.stash[_UNKNOWN])
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:

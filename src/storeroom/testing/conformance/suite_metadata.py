@@ -37,6 +37,12 @@ class MetadataSuite:
             assert not store.is_folder(missing)
         assert store.exists("") and store.is_folder("") and not store.is_file("")
 
+    # spec: STORE-031, STORE-036
+    def test_store_root_always_exists(self, store: Store) -> None:
+        for root in (store, store.child("never/written")):
+            assert root.exists("") and root.exists("/")
+            assert root.is_folder("") and not root.is_file("")
+
     # spec: STORE-032, PATH-010
     @requires(C.METADATA)
     def test_get_file_info(self, store: Store) -> None:

@@ -49,7 +49,9 @@ class Target:
     ``persistent``: a second Registry, or an unpickled Store, built from the
     same configuration sees the same files (false for ``memory``, whose
     unpickled copy starts empty). ``cross_process``: that also holds in another
-    process (spawned workers get the data).
+    process (spawned workers get the data); the backend type must then be
+    importable in a fresh interpreter (built in, or registered through the
+    ``storeroom.backends`` entry point group rather than in ``conftest.py``).
 
     ``secrets``: plain strings that must never appear in an error message, a
     ``repr`` or a resolution plan (passwords and keys used by ``config``).
