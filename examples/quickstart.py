@@ -29,7 +29,9 @@ def main() -> None:
         reports = registry.get_store("reports")
         say(f"reports store: {reports.native_path()}")
 
-        result = reports.write("2026/summary.csv", b"region,total\nnorth,12\nsouth,7\n", overwrite=True)
+        result = reports.write(
+            "2026/summary.csv", b"region,total\nnorth,12\nsouth,7\n", overwrite=True
+        )
         say(f"wrote {result.path} ({result.size} bytes)")
 
         reports.write_text("2026/notes.txt", "first draft\n", overwrite=True)
