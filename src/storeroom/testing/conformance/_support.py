@@ -291,7 +291,8 @@ class ProbeLayer(Forwarding):
     to remove; ``fail_on``, a primitive name; ``fail``, what that primitive
     raises: ``"native"`` (an un-mapped ``OSError``), ``"mapped"`` (a
     ``NotFound`` whose ``__cause__`` is the native ``FileNotFoundError``, as a
-    backend's error table produces) or ``"runtime"`` (:class:`InjectedFailure`).
+    backend's error table produces) or ``"runtime"`` (:class:`InjectedFailure`);
+    ``token``, a credential-like value the layer keeps and never shows.
     """
 
     def __init__(
@@ -301,8 +302,10 @@ class ProbeLayer(Forwarding):
         drop: Iterable[str] = (),
         fail_on: str | None = None,
         fail: str = "native",
+        token: object = None,
     ) -> None:
         super().__init__(inner)
+        self._token = token  # a credential-like option, for the no-secret-leak checks
         dropped = frozenset(Capability(str(name)) for name in drop)
         self.capabilities = inner.capabilities - dropped
         self.fail_on = fail_on

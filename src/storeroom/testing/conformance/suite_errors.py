@@ -239,6 +239,27 @@ class ErrorSuite:
             for text in texts:
                 assert secret not in text
 
+    # spec: ERR-006
+    @requires(C.READ, C.WRITE)
+    def test_credential_options_never_show(self, registry_factory: RegistryFactory) -> None:
+        secret = "pl41n-t3xt-cr3dential"
+        registry = registry_factory(layers=[probe_layer(token=secret)])
+        store = registry.get_store("s")
+        store.write("f.bin", b"f")
+        texts = [repr(store), repr(registry), repr(registry.config), repr(store.backend)]
+        texts.append(repr(store.resolve("f.bin")))
+        texts.append(str(registry.config.to_dict()))
+        for call in (
+            lambda: store.read_bytes("missing.bin"),
+            lambda: store.write("f.bin", b"x"),
+            lambda: store.delete_folder(""),
+        ):
+            with pytest.raises(StoreroomError) as info:
+                call()
+            texts.extend([str(info.value), repr(info.value)])
+        leaked = [text for text in texts if secret in text]
+        assert not leaked
+
     # spec: ERR-002, STORE-008
     @requires(C.READ, C.WRITE, C.LIST)
     def test_callers_source_exception_propagates_unchanged(self, store: Store) -> None:
