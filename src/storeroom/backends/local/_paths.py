@@ -5,11 +5,13 @@
 A key is checked by walking it one component at a time with ``lstat``; a
 symlink is followed only when its real path stays inside the root. Entries
 found this way without meeting any symlink are remembered by key with their
-identity ``(st_ino, st_dev)`` (a bounded cache). Later, one ``stat`` of the
-same path that returns the same identity proves the path still reaches that
-very object, so the walk's verdict stands: a known folder or file costs one
-system call, a file in a known folder two. An entry that was removed,
-replaced, or swapped for a symlink has another identity and is walked again.
+identity ``(st_ino, st_ctime_ns, st_dev)`` (a bounded cache; the change time
+is part of it because filesystems hand a freed inode number to the next new
+file at once). Later, one ``stat`` of the same path that returns the same
+identity proves the path still reaches that very object, so the walk's
+verdict stands: a known folder or file costs one system call, a file in a
+known folder two. An entry that was removed, replaced, changed or swapped for
+a symlink has another identity and is walked again.
 
 ``exists`` answers whether the *store* has an entry: a path that resolves
 outside the root (through a symlink) is not part of the store, so it is
@@ -54,7 +56,7 @@ class PathChecks:
     _base: str  #: root without trailing separator ("" for "/")
     _prefix: str  #: ``_base + "/"``, prepended to keys
     _inside: str  #: real paths inside the root start with this
-    _known: dict[str, tuple[int, int]]  #: key -> (st_ino, st_dev) of a checked entry
+    _known: dict[str, tuple[int, int, int]]  #: key -> (st_ino, st_ctime_ns, st_dev)
 
     def _set_root(self, real_root: str) -> None:
         self.root = real_root
@@ -98,7 +100,7 @@ class PathChecks:
         known = self._known
         if len(known) >= _KNOWN_MAX:
             known.clear()
-        known[key] = (st.st_ino, st.st_dev)
+        known[key] = (st.st_ino, st.st_ctime_ns, st.st_dev)
 
     def _forget(self) -> None:
         """Drop every remembered identity (after removing folders)."""
@@ -113,7 +115,12 @@ class PathChecks:
             st = os.stat(self._prefix + key)
         except (OSError, ValueError):
             st = None
-        if st is not None and st.st_ino == ident[0] and st.st_dev == ident[1]:
+        if (
+            st is not None
+            and st.st_ino == ident[0]
+            and st.st_ctime_ns == ident[1]
+            and st.st_dev == ident[2]
+        ):
             return True
         self._known.pop(key, None)
         return False
@@ -137,7 +144,12 @@ class PathChecks:
             raise map_os_error(exc, key) from exc
         except ValueError as exc:
             raise self._bad_key(key) from exc
-        if ident is not None and st.st_ino == ident[0] and st.st_dev == ident[1]:
+        if (
+            ident is not None
+            and st.st_ino == ident[0]
+            and st.st_ctime_ns == ident[1]
+            and st.st_dev == ident[2]
+        ):
             return True
         try:
             return self._lookup(key)[1] is not None
@@ -155,7 +167,7 @@ class PathChecks:
             path = self._prefix + key
             try:
                 st = os.lstat(path)
-                if st.st_ino == ident[0] and st.st_dev == ident[1]:
+                if st.st_ino == ident[0] and st.st_ctime_ns == ident[1] and st.st_dev == ident[2]:
                     return path, st, None
             except OSError:
                 pass

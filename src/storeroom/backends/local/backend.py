@@ -61,6 +61,7 @@ _IFMT = 0o170000
 _IFDIR = st_.S_IFDIR
 _IFREG = st_.S_IFREG
 _IFLNK = st_.S_IFLNK
+_BAD = frozenset(("", ".", ".."))
 _READ_BUFFER = 64 * 1024
 # O_NOFOLLOW: a final symlink fails (ELOOP) instead of being followed unchecked;
 # O_NONBLOCK: opening a FIFO does not hang (it is then refused as not regular).
@@ -155,7 +156,13 @@ class LocalBackend(PathChecks, Backend):
         return self._entry(key, st)
 
     def is_folder(self, key: str) -> bool:
-        st = self._lookup(key)[1]
+        """True for a folder of the store (``False`` for one reached outside the root)."""
+        try:
+            st = self._lookup(key)[1]
+        except InvalidPath:
+            if not _BAD.isdisjoint(key.split("/")) and key:
+                raise
+            return False
         return st is not None and st.st_mode & _IFMT == _IFDIR
 
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
@@ -189,7 +196,12 @@ class LocalBackend(PathChecks, Backend):
             return -1
         try:
             st = os.fstat(fd)
-            if st.st_ino == ident[0] and st.st_dev == ident[1] and st.st_mode & _IFMT == _IFREG:
+            if (
+                st.st_ino == ident[0]
+                and st.st_ctime_ns == ident[1]
+                and st.st_dev == ident[2]
+                and st.st_mode & _IFMT == _IFREG
+            ):
                 return fd
         except OSError:
             pass

@@ -1,0 +1,404 @@
+"""Tests specific to the ``memory`` backend (the shared behaviour is in the conformance suite)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import pickle
+import random
+import threading
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storeroom.backend import entry_sort_key
+from storeroom.backends.memory import MemoryBackend, MemoryOptions
+from storeroom.capabilities import Capability
+from storeroom.errors import (
+    AlreadyExists,
+    ConfigError,
+    DirectoryNotEmpty,
+    InvalidPath,
+    NotFound,
+    StoreroomError,
+)
+from storeroom.models import FileInfo, FolderEntry
+
+
+class Boom(Exception):
+    """Raised by a failing source."""
+
+
+class FailingSource(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        raise Boom("source failed")
+
+
+def snapshot(backend: MemoryBackend) -> list[tuple[str, str, bytes | None]]:
+    """Everything in the backend: kind, path and content."""
+    out: list[tuple[str, str, bytes | None]] = []
+    for e in backend.list("", recursive=True):
+        if isinstance(e, FileInfo):
+            out.append(("file", e.path, backend.open_read(e.path).read()))
+        else:
+            out.append(("folder", e.path, None))
+    return out
+
+
+@pytest.fixture
+def backend() -> MemoryBackend:
+    return MemoryBackend()
+
+
+# -- model ---------------------------------------------------------------------------
+
+
+def test_options_and_pickling() -> None:
+    # spec: MEM-001
+    assert MemoryOptions.parse({}) == MemoryOptions()
+    with pytest.raises(ConfigError, match="unknown option"):
+        MemoryOptions.parse({"size": 1})
+    backend = MemoryBackend.from_options(MemoryOptions())
+    backend.write("a", b"1")
+    other = MemoryBackend()
+    assert not other.exists("a")  # instances are independent
+    copy = pickle.loads(pickle.dumps(backend))
+    assert isinstance(copy, MemoryBackend)
+    assert list(copy.list("", recursive=True)) == []  # arrives empty
+    assert backend.exists("a")
+
+
+def test_capabilities(backend: MemoryBackend) -> None:
+    # spec: MEM-002
+    assert backend.capabilities == frozenset(
+        {
+            Capability.READ,
+            Capability.WRITE,
+            Capability.DELETE,
+            Capability.LIST,
+            Capability.GLOB,
+            Capability.MOVE,
+            Capability.COPY,
+            Capability.ATOMIC_WRITE,
+            Capability.METADATA,
+            Capability.SEEKABLE_READ,
+            Capability.LAZY_READ,
+            Capability.ATOMIC_MOVE,
+            Capability.USER_METADATA,
+        }
+    )
+    assert backend.real_folders
+
+
+def test_folders_are_real(backend: MemoryBackend) -> None:
+    # spec: MEM-003
+    backend.write("a/b/c.txt", b"c")
+    assert backend.is_folder("a") and backend.is_folder("a/b") and backend.is_folder("")
+    assert not backend.is_folder("a/b/c.txt")
+    backend.delete("a/b/c.txt")
+    assert snapshot(backend) == [("folder", "a", None), ("folder", "a/b", None)]
+    assert isinstance(backend.stat("a/b"), FolderEntry)
+    assert isinstance(backend.stat(""), FolderEntry)
+    backend.remove_folder("a/b")
+    assert snapshot(backend) == [("folder", "a", None)]
+
+
+@pytest.mark.parametrize("key", ["../x", "a//b", "/a", "a/", "a/./b", "a\\b", "a\x00b"])
+def test_malformed_keys_are_refused(backend: MemoryBackend, key: str) -> None:
+    # spec: MEM-004
+    calls: list[Callable[[], object]] = [
+        lambda: backend.write(key, b"x"),
+        lambda: backend.open_read(key),
+        lambda: backend.stat(key),
+        lambda: backend.exists(key),
+        lambda: backend.delete(key),
+        lambda: backend.list(key),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidPath):
+            call()
+    assert snapshot(backend) == []
+
+
+def test_housekeeping(backend: MemoryBackend) -> None:
+    # spec: MEM-005
+    assert backend.native_path("a/b.txt") == "memory://a/b.txt"
+    assert backend.describe() == {}
+    backend.ping()
+    assert repr(backend) == "MemoryBackend()"
+
+
+# -- behaviour -------------------------------------------------------------------------
+
+
+def test_failed_operations_change_nothing(backend: MemoryBackend) -> None:
+    # spec: MEM-010, MEM-011
+    backend.write("f", b"file")
+    backend.write("d/g", b"g")
+    before = snapshot(backend)
+    with pytest.raises(Boom):
+        backend.write("new/deep/x", FailingSource())
+    with pytest.raises(Boom):
+        backend.write("f", FailingSource(), overwrite=True)
+    with pytest.raises(InvalidPath):
+        backend.write("f/child/x", b"x")
+    with pytest.raises(InvalidPath):
+        backend.write("d", b"x", overwrite=True)
+    with pytest.raises(AlreadyExists):
+        backend.write("f", b"other")
+    with pytest.raises(InvalidPath):
+        backend.move("d/g", "f/x")
+    with pytest.raises(AlreadyExists):
+        backend.move("d/g", "f")
+    with pytest.raises(InvalidPath):
+        backend.copy("d", "e")
+    with pytest.raises(NotFound):
+        backend.copy("missing", "new/x")
+    with pytest.raises(DirectoryNotEmpty):
+        backend.remove_folder("d")
+    assert snapshot(backend) == before
+
+
+def test_racing_create_only_writers_exactly_one_wins(backend: MemoryBackend) -> None:
+    # spec: MEM-011, MEM-020
+    threads = 16
+    barrier = threading.Barrier(threads)
+    wins: list[int] = []
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        try:
+            backend.write("race", bytes([i]) * 1000)
+            wins.append(i)
+        except AlreadyExists:
+            pass
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert len(wins) == 1
+    assert backend.open_read("race").read() == bytes([wins[0]]) * 1000
+
+
+def test_metadata_round_trip(backend: MemoryBackend) -> None:
+    # spec: MEM-012
+    meta = {"owner": "ana", "kind": "report"}
+    result = backend.write("a.txt", b"x", metadata=meta)
+    meta["owner"] = "changed after the write"
+    assert result.metadata == {"owner": "ana", "kind": "report"}
+    info = backend.stat("a.txt")
+    assert isinstance(info, FileInfo)
+    assert info.metadata == {"owner": "ana", "kind": "report"}
+    with pytest.raises(TypeError):
+        info.metadata["owner"] = "x"  # type: ignore[index]
+    backend.write("plain.txt", b"x")
+    plain = backend.stat("plain.txt")
+    assert isinstance(plain, FileInfo) and plain.metadata == {}
+    copied = backend.copy("a.txt", "b.txt")
+    assert copied.metadata == {"owner": "ana", "kind": "report"}
+    before = backend.stat("a.txt")
+    backend.move("a.txt", "moved/a.txt")
+    after = backend.stat("moved/a.txt")
+    assert isinstance(before, FileInfo) and isinstance(after, FileInfo)
+    assert (after.metadata, after.modified_at, after.etag) == (
+        before.metadata,
+        before.modified_at,
+        before.etag,
+    )
+    listed = [e for e in backend.list("moved") if isinstance(e, FileInfo)]
+    assert listed[0].metadata == {"owner": "ana", "kind": "report"}
+
+
+def test_write_result_and_etag(backend: MemoryBackend) -> None:
+    # spec: MEM-013
+    result = backend.write("d/a.bin", io.BytesIO(b"hello"))
+    info = backend.stat("d/a.bin")
+    assert isinstance(info, FileInfo)
+    assert (result.path, result.size) == ("d/a.bin", 5)
+    assert result.etag == info.etag == hashlib.md5(b"hello").hexdigest()
+    assert result.last_modified == info.modified_at
+    assert info.modified_at is not None and info.modified_at.utcoffset() is not None
+
+
+def test_errors_carry_context(backend: MemoryBackend) -> None:
+    # spec: MEM-014
+    backend.write("d/f", b"x")
+    cases: list[tuple[Callable[[], object], type[StoreroomError], str]] = [
+        (lambda: backend.open_read("nope"), NotFound, "nope"),
+        (lambda: backend.open_read("d"), InvalidPath, "d"),
+        (lambda: backend.open_read("d/f", -1), InvalidPath, "d/f"),
+        (lambda: backend.delete("d"), InvalidPath, "d"),
+        (lambda: backend.delete("d/f/x"), NotFound, "d/f/x"),
+        (lambda: backend.write("d/f", b"y"), AlreadyExists, "d/f"),
+        (lambda: backend.write("", b"y"), InvalidPath, ""),
+        (lambda: backend.remove_folder(""), InvalidPath, ""),
+        (lambda: backend.remove_folder("d/f"), InvalidPath, "d/f"),
+        (lambda: backend.remove_folder("zz"), NotFound, "zz"),
+        (lambda: backend.remove_folder("d"), DirectoryNotEmpty, "d"),
+        (lambda: backend.move("d", "e"), InvalidPath, "d"),
+    ]
+    for call, cls, path in cases:
+        with pytest.raises(cls) as info:
+            call()
+        assert (info.value.path, info.value.backend) == (path, "memory")
+
+
+@given(
+    data=st.binary(max_size=200),
+    start=st.none() | st.integers(min_value=0, max_value=250),
+    end=st.none() | st.integers(min_value=0, max_value=250),
+)
+def test_reads_are_snapshots_and_ranges_slice(
+    data: bytes, start: int | None, end: int | None
+) -> None:
+    # spec: MEM-015
+    backend = MemoryBackend()
+    backend.write("f", data)
+    stream = backend.open_read("f", start, end)
+    backend.write("f", b"replaced", overwrite=True)
+    backend.delete("f")
+    assert stream.read() == data[start:end]
+
+
+def test_listing_is_a_snapshot(backend: MemoryBackend) -> None:
+    # spec: MEM-016
+    for i in range(5):
+        backend.write(f"d/{i}", b"x")
+    it = backend.list("d")
+    first = next(it)
+    backend.remove_folder("d", recursive=True)
+    backend.write("d/new", b"y")
+    assert [first.path, *(e.path for e in it)] == [f"d/{i}" for i in range(5)]
+    assert [e.path for e in backend.list("d")] == ["d/new"]
+    assert list(backend.list("missing")) == []
+    assert list(backend.list("d/new")) == []
+
+
+segment = st.sampled_from(["a", "b", "a-b", "a0", "B", "é", "a.txt"])
+
+
+@settings(max_examples=60)
+@given(paths=st.lists(st.lists(segment, min_size=1, max_size=4), max_size=15))
+def test_listing_order_and_base(paths: list[list[str]]) -> None:
+    # spec: MEM-016, MEM-003
+    backend = MemoryBackend()
+    files: set[str] = set()
+    for parts in paths:
+        key = "/".join(parts)
+        try:
+            backend.write(key, b"")
+            files.add(key)
+        except (InvalidPath, AlreadyExists):
+            pass
+    folders = {"/".join(f.split("/")[:i]) for f in files for i in range(1, f.count("/") + 1)}
+    entries = list(backend.list("", recursive=True))
+    assert entries == sorted(entries, key=entry_sort_key)
+    assert {e.path for e in entries} == files | folders
+    top = list(backend.list(""))
+    assert {e.path for e in top} == {p for p in files | folders if "/" not in p}
+    for folder in folders:
+        sub = [e.path for e in backend.list(folder, recursive=True, base=folder)]
+        expected = {p[len(folder) + 1 :] for p in files | folders if p.startswith(folder + "/")}
+        assert set(sub) == expected and len(sub) == len(expected)
+
+
+# -- threads -------------------------------------------------------------------------
+
+
+def test_many_threads_keep_a_consistent_state(backend: MemoryBackend) -> None:
+    # spec: MEM-020
+    threads, rounds = 12, 150
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def writer(t: int) -> None:
+        rng = random.Random(t)
+        try:
+            for i in range(rounds):
+                key = f"w{t}/{rng.randrange(20)}"
+                action = rng.random()
+                if action < 0.5:
+                    backend.write(key, f"{t}:{i}".encode(), overwrite=True)
+                elif action < 0.7:
+                    try:
+                        backend.delete(key)
+                    except NotFound:
+                        pass
+                elif action < 0.85:
+                    try:
+                        backend.move(key, f"w{t}/moved", overwrite=True)
+                    except NotFound:
+                        pass
+                else:
+                    try:
+                        backend.copy(key, f"shared/{t}", overwrite=True)
+                    except NotFound:
+                        pass
+            backend.write(f"w{t}/done", b"done")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                entries = list(backend.list("", recursive=True))
+                assert entries == sorted(entries, key=entry_sort_key)
+                for e in entries:
+                    if isinstance(e, FileInfo):
+                        try:
+                            data = backend.open_read(e.path).read()
+                        except NotFound:
+                            continue  # deleted after the snapshot: fine
+                        assert b":" in data or data == b"done"
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    pool = [threading.Thread(target=writer, args=(t,)) for t in range(threads)]
+    readers = [threading.Thread(target=reader) for _ in range(3)]
+    for t in pool + readers:
+        t.start()
+    for t in pool:
+        t.join()
+    stop.set()
+    for t in readers:
+        t.join()
+    assert errors == []
+    for t in range(threads):
+        assert backend.open_read(f"w{t}/done").read() == b"done"
+    files = [e for e in backend.list("", recursive=True) if isinstance(e, FileInfo)]
+    for info in files:
+        assert backend.open_read(info.path).read() != b""
+        assert info.size == len(backend.open_read(info.path).read())
+
+
+def test_concurrent_moves_never_lose_or_duplicate_a_file(backend: MemoryBackend) -> None:
+    # spec: MEM-020, MEM-010
+    slots = [f"slot{i}" for i in range(8)]
+    backend.write(slots[0], b"token")
+    barrier = threading.Barrier(8)
+
+    def mover(seed: int) -> None:
+        rng = random.Random(seed)
+        barrier.wait()
+        for _ in range(300):
+            src, dst = rng.sample(slots, 2)
+            try:
+                backend.move(src, dst)
+            except (NotFound, AlreadyExists):
+                pass
+
+    pool = [threading.Thread(target=mover, args=(s,)) for s in range(8)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    present = [e.path for e in backend.list("") if isinstance(e, FileInfo)]
+    assert len(present) == 1
+    assert backend.open_read(present[0]).read() == b"token"
