@@ -31,6 +31,7 @@ __all__ = [
     "calibrate_number",
     "format_markdown",
     "format_text",
+    "load_average",
     "loop_overhead_ns",
     "machine_info",
     "measure",
@@ -274,9 +275,18 @@ def _git_commit(repo: str) -> str | None:
     return out.stdout.strip() or None
 
 
+def load_average() -> list[float] | None:
+    """1, 5 and 15 minute load averages (None where the platform has none)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def machine_info(work_dir: str) -> dict[str, Any]:
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     return {
+        "load_at_start": load_average(),
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu_count": os.cpu_count(),
         "cpu_model": _cpu_model(),
@@ -309,6 +319,10 @@ def _us(x: float | None) -> str:
 
 def _ratio(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f}x"
+
+
+def _load(x: list[float] | None) -> str:
+    return "?" if not x else "/".join(f"{v:.1f}" for v in x)
 
 
 def _num(x: float | None, digits: int = 1) -> str:
@@ -408,7 +422,8 @@ def format_text(report: Report) -> str:
         f"storeroom benchmarks — {m['date']} — Python {m['python']} — {m['cpu_count']} CPUs "
         f"({m['cpu_model']}) — fs {m['filesystem'] or '?'}",
         f"storeroom {m['storeroom']} ({m['storeroom_commit']}), remote-store {m['remote-store']}, "
-        f"fsspec {m['fsspec']}; {report.settings.get('mode')} mode",
+        f"fsspec {m['fsspec']}; {report.settings.get('mode')} mode; load average "
+        f"{_load(m.get('load_at_start'))} at start, {_load(m.get('load_at_end'))} at end",
         "",
     ]
     if report.timings:
@@ -441,7 +456,8 @@ def format_markdown(report: Report) -> str:
         f"{m['filesystem'] or 'unknown'}; storeroom {m['storeroom']} "
         f"(commit {m['storeroom_commit'] or 'unknown'}), remote-store {m['remote-store']}, "
         f"fsspec {m['fsspec']}. {s.get('mode', '').capitalize()} mode: "
-        f"{s.get('rounds')} interleaved rounds per case, medians shown.",
+        f"{s.get('rounds')} interleaved rounds per case, medians shown. Load average "
+        f"{_load(m.get('load_at_start'))} at start, {_load(m.get('load_at_end'))} at end.",
         "",
     ]
     if report.timings:

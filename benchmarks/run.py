@@ -29,6 +29,7 @@ from _harness import (  # noqa: E402
     Report,
     format_markdown,
     format_text,
+    load_average,
     loop_overhead_ns,
     machine_info,
 )
@@ -206,6 +207,7 @@ def run(args: argparse.Namespace) -> Report:
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    report.machine["load_at_end"] = load_average()
     report.checks = _checks(report)
     return report
 
