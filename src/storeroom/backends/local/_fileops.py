@@ -82,7 +82,8 @@ def write_all(fd: int, data: bytes | bytearray | memoryview) -> int:
 def source_filler(src: Source) -> Fill:
     """A :data:`Fill` for ``src``: bytes in one write call, a stream in 1 MiB blocks."""
     if isinstance(src, bytes | bytearray | memoryview):
-        return lambda fd: write_all(fd, src)
+        data = src if isinstance(src, bytes) else memoryview(src).cast("B")
+        return lambda fd: write_all(fd, data)
 
     def fill(fd: int) -> int:
         read = src.read
@@ -100,6 +101,9 @@ def in_place_filler(data: bytes | bytearray | memoryview, old_size: int) -> Fill
     Growth is reserved first with ``posix_fallocate`` where supported, so a
     full disk is reported before any old byte is touched.
     """
+
+    if not isinstance(data, bytes):
+        data = memoryview(data).cast("B")
 
     def fill(fd: int) -> int:
         size = len(data)

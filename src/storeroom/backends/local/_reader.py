@@ -13,29 +13,19 @@ from typing import Any
 
 from storeroom.backends.local.errors import map_os_error
 
-__all__ = ["RangeFile"]
+__all__ = ["RangeFile", "open_stream"]
 
 
 class RangeFile(io.FileIO):
-    """Raw binary file over bytes ``[start, end)`` of open descriptor ``fd`` (``end=None``: EOF).
+    """Raw binary file over bytes ``[start, end)`` of an open descriptor (``end=None``: EOF).
 
-    A full-file stream (no ``start``, no ``end``) stays seekable; a ranged one
-    is forward-only, because its positions would not match the range's.
+    Build it with :func:`open_stream`. A full-file stream stays seekable; a
+    ranged one is forward-only, because its positions would not match the range's.
     """
 
-    def __init__(self, fd: int, key: str, start: int | None, end: int | None) -> None:
-        super().__init__(fd, "rb", closefd=True)
-        self._key = key
-        self._ranged = bool(start) or end is not None
-        self._left: int | None = None
-        try:
-            if start:
-                io.FileIO.seek(self, start)
-            if end is not None:
-                self._left = max(0, end - (start or 0))
-        except BaseException:
-            super().close()
-            raise
+    _key = ""
+    _ranged = False
+    _left: int | None = None
 
     def _fail(self, exc: OSError) -> Exception:
         return map_os_error(exc, self._key, operation="read")
@@ -96,3 +86,20 @@ class RangeFile(io.FileIO):
             super().close()
         except OSError as exc:
             raise self._fail(exc) from exc
+
+
+def open_stream(fd: int, key: str, start: int | None, end: int | None) -> io.BufferedReader:
+    """A buffered :class:`RangeFile` over ``fd`` (which it owns from now on)."""
+    raw = RangeFile(fd, "rb", closefd=True)
+    raw._key = key
+    if start or end is not None:
+        raw._ranged = True
+        try:
+            if start:
+                io.FileIO.seek(raw, start)
+            if end is not None:
+                raw._left = max(0, end - (start or 0))
+        except BaseException:
+            io.FileIO.close(raw)
+            raise
+    return io.BufferedReader(raw)

@@ -2,14 +2,14 @@
 # os-level calls are deliberate here: pathlib objects cost too much per entry.
 """Streaming, sorted, depth-first listing of a local folder tree.
 
-One folder is read at a time with ``os.scandir``; only its names are kept
-(a folder's name carries a trailing ``/``, so a plain string sort gives
-:func:`storeroom.backend.entry_sort_key` order). Memory grows with the
-largest single folder and the depth, never with the total count. Files are
-``lstat``-ed relative to an open folder descriptor where the platform
-allows, which saves the kernel a path walk per entry. Temporary files are
-hidden; symlinks are listed only when they lead inside the root, and a
-recursive listing never descends into a symlinked folder.
+One folder is read at a time with ``os.scandir``, opened from a folder
+descriptor where the platform allows (each file's ``stat`` is then relative
+to it, sparing the kernel a path walk). Of each entry only a small row
+``(name, size, mtime)`` is kept; a folder's name carries a trailing ``/`` so
+that sorting the rows gives :func:`storeroom.backend.entry_sort_key` order.
+Memory grows with the largest single folder and the depth, never with the
+total count. Temporary files are hidden; symlinks are listed only when they
+lead inside the root, and a recursive listing never enters a symlinked folder.
 """
 
 from __future__ import annotations
@@ -32,16 +32,15 @@ _IFDIR = 0o040000
 _MISSING = frozenset((errno.ENOENT, errno.ENOTDIR))
 _BATCH = 256
 _USE_FD = (
-    hasattr(os, "O_DIRECTORY")
-    and os.lstat in os.supports_dir_fd
-    and os.scandir in os.supports_fd
-    and os.open in os.supports_dir_fd
+    hasattr(os, "O_DIRECTORY") and os.scandir in os.supports_fd and os.open in os.supports_dir_fd
 )
 _DIR_OPEN = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | CLOEXEC
 
 #: Checks a symlink: returns its real path, or raises InvalidPath outside the root.
 InsideReal = Callable[[str, str], str]
-_Frame = tuple[list[str], int, int | None, str, str, str, dict[str, str] | None]
+Rows = list[tuple[str, int, float]]
+Links = set[str] | None
+_Frame = tuple[Rows, int, int | None, str, str, str, Links]
 
 
 def _open(name: str, parent: int | None, key: str) -> int | None:
@@ -54,12 +53,16 @@ def _open(name: str, parent: int | None, key: str) -> int | None:
         raise map_os_error(exc, key, operation="list") from exc
 
 
-def _scan(
-    folder: str, fd: int | None, key: str, inside_real: InsideReal
-) -> tuple[list[str], dict[str, str] | None]:
-    """Sorted names of a folder (folders end in ``/``) and the real paths of its symlinks."""
-    names: list[str] = []
-    links: dict[str, str] | None = None
+def _scan(folder: str, fd: int | None, key: str, inside_real: InsideReal) -> tuple[Rows, Links]:
+    """One folder's rows ``(name, size, mtime)``, sorted; a folder's name ends in ``/``.
+
+    Files are stat-ed here, through the open ``DirEntry`` (relative to the
+    folder's descriptor). Symlinks are resolved and kept only inside the root;
+    the names of symlinked folders are returned so the walk does not enter them.
+    """
+    rows: Rows = []
+    append = rows.append
+    links: Links = None
     try:
         with os.scandir(folder if fd is None else fd) as it:
             for e in it:
@@ -69,24 +72,32 @@ def _scan(
                 try:
                     if e.is_symlink():
                         try:
-                            real = inside_real(f"{folder}/{name}", key)
+                            st = os.stat(inside_real(f"{folder}/{name}", key))
                         except InvalidPath:
                             continue  # leads outside the root: not part of the store
-                        is_dir = os.stat(real).st_mode & _IFMT == _IFDIR
                         if links is None:
-                            links = {}
-                        links[name] = real
+                            links = set()
+                        links.add(name)
+                        if st.st_mode & _IFMT == _IFDIR:
+                            append((name + "/", 0, 0.0))
+                            continue
+                    elif e.is_dir(follow_symlinks=False):
+                        append((name + "/", 0, 0.0))
+                        continue
                     else:
-                        is_dir = e.is_dir(follow_symlinks=False)
-                except OSError:
-                    continue  # vanished meanwhile, or a broken link
-                names.append(name + "/" if is_dir else name)
+                        st = e.stat(follow_symlinks=False)
+                except OSError as exc:
+                    if exc.errno in _MISSING or e.is_symlink():
+                        continue  # vanished meanwhile, or a broken link
+                    where = f"{key}/{name}" if key else name
+                    raise map_os_error(exc, where, operation="list") from exc
+                append((name, st.st_size, st.st_mtime))
     except OSError as exc:
         if exc.errno in _MISSING:
             return [], None
         raise map_os_error(exc, key, operation="list") from exc
-    names.sort()
-    return names, links
+    rows.sort()
+    return rows, links
 
 
 def walk(
@@ -102,15 +113,15 @@ def walk(
         return
     stack: list[_Frame] = []
     try:
-        names, links = _scan(folder, fd, key, inside_real)
+        rows, links = _scan(folder, fd, key, inside_real)
         i = 0
         rel = rel + "/" if rel else ""
         while True:
-            count = len(names)
+            count = len(rows)
             while i < count:
-                name = names[i]
+                name = rows[i][0]
                 if name[-1] != "/":
-                    i, batch = _files(names, i, fd, folder, key, rel, links)
+                    i, batch = _files(rows, i, rel)
                     yield from batch
                     continue
                 i += 1
@@ -122,17 +133,17 @@ def walk(
                 sub = _open(name, fd, sub_key) if fd is not None else None
                 if fd is not None and sub is None:
                     continue
-                stack.append((names, i, fd, folder, key, rel, links))
+                stack.append((rows, i, fd, folder, key, rel, links))
                 fd, folder, key, rel = sub, f"{folder}/{name}", sub_key, f"{rel}{name}/"
-                names, links = _scan(folder, fd, key, inside_real)
+                rows, links = _scan(folder, fd, key, inside_real)
                 i = 0
-                count = len(names)
+                count = len(rows)
             if fd is not None:
                 os.close(fd)
                 fd = None
             if not stack:
                 return
-            names, i, fd, folder, key, rel, links = stack.pop()
+            rows, i, fd, folder, key, rel, links = stack.pop()
     finally:
         if fd is not None:
             os.close(fd)
@@ -141,38 +152,16 @@ def walk(
                 os.close(frame[2])
 
 
-def _files(
-    names: list[str],
-    start: int,
-    fd: int | None,
-    folder: str,
-    key: str,
-    rel: str,
-    links: dict[str, str] | None,
-) -> tuple[int, list[FileInfo]]:
-    """File entries for the run of file names at ``names[start:]``; returns where it stopped."""
-    lstat = os.lstat
-    from_ts = datetime.fromtimestamp
+def _files(rows: Rows, start: int, rel: str) -> tuple[int, list[FileInfo]]:
+    """File entries for the run of file rows from ``start``; returns where the run stopped."""
     new_file = FileInfo._fast
-    pre = "" if fd is not None else folder + "/"
+    from_ts = datetime.fromtimestamp
+    stop = min(len(rows), start + _BATCH)
     batch: list[FileInfo] = []
     append = batch.append
-    stop = min(len(names), start + _BATCH)
-    i = start
-    while i < stop:
-        name = names[i]
+    for i in range(start, stop):
+        name, size, mtime = rows[i]
         if name[-1] == "/":
-            break
-        i += 1
-        try:
-            if links is not None and name in links:
-                st = os.stat(links[name])
-            else:
-                st = lstat(pre + name, dir_fd=fd)
-        except OSError as exc:
-            if exc.errno in _MISSING:
-                continue  # deleted while we were listing
-            where = f"{key}/{name}" if key else name
-            raise map_os_error(exc, where, operation="list") from exc
-        append(new_file(rel + name, name, st.st_size, from_ts(st.st_mtime, UTC)))
-    return i, batch
+            return i, batch
+        append(new_file(rel + name, name, size, from_ts(mtime, UTC)))
+    return stop, batch

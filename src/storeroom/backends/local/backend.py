@@ -17,7 +17,6 @@ meant to be owned by the application, not shared with an adversary.
 from __future__ import annotations
 
 import errno
-import io
 import os
 import stat as st_
 from collections.abc import Iterator, Mapping
@@ -40,7 +39,7 @@ from storeroom.backends.local._fileops import (
     sync_dir,
 )
 from storeroom.backends.local._paths import PathChecks, undo_folders
-from storeroom.backends.local._reader import RangeFile
+from storeroom.backends.local._reader import open_stream
 from storeroom.backends.local._walk import walk
 from storeroom.backends.local.config import LocalOptions
 from storeroom.backends.local.errors import BACKEND, map_os_error
@@ -62,7 +61,6 @@ _IFDIR = st_.S_IFDIR
 _IFREG = st_.S_IFREG
 _IFLNK = st_.S_IFLNK
 _BAD = frozenset(("", ".", ".."))
-_READ_BUFFER = 64 * 1024
 # O_NOFOLLOW: a final symlink fails (ELOOP) instead of being followed unchecked;
 # O_NONBLOCK: opening a FIFO does not hang (it is then refused as not regular).
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | CLOEXEC
@@ -177,13 +175,9 @@ class LocalBackend(PathChecks, Backend):
             except OSError as exc:
                 raise map_os_error(exc, key, operation="open_read") from exc
         try:
-            raw = RangeFile(fd, key, start, end)
-        except BaseException as exc:
-            os.close(fd)
-            if isinstance(exc, OSError) and not isinstance(exc, StoreroomError):
-                raise map_os_error(exc, key, operation="open_read") from exc
-            raise
-        return io.BufferedReader(raw, _READ_BUFFER)
+            return open_stream(fd, key, start, end)
+        except OSError as exc:
+            raise map_os_error(exc, key, operation="open_read") from exc
 
     def _open_known(self, key: str) -> int:
         """Open a remembered regular file after one identity check; -1 to take the long way."""
