@@ -262,8 +262,9 @@ def _specs(sizes: Sizes) -> list[_Spec]:
             f"write {size}, overwrite=True onto existing",
             LocalFixture.overwrite_variants,
             1.3,
-            note="raw opens with 'wb', which truncates first; on ext4 closing a file "
-            "truncated that way starts writeback of its data",
+            note="raw opens with 'wb', which truncates to zero first; on ext4 closing a "
+            "file truncated that way starts writeback of its data. A backend that rewrites "
+            "the file in place (write, then truncate only if shorter) skips that",
         ),
         _Spec(
             "write_create",
