@@ -9,7 +9,9 @@ import pickle
 import stat
 import threading
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +19,7 @@ from hypothesis import strategies as st
 
 from storeroom.backend import entry_sort_key
 from storeroom.backends.local import LocalBackend, LocalOptions
-from storeroom.backends.local._reader import open_stream
+from storeroom.backends.local._reader import RangeFile, open_stream
 from storeroom.backends.local.errors import ERRNO_TABLE, map_os_error
 from storeroom.capabilities import Capability
 from storeroom.errors import (
@@ -75,6 +77,17 @@ class FailingSource(io.RawIOBase):
             out, self.good = self.good, b""
             return out
         raise Boom("source failed")
+
+
+def _size(backend: LocalBackend, key: str) -> int:
+    info = backend.stat(key)
+    assert isinstance(info, FileInfo)
+    return info.size
+
+
+def failing(good: bytes) -> BinaryIO:
+    """A binary stream that returns ``good`` and then raises :class:`Boom`."""
+    return cast(BinaryIO, FailingSource(good))
 
 
 def names(path: Path) -> set[str]:
@@ -151,12 +164,12 @@ def test_every_errno_maps_to_a_storeroom_error(number: int, key: str) -> None:
 def test_stream_errors_are_mapped(tmp_path: Path) -> None:
     # spec: LOCAL-006 — a descriptor opened write-only fails every read with EBADF
     (tmp_path / "f").write_bytes(b"data")
-    calls = {
+    calls: dict[str, Callable[[io.BufferedReader], object]] = {
         "read": lambda s: s.read(),
         "read(n)": lambda s: s.read(2),
         "readinto": lambda s: s.readinto(bytearray(4)),
-        "raw.readall": lambda s: s.raw.readall(),
-        "raw.read": lambda s: s.raw.read(3),
+        "raw.readall": lambda s: cast(RangeFile, s.raw).readall(),
+        "raw.read": lambda s: cast(RangeFile, s.raw).read(3),
     }
     for name, call in calls.items():
         stream = open_stream(os.open(tmp_path / "f", os.O_WRONLY), "k", None, None)
@@ -355,6 +368,14 @@ def test_symlinks_inside_the_root_work(backend: LocalBackend, root: Path) -> Non
         ("FileInfo", "real/file.txt"),
     ]
     assert [e.path for e in backend.list("dir")] == ["dir/file.txt"]
+    refused: list[Callable[[], object]] = [
+        lambda: backend.delete("dir"),
+        lambda: backend.move("dir", "moved"),
+    ]
+    for call in refused:
+        with pytest.raises(InvalidPath):  # a symlinked folder is a folder
+            call()
+    assert (root / "dir").is_symlink()
     backend.delete("alias.txt")
     assert not (root / "alias.txt").exists()
     assert (root / "real" / "file.txt").exists()
@@ -374,7 +395,7 @@ def test_remembered_paths_are_checked_again_after_a_swap(
     backend.write("d/secret.txt", b"mine")
     assert backend.exists("d/secret.txt")
     assert backend.open_read("d/secret.txt").read() == b"mine"
-    assert backend.stat("d/secret.txt").size == 4
+    assert _size(backend, "d/secret.txt") == 4
     (root / "d" / "secret.txt").unlink()
     (root / "d").rmdir()
     (root / "d").symlink_to(outside)
@@ -459,7 +480,7 @@ def test_failed_create_leaves_nothing(backend: LocalBackend, root: Path, atomic:
     # spec: LOCAL-020, LOCAL-025
     backend.write("keep.txt", b"k")
     with pytest.raises(Boom):
-        backend.write("new/deeper/f.bin", FailingSource(b"partial"), atomic=atomic)
+        backend.write("new/deeper/f.bin", failing(b"partial"), atomic=atomic)
     assert all_files(root) == {"keep.txt"}
 
 
@@ -470,7 +491,7 @@ def test_failed_overwrite_keeps_old_content(
     # spec: LOCAL-021, LOCAL-023
     backend.write("f.bin", b"old content")
     with pytest.raises(Boom):
-        backend.write("f.bin", FailingSource(b"new"), overwrite=True, atomic=atomic)
+        backend.write("f.bin", failing(b"new"), overwrite=True, atomic=atomic)
     assert (root / "f.bin").read_bytes() == b"old content"
     assert names(root) == {"f.bin"}
 
@@ -495,7 +516,7 @@ def test_overwrite_from_bytes_rewrites_in_place(
     assert (root / "f.bin").read_bytes() == new
     assert (root / "f.bin").stat().st_ino == inode
     assert result.size == len(new)
-    assert backend.stat("f.bin").size == len(new)
+    assert _size(backend, "f.bin") == len(new)
 
 
 def test_atomic_write_is_durable(

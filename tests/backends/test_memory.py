@@ -8,6 +8,7 @@ import pickle
 import random
 import threading
 from collections.abc import Callable
+from typing import BinaryIO, cast
 
 import pytest
 from hypothesis import given, settings
@@ -37,6 +38,10 @@ class FailingSource(io.RawIOBase):
 
     def read(self, size: int | None = -1) -> bytes:
         raise Boom("source failed")
+
+
+def failing() -> BinaryIO:
+    return cast(BinaryIO, FailingSource())
 
 
 def snapshot(backend: MemoryBackend) -> list[tuple[str, str, bytes | None]]:
@@ -142,9 +147,9 @@ def test_failed_operations_change_nothing(backend: MemoryBackend) -> None:
     backend.write("d/g", b"g")
     before = snapshot(backend)
     with pytest.raises(Boom):
-        backend.write("new/deep/x", FailingSource())
+        backend.write("new/deep/x", failing())
     with pytest.raises(Boom):
-        backend.write("f", FailingSource(), overwrite=True)
+        backend.write("f", failing(), overwrite=True)
     with pytest.raises(InvalidPath):
         backend.write("f/child/x", b"x")
     with pytest.raises(InvalidPath):
@@ -370,8 +375,8 @@ def test_many_threads_keep_a_consistent_state(backend: MemoryBackend) -> None:
     for t in readers:
         t.join()
     assert errors == []
-    for t in range(threads):
-        assert backend.open_read(f"w{t}/done").read() == b"done"
+    for n in range(threads):
+        assert backend.open_read(f"w{n}/done").read() == b"done"
     files = [e for e in backend.list("", recursive=True) if isinstance(e, FileInfo)]
     for info in files:
         assert backend.open_read(info.path).read() != b""

@@ -136,7 +136,7 @@ class LocalBackend(PathChecks, Backend):
         if st is None:
             raise self._not_found(key, err)
         mode = st.st_mode & _IFMT
-        if mode == _IFDIR:
+        if mode == _IFDIR or (mode == _IFLNK and os.path.isdir(path)):
             raise self._error(InvalidPath, "expected a file, found a folder", key)
         return path, st
 
@@ -334,9 +334,7 @@ class LocalBackend(PathChecks, Backend):
 
     def delete(self, key: str) -> None:
         """Remove one file (a symlink to a file loses the link, not the target)."""
-        path, st = self._require_file(key, follow_last=False)
-        if st.st_mode & _IFMT == _IFLNK and os.path.isdir(path):
-            raise self._error(InvalidPath, "expected a file, found a folder", key)
+        path, _ = self._require_file(key, follow_last=False)
         try:
             os.unlink(path)
         except OSError as exc:
