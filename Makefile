@@ -11,7 +11,7 @@
 #   make format  apply ruff's formatter and safe lint fixes
 #   make docs    build the documentation site (mkdocs build --strict)
 #   make bench   run benchmarks/run.py
-#   make clean   remove .venv, the built site and tool caches
+#   make clean   remove .venv, the built site, demo output and tool caches
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -98,5 +98,5 @@ bench: $(DEV_STAMP)
 	$(VPY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) site build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks
+	rm -rf $(VENV) site build dist demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks
 	find . -path ./.git -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -prune -exec rm -rf {} +
