@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import tempfile
-import uuid
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from fnmatch import fnmatchcase
@@ -340,6 +338,8 @@ class Store:
     def _write_via_move(
         self, key: str, src: Any, overwrite: bool, metadata: Mapping[str, str] | None
     ) -> WriteResult:
+        import uuid
+
         parent = key.rpartition("/")[0]
         tmp = join_key(parent, f"{_TMP_PREFIX}{uuid.uuid4().hex}.tmp")
         result = self._backend.write(tmp, src, overwrite=False, metadata=metadata)
@@ -421,6 +421,8 @@ class Store:
                     store=self._name,
                     hint="pass overwrite=True to replace it",
                 )
+        import tempfile  # imported here: it costs ~3 ms and most programs never need it
+
         with tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX) as spool:
             yield spool  # type: ignore[misc]
             spool.seek(0)

@@ -10,7 +10,6 @@ Credential fields are typed ``Secret`` and masked in ``repr``.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import types
 import typing
 from collections.abc import Mapping
@@ -126,6 +125,8 @@ class BackendOptions:
         for raw_key, value in options.items():
             key = cls.aliases.get(raw_key, raw_key)
             if key not in fields:
+                import difflib
+
                 close = difflib.get_close_matches(str(raw_key), list(fields), n=1)
                 tip = f"; did you mean {close[0]!r}?" if close else ""
                 known = ", ".join(sorted(fields)) or "none"

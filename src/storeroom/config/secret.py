@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = ["Secret", "SecretRedactionFilter", "is_secret_key", "reveal", "scrub"]
 
@@ -108,11 +110,12 @@ def scrub(text: str) -> str:
     return pattern.sub("***", text) if pattern is not None else text
 
 
-class SecretRedactionFilter(logging.Filter):
+class SecretRedactionFilter:
     """Logging filter that masks any known secret value in a record's message and args.
 
-    storeroom's own loggers carry it; add it to your handlers to cover
-    messages from SDKs too.
+    Add it to a handler or logger (``handler.addFilter(SecretRedactionFilter())``)
+    to cover messages from SDKs too. It is a plain object with ``filter(record)``,
+    which :mod:`logging` accepts, so importing storeroom does not import logging.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
