@@ -1,6 +1,6 @@
 """Portable glob patterns: ``*``, ``?``, ``[...]`` within a segment, ``**`` across segments.
 
-:func:`compile_glob` returns the fixed folder prefix (the part before the
+``compile_glob`` returns the fixed folder prefix (the part before the
 first magic segment, so a listing touches only that subtree), whether the
 match can need more than one level, and a compiled regex over store paths.
 """

@@ -1,9 +1,9 @@
 """The one seekable reader, built on ``open_read(key, start, end)`` of any backend.
 
-A :class:`RangeReader` opens a forward-only stream lazily at the current
+A ``RangeReader`` opens a forward-only stream lazily at the current
 position; a seek drops it and the next read reopens at the new offset. A
 small forward seek reads through instead of reopening (cheaper on remote
-backends). Wrapped in ``io.BufferedReader`` by :func:`open_seekable`.
+backends). Wrapped in ``io.BufferedReader`` by ``open_seekable``.
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ class SourceReader(io.RawIOBase):
 
 
 def to_source(content: object) -> Source:
-    """Normalise ``write()`` content; a wrong type is an :class:`InvalidArgument`."""
+    """Normalise ``write()`` content; a wrong type is an ``InvalidArgument``."""
     if isinstance(content, bytes):
         return content
     if isinstance(content, bytearray | memoryview):

@@ -1,7 +1,7 @@
 """The backend contract: a few primitives every backend implements.
 
 A backend works on *keys*: normalised paths relative to the backend's own
-root ("" is that root). The :class:`~storeroom.store.Store` validates and
+root ("" is that root). The ``storeroom.store.Store`` validates and
 scopes user paths, checks capabilities, and derives the wide user API from
 these primitives (spec BACKEND-*).
 
@@ -9,7 +9,7 @@ Required primitives: ``stat``, ``open_read``, ``write``, ``delete``, ``list``.
 Optional ones have generic implementations here, built only on the required
 ones, so a backend overrides them when it can do better (server-side copy,
 atomic rename, a cheaper existence check). Layers subclass
-:class:`Forwarding`, which forwards every primitive to an inner backend.
+``Forwarding``, which forwards every primitive to an inner backend.
 """
 
 from __future__ import annotations
@@ -111,11 +111,11 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
-        """Entries under folder ``prefix`` in :func:`entry_sort_key` order.
+        """Entries under folder ``prefix`` in ``entry_sort_key`` order.
 
         Non-recursive: immediate files and folders. Recursive: every file and
         every folder below (flat backends derive folders, see
-        :func:`derive_folders`). A missing prefix or a file yields nothing.
+        ``derive_folders``). A missing prefix or a file yields nothing.
         Yielded paths are relative to ``base`` (a folder containing ``prefix``).
         Must stream: memory may not grow with the number of entries.
         """
@@ -225,7 +225,7 @@ class Backend(abc.ABC):
 
 @runtime_checkable
 class BackendProtocol(Protocol):
-    """Structural twin of :class:`Backend`, checked by mypy for every backend."""
+    """Structural twin of ``Backend``, checked by mypy for every backend."""
 
     type_name: str
     real_folders: bool
@@ -327,7 +327,7 @@ def derive_folders(files: Iterable[FileInfo], prefix: str) -> Iterator[Entry]:
     For flat backends (object stores): given files sorted by path, all under
     ``prefix`` (paths as yielded, i.e. already relative to the listing base),
     yield each folder once, just before its first file, in
-    :func:`entry_sort_key` order.
+    ``entry_sort_key`` order.
     """
     open_dirs: list[str] = []  # stack of folders already yielded on the current branch
     skip = len(prefix) + 1 if prefix else 0

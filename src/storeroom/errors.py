@@ -1,6 +1,6 @@
 """The storeroom exception hierarchy.
 
-Every failure a Store raises is a :class:`StoreroomError`. Each class also
+Every failure a Store raises is a ``StoreroomError``. Each class also
 derives from the builtin exception a Python programmer would expect
 (``NotFound`` is a ``FileNotFoundError``, ...), so ``except OSError`` style code
 keeps working. Errors carry context (store-relative ``path``, ``backend``,

@@ -1,7 +1,7 @@
 """Immutable result models: file and folder entries, write results, digests.
 
 All are frozen dataclasses, equal by value and hashed by ``path``. Paths in
-models handed to users are store-relative :class:`RemotePath` values.
+models handed to users are store-relative ``RemotePath`` values.
 Backends build many of these while listing, so each hot model has a
 ``_fast`` constructor that skips the frozen ``__init__`` (same result, about
 a fifth of the cost).

@@ -2,7 +2,7 @@
 
 One rule set, applied once at the Store boundary (spec PATH-*):
 ``\\`` becomes ``/``; empty, repeated and edge ``/`` and ``.`` segments are
-dropped; a ``..`` segment or a NUL byte is an :class:`InvalidPath`. The
+dropped; a ``..`` segment or a NUL byte is an ``InvalidPath``. The
 result never starts or ends with ``/``; the store root is ``""``.
 """
 
@@ -21,7 +21,7 @@ _BAD_SEGMENTS = frozenset(("", ".", ".."))
 def normalize(path: object, *, backend: str | None = None) -> str:
     """Return the canonical form of ``path`` ("" for the root).
 
-    Raises :class:`InvalidPath` for ``..`` segments, NUL bytes and non-string
+    Raises ``InvalidPath`` for ``..`` segments, NUL bytes and non-string
     input; the message shows the offending input.
     """
     if type(path) is not str:

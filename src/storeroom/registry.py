@@ -1,7 +1,7 @@
 """``Registry``: builds backends lazily from a ``RegistryConfig`` and hands out Stores.
 
 Backend types come from three places, looked up in this order: types added
-with :func:`register_backend`, the built-in types (imported only when used,
+with ``register_backend``, the built-in types (imported only when used,
 so ``import storeroom`` loads no SDK), and the ``storeroom.backends`` entry
 point group (spec REG-*).
 """
@@ -303,7 +303,7 @@ class Registry:
         return backend
 
     def get_store(self, name: str) -> Store:
-        """The store called ``name``; ``KeyError`` (:class:`UnknownName`) lists the known names."""
+        """The store called ``name``; ``KeyError`` (``UnknownName``) lists the known names."""
         store = self._stores.get(name)
         if store is not None:
             return store

@@ -78,7 +78,7 @@ class Store:
     """Files under one folder of one backend. Immutable and thread-safe.
 
     Every path is relative to ``root_path``; no path can leave it. Build one
-    with :meth:`Registry.get_store` or directly: ``Store(LocalBackend(root="/data"))``.
+    with ``Registry.get_store`` or directly: ``Store(LocalBackend(root="/data"))``.
     """
 
     __slots__ = ("_backend", "_caps", "_name", "_owns", "_prefix", "_type")
@@ -394,7 +394,7 @@ class Store:
         overwrite: bool = False,
         metadata: Mapping[str, str] | None = None,
     ) -> WriteResult:
-        """Like :meth:`write`, but readers never see a partial file, even on failure."""
+        """Like ``write``, but readers never see a partial file, even on failure."""
         self._gate("write_atomic")
         return self._write("write_atomic", path, content, overwrite, metadata, True)
 
@@ -593,7 +593,7 @@ class Store:
         return info._rebase(self._rel(key)) if self._prefix else info
 
     def head(self, path: str) -> WriteResult:
-        """A file's metadata in the shape of a :class:`WriteResult`."""
+        """A file's metadata in the shape of a ``WriteResult``."""
         self._gate("head")
         info = self.get_file_info(path)
         return WriteResult(
@@ -652,7 +652,7 @@ class Store:
         return self._backend.native_path(self._key(path))
 
     def to_key(self, native: str) -> str:
-        """Inverse of :meth:`native_path`: the store-relative path of a native path."""
+        """Inverse of ``native_path``: the store-relative path of a native path."""
         root = self._backend.native_path(self._prefix)
         text = str(native).replace("\\", "/")
         root_n = root.replace("\\", "/").rstrip("/")

@@ -2,7 +2,7 @@
 ``rm``, ``info``, ``ping`` and ``config check|show`` over the stores of a config file.
 
 Run ``storeroom --help`` for usage and the exit code table
-(:data:`storeroom.cli.errors.EXIT_CODES`). Importing this package is cheap:
+(``storeroom.cli.errors.EXIT_CODES``). Importing this package is cheap:
 no backend SDK and no ``rich`` is loaded until a command needs it.
 """
 

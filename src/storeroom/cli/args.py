@@ -39,7 +39,7 @@ def _epilog() -> str:
 
 
 class CliParser(argparse.ArgumentParser):
-    """An ArgumentParser that raises :class:`UsageError` instead of exiting."""
+    """An ArgumentParser that raises ``UsageError`` instead of exiting."""
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message, usage=self.format_usage())

@@ -1,6 +1,6 @@
 """Read-side and housekeeping commands: ``ls``, ``cat``, ``info``, ``rm``, ``ping``.
 
-Each handler takes the run :class:`Context` and returns an exit code;
+Each handler takes the run ``Context`` and returns an exit code;
 failures are raised as storeroom errors and mapped to codes by the app.
 """
 

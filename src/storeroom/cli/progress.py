@@ -1,6 +1,6 @@
 """Progress reporting for transfers: a counting reader plus an optional bar.
 
-:class:`ProgressReader` wraps any readable binary stream and reports the
+``ProgressReader`` wraps any readable binary stream and reports the
 number of bytes read so far, so the same code tracks uploads (the Store
 reads the wrapper), downloads and store-to-store copies (we read it).
 A bar is drawn on stderr only for transfers larger than 4 MiB, only when
@@ -197,7 +197,7 @@ def stderr_is_tty() -> bool:
 
 
 def open_bar(label: str, total: int | None, *, enabled: bool = True) -> Bar:
-    """A bar for a transfer of ``total`` bytes, or a :class:`NullBar` when none is wanted."""
+    """A bar for a transfer of ``total`` bytes, or a ``NullBar`` when none is wanted."""
     if not enabled or total is None or total <= PROGRESS_THRESHOLD or not stderr_is_tty():
         return NullBar()
     try:
@@ -210,7 +210,7 @@ def open_bar(label: str, total: int | None, *, enabled: bool = True) -> Bar:
 def tracked(
     stream: IO[bytes] | BinaryIO, label: str, total: int | None, *, enabled: bool = True
 ) -> Iterator[ProgressReader]:
-    """``stream`` wrapped in a :class:`ProgressReader` feeding a bar for the block's duration."""
+    """``stream`` wrapped in a ``ProgressReader`` feeding a bar for the block's duration."""
     bar = open_bar(label, total, enabled=enabled)
     try:
         yield ProgressReader(stream, bar.update)
@@ -227,7 +227,7 @@ class Writable(Protocol):
 
 
 def copy_stream(src: Readable, dst: Writable) -> int:
-    """Copy ``src`` to ``dst`` in :data:`CHUNK_SIZE` pieces; returns the byte count."""
+    """Copy ``src`` to ``dst`` in ``CHUNK_SIZE`` pieces; returns the byte count."""
     total = 0
     read, write = src.read, dst.write
     while True:

@@ -45,7 +45,7 @@ def resolve_env(data: Any, environ: Mapping[str, str] | None = None, *, where: s
     """Return ``data`` with every ``${VAR}`` in its strings replaced from ``environ``.
 
     Walks dicts and lists; keys are left alone. ``environ`` defaults to
-    ``os.environ``. An unset variable without default is a :class:`ConfigError`
+    ``os.environ``. An unset variable without default is a ``ConfigError``
     naming the variable and the key path.
     """
     env = os.environ if environ is None else environ

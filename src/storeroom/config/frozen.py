@@ -42,7 +42,7 @@ def freeze(value: Any) -> Any:
 
 
 def thaw(value: Any) -> Any:
-    """Inverse of :func:`freeze`: plain dicts and lists (secrets stay wrapped)."""
+    """Inverse of ``freeze``: plain dicts and lists (secrets stay wrapped)."""
     if isinstance(value, Mapping):
         return {k: thaw(v) for k, v in value.items()}
     if isinstance(value, tuple):

@@ -3,7 +3,7 @@
 Raw data (from TOML, YAML, JSON or a dict) is checked shape-first here: known
 keys only, right types, every message naming the source file and key path
 (spec CONFIG-001..009). Per-backend options are checked by
-:meth:`RegistryConfig.validate` against the backend's option class.
+``RegistryConfig.validate`` against the backend's option class.
 """
 
 from __future__ import annotations

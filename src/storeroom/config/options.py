@@ -1,9 +1,9 @@
 """Typed, frozen per-backend option classes (spec CONFIG-020..029).
 
 Each backend declares its options as a frozen dataclass deriving from
-:class:`BackendOptions`. :meth:`BackendOptions.parse` turns a raw options
+``BackendOptions``. ``BackendOptions.parse`` turns a raw options
 mapping into that class: unknown keys, missing required keys and wrong
-types are :class:`ConfigError` naming the key path and what is expected.
+types are ``ConfigError`` naming the key path and what is expected.
 Credential fields are typed ``Secret`` and masked in ``repr``.
 """
 

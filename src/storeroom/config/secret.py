@@ -44,7 +44,7 @@ def is_secret_key(name: str) -> bool:
 
 
 class Secret:
-    """A credential value. ``repr``/``str`` show ``Secret('***')``; use :meth:`reveal`."""
+    """A credential value. ``repr``/``str`` show ``Secret('***')``; use ``reveal``."""
 
     __slots__ = ("_value",)
 
@@ -115,7 +115,7 @@ class SecretRedactionFilter:
 
     Add it to a handler or logger (``handler.addFilter(SecretRedactionFilter())``)
     to cover messages from SDKs too. It is a plain object with ``filter(record)``,
-    which :mod:`logging` accepts, so importing storeroom does not import logging.
+    which ``logging`` accepts, so importing storeroom does not import logging.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:

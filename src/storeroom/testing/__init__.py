@@ -2,7 +2,7 @@
 
 ``storeroom.testing.conformance`` is the backend conformance suite, a pytest
 plugin that any backend (built-in or third-party) runs by declaring a
-:class:`~storeroom.testing.conformance.targets.Target`. Importing this
+``storeroom.testing.conformance.targets.Target``. Importing this
 package is cheap; pytest and hypothesis are needed only by the suite itself.
 """
 

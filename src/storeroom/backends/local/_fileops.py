@@ -80,7 +80,7 @@ def write_all(fd: int, data: bytes | bytearray | memoryview) -> int:
 
 
 def source_filler(src: Source) -> Fill:
-    """A :data:`Fill` for ``src``: bytes in one write call, a stream in 1 MiB blocks."""
+    """A ``Fill`` for ``src``: bytes in one write call, a stream in 1 MiB blocks."""
     if isinstance(src, bytes | bytearray | memoryview):
         data = src if isinstance(src, bytes) else memoryview(src).cast("B")
         return lambda fd: write_all(fd, data)
@@ -96,7 +96,7 @@ def source_filler(src: Source) -> Fill:
 
 
 def in_place_filler(data: bytes | bytearray | memoryview, old_size: int) -> Fill:
-    """A :data:`Fill` rewriting an open existing file of ``old_size`` bytes with ``data``.
+    """A ``Fill`` rewriting an open existing file of ``old_size`` bytes with ``data``.
 
     Growth is reserved first with ``posix_fallocate`` where supported, so a
     full disk is reported before any old byte is touched.
@@ -205,7 +205,7 @@ def quiet_unlink(path: str) -> None:
 
 
 def result(key: str, size: int, mtime: float) -> WriteResult:
-    """The :class:`WriteResult` of a local write."""
+    """The ``WriteResult`` of a local write."""
     return WriteResult(
         RemotePath._trusted(key), size, last_modified=datetime.fromtimestamp(mtime, UTC)
     )

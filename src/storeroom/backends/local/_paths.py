@@ -50,7 +50,7 @@ def undo_folders(created: list[str]) -> None:
 
 
 class PathChecks:
-    """Mixin of :class:`LocalBackend`: safe key resolution below ``root``."""
+    """Mixin of ``LocalBackend``: safe key resolution below ``root``."""
 
     root: str  #: the root with every symlink resolved
     _base: str  #: root without trailing separator ("" for "/")
@@ -231,7 +231,7 @@ class PathChecks:
         """Checked real path of ``key``'s folder, the file name, and the folders created.
 
         Missing parents are created; the caller passes the created list to
-        :func:`undo_folders` if the write then fails.
+        ``undo_folders`` if the write then fails.
         """
         parent, sep, name = key.rpartition("/")
         if name in _BAD:

@@ -1,6 +1,6 @@
 """The read stream of the local backend: a real file, optionally limited to a range.
 
-:class:`RangeFile` is an ``io.FileIO`` whose reads stop at ``end`` and whose
+``RangeFile`` is an ``io.FileIO`` whose reads stop at ``end`` and whose
 ``OSError``s come out as storeroom errors. The backend hands it out inside an
 ``io.BufferedReader``, so small reads are buffered and a whole-file
 ``read()`` is a single ``readall`` of the underlying file.
@@ -19,7 +19,7 @@ __all__ = ["RangeFile", "open_stream"]
 class RangeFile(io.FileIO):
     """Raw binary file over bytes ``[start, end)`` of an open descriptor (``end=None``: EOF).
 
-    Build it with :func:`open_stream`. A full-file stream stays seekable; a
+    Build it with ``open_stream``. A full-file stream stays seekable; a
     ranged one is forward-only, because its positions would not match the range's.
     """
 
@@ -89,7 +89,7 @@ class RangeFile(io.FileIO):
 
 
 def open_stream(fd: int, key: str, start: int | None, end: int | None) -> io.BufferedReader:
-    """A buffered :class:`RangeFile` over ``fd`` (which it owns from now on)."""
+    """A buffered ``RangeFile`` over ``fd`` (which it owns from now on)."""
     raw = RangeFile(fd, "rb", closefd=True)
     raw._key = key
     if start or end is not None:

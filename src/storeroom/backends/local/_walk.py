@@ -6,7 +6,7 @@ One folder is read at a time with ``os.scandir``, opened from a folder
 descriptor where the platform allows (each file's ``stat`` is then relative
 to it, sparing the kernel a path walk). Of each entry only a small row
 ``(name, size, mtime)`` is kept; a folder's name carries a trailing ``/`` so
-that sorting the rows gives :func:`storeroom.backend.entry_sort_key` order.
+that sorting the rows gives ``storeroom.backend.entry_sort_key`` order.
 Memory grows with the largest single folder and the depth, never with the
 total count. Temporary files are hidden; symlinks are listed only when they
 lead inside the root, and a recursive listing never enters a symlinked folder.

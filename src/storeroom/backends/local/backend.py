@@ -74,7 +74,7 @@ _NO_LINK = frozenset(
 class LocalBackend(PathChecks, Backend):
     """Files below ``root`` on the local filesystem.
 
-    ``LocalBackend(root="/srv/data")``. See :class:`LocalOptions` for
+    ``LocalBackend(root="/srv/data")``. See ``LocalOptions`` for
     ``create_root`` and ``durable``. Folders are real: empty ones exist and
     are listed. There is no user metadata.
     """
@@ -244,7 +244,7 @@ class LocalBackend(PathChecks, Backend):
         return target, st
 
     def _commit(self, key: str, src: Source | Fill, overwrite: bool, atomic: bool) -> WriteResult:
-        """Write ``src`` (content, or a :data:`Fill`) following the write rules."""
+        """Write ``src`` (content, or a ``Fill``) following the write rules."""
         parent, name, created = self._parent_for_write(key)
         fill = src if callable(src) else source_filler(src)
         try:
@@ -325,7 +325,7 @@ class LocalBackend(PathChecks, Backend):
         metadata: Mapping[str, str] | None = None,
         atomic: bool = False,
     ) -> WriteResult:
-        """Write a whole file; see :meth:`Backend.write` for the rules."""
+        """Write a whole file; see ``Backend.write`` for the rules."""
         if metadata:
             raise unsupported(Capability.USER_METADATA, _NAME, "write")
         return self._commit(key, src, overwrite, atomic)
@@ -421,7 +421,7 @@ class LocalBackend(PathChecks, Backend):
     # -- listing and housekeeping ---------------------------------------------
 
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
-        """Streamed, sorted entries under folder ``prefix``; see :mod:`._walk`.
+        """Streamed, sorted entries under folder ``prefix``; see ``._walk``.
 
         The prefix is checked when called; entries are read while iterating.
         """

@@ -3,7 +3,7 @@
 One table decides the storeroom class and the ``retryable`` flag for every
 ``OSError`` the backend meets. Classification uses ``errno`` only, never the
 text of the message. Numbers missing from the table become
-:class:`~storeroom.errors.UnexpectedError`.
+``storeroom.errors.UnexpectedError``.
 """
 
 from __future__ import annotations

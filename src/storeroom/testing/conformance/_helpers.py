@@ -44,7 +44,7 @@ def failing_chunks(good: bytes, *, chunks: int = 3) -> Iterator[bytes]:
 
 
 def probe_of(registry: Registry, store_name: str = "s") -> ProbeLayer:
-    """The :class:`ProbeLayer` of a store built with a probe layer."""
+    """The ``ProbeLayer`` of a store built with a probe layer."""
     return registry.get_store(store_name).unwrap(ProbeLayer)
 
 

@@ -291,7 +291,7 @@ class ProbeLayer(Forwarding):
     to remove; ``fail_on``, a primitive name; ``fail``, what that primitive
     raises: ``"native"`` (an un-mapped ``OSError``), ``"mapped"`` (a
     ``NotFound`` whose ``__cause__`` is the native ``FileNotFoundError``, as a
-    backend's error table produces) or ``"runtime"`` (:class:`InjectedFailure`);
+    backend's error table produces) or ``"runtime"`` (``InjectedFailure``);
     ``token``, a credential-like value the layer keeps and never shows.
     """
 
@@ -381,10 +381,10 @@ class ProbeLayer(Forwarding):
 
 
 def probe_layer(**options: Any) -> dict[str, Any]:
-    """A ``layers`` config entry for :class:`ProbeLayer`."""
+    """A ``layers`` config entry for ``ProbeLayer``."""
     return {"type": PROBE_LAYER, **options}
 
 
 def install_probe_layer() -> None:
-    """Register :class:`ProbeLayer` as a layer type (idempotent)."""
+    """Register ``ProbeLayer`` as a layer type (idempotent)."""
     register_layer(PROBE_LAYER, ProbeLayer, replace=True)

@@ -1,6 +1,6 @@
 """Conformance targets: which backend configurations the suite runs against.
 
-A :class:`Target` names one backend configuration. The suite turns it into a
+A ``Target`` names one backend configuration. The suite turns it into a
 ``RegistryConfig`` with a random ``root_path`` per test, so every test goes
 through the same config → Registry → Store path as an application (spec
 CONF-002). ``register_target`` adds a target; the built-in ``local`` and
