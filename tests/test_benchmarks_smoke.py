@@ -11,10 +11,9 @@ import math
 import sys
 from pathlib import Path
 
+import fsspec  # noqa: F401 - the dev extra installs both; missing means a broken setup
 import pytest
-
-pytest.importorskip("remote_store")
-pytest.importorskip("fsspec")
+import remote_store  # noqa: F401
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 
