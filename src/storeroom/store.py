@@ -12,12 +12,21 @@ import contextlib
 import sys
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from fnmatch import fnmatchcase
 from typing import Any, BinaryIO, TypeVar
 
 from storeroom._glob import compile_glob
 from storeroom._rangeio import open_seekable
 from storeroom._sources import is_user_error, to_source
+from storeroom._store_support import (
+    GATES,
+    SPOOL_MAX,
+    TMP_PREFIX,
+    check_depth,
+    check_metadata,
+    filter_files,
+    filter_folders,
+    store_capabilities,
+)
 from storeroom.backend import Backend, Entry, unsupported
 from storeroom.capabilities import Capability
 from storeroom.errors import (
@@ -35,43 +44,6 @@ __all__ = ["GATES", "Store"]
 
 T = TypeVar("T")
 C = Capability
-
-#: Which capability each gated Store method needs (spec STORE-002).
-GATES: Mapping[str, Capability] = {
-    "read": C.READ,
-    "read_bytes": C.READ,
-    "read_text": C.READ,
-    "read_seekable": C.READ,
-    "read_range": C.READ,
-    "write": C.WRITE,
-    "write_text": C.WRITE,
-    "write_atomic": C.ATOMIC_WRITE,
-    "open_atomic": C.ATOMIC_WRITE,
-    "delete": C.DELETE,
-    "delete_folder": C.DELETE,
-    "list_files": C.LIST,
-    "list_folders": C.LIST,
-    "iter_children": C.LIST,
-    "glob": C.GLOB,
-    "move": C.MOVE,
-    "copy": C.COPY,
-    "get_file_info": C.METADATA,
-    "head": C.METADATA,
-    "get_folder_info": C.METADATA,
-}
-
-_TMP_PREFIX = ".~storeroom-"
-_SPOOL_MAX = 8 * 1024 * 1024
-
-
-def _store_capabilities(backend: Backend) -> frozenset[Capability]:
-    """What the Store offers: the backend's set plus what it can derive honestly."""
-    caps = set(backend.capabilities)
-    if C.LIST in caps:
-        caps.add(C.GLOB)  # derived: list under the fixed prefix + match
-    if C.WRITE in caps and C.ATOMIC_MOVE in caps and C.MOVE in caps:
-        caps.add(C.ATOMIC_WRITE)  # derived: temp key + atomic rename
-    return frozenset(caps)
 
 
 class Store:
@@ -100,7 +72,7 @@ class Store:
         self._prefix = normalize(root_path)
         self._name = name
         self._type = backend.type_name
-        self._caps = _store_capabilities(backend)
+        self._caps = store_capabilities(backend)
         self._owns = owns_backend
 
     # -- identity ---------------------------------------------------------------
@@ -318,7 +290,7 @@ class Store:
     ) -> WriteResult:
         key = self._file_key(path)
         if metadata:
-            _check_metadata(metadata, self._rel(key))
+            check_metadata(metadata, self._rel(key))
             if C.USER_METADATA not in self._caps:
                 raise unsupported(C.USER_METADATA, self._type, op).with_context(
                     path=self._rel(key), store=self._name
@@ -341,7 +313,7 @@ class Store:
         import uuid
 
         parent = key.rpartition("/")[0]
-        tmp = join_key(parent, f"{_TMP_PREFIX}{uuid.uuid4().hex}.tmp")
+        tmp = join_key(parent, f"{TMP_PREFIX}{uuid.uuid4().hex}.tmp")
         result = self._backend.write(tmp, src, overwrite=False, metadata=metadata)
         try:
             self._backend.move(tmp, key, overwrite=overwrite)
@@ -423,7 +395,7 @@ class Store:
                 )
         import tempfile  # imported here: it costs ~3 ms and most programs never need it
 
-        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX) as spool:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX) as spool:
             yield spool  # type: ignore[misc]
             spool.seek(0)
             self._write("open_atomic", self._rel(key), spool, overwrite, None, True)
@@ -488,26 +460,26 @@ class Store:
         is a glob matched against each file's name.
         """
         self._gate("list_files")
-        _check_depth(max_depth)
+        check_depth(max_depth)
         key = self._key(path)
         rec = max_depth > 0 if max_depth is not None else recursive
         entries = self._iterate("list_files", key, rec)
         base = self._rel(key)
         base_depth = base.count("/") + 1 if base else 0
-        return _filter_files(entries, max_depth, base_depth, pattern)
+        return filter_files(entries, max_depth, base_depth, pattern)
 
     def list_folders(
         self, path: str = "", *, max_depth: int | None = None, pattern: str | None = None
     ) -> Iterator[FolderEntry]:
         """Sub-folders of ``path``: children only, or down to ``max_depth`` extra levels."""
         self._gate("list_folders")
-        _check_depth(max_depth)
+        check_depth(max_depth)
         key = self._key(path)
         depth = max_depth or 0
         entries = self._iterate("list_folders", key, depth > 0)
         base = self._rel(key)
         base_depth = base.count("/") + 1 if base else 0
-        return _filter_folders(entries, depth, base_depth, pattern)
+        return filter_folders(entries, depth, base_depth, pattern)
 
     def iter_children(self, path: str = "") -> Iterator[FileInfo | FolderEntry]:
         """Immediate files and folders of ``path`` in one pass."""
@@ -608,7 +580,7 @@ class Store:
     def get_folder_info(self, path: str = "", *, max_depth: int | None = None) -> FolderInfo:
         """File count, total size and newest time below ``path`` (all depths by default)."""
         self._gate("get_folder_info")
-        _check_depth(max_depth)
+        check_depth(max_depth)
         key = self._key(path)
         count = total = 0
         newest: datetime | None = None
@@ -694,48 +666,3 @@ class Store:
 
 def _restore_store(backend: Backend, root: str, name: str | None) -> Store:
     return Store(backend, root, name=name)
-
-
-def _check_depth(max_depth: int | None) -> None:
-    if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 0):
-        raise InvalidArgument(f"max_depth must be a non-negative integer, got {max_depth!r}")
-
-
-def _check_metadata(metadata: Mapping[str, str], path: str) -> None:
-    if not isinstance(metadata, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
-    ):
-        raise InvalidArgument(
-            "metadata must map str to str", path=path, hint="convert values with str()"
-        )
-
-
-def _filter_files(
-    entries: Iterator[Entry], max_depth: int | None, base_depth: int, pattern: str | None
-) -> Iterator[FileInfo]:
-    if max_depth is None and pattern is None:
-        for e in entries:
-            if type(e) is FileInfo:
-                yield e
-        return
-    for e in entries:
-        if type(e) is not FileInfo:
-            continue
-        if max_depth is not None and e.path.count("/") - base_depth > max_depth:
-            continue
-        if pattern is not None and not fnmatchcase(e.name, pattern):
-            continue
-        yield e
-
-
-def _filter_folders(
-    entries: Iterator[Entry], max_depth: int, base_depth: int, pattern: str | None
-) -> Iterator[FolderEntry]:
-    for e in entries:
-        if type(e) is not FolderEntry:
-            continue
-        if e.path.count("/") - base_depth > max_depth:
-            continue
-        if pattern is not None and not fnmatchcase(e.name, pattern):
-            continue
-        yield e

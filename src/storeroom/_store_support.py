@@ -1,0 +1,97 @@
+"""Store support: the capability gate table and the no-I/O helpers ``Store`` uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from fnmatch import fnmatchcase
+
+from storeroom.backend import Backend, Entry
+from storeroom.capabilities import Capability
+from storeroom.errors import InvalidArgument
+from storeroom.models import FileInfo, FolderEntry
+
+__all__ = ["GATES", "check_depth", "check_metadata", "filter_files", "filter_folders"]
+
+C = Capability
+
+#: Which capability each gated Store method needs (spec STORE-002).
+GATES: Mapping[str, Capability] = {
+    "read": C.READ,
+    "read_bytes": C.READ,
+    "read_text": C.READ,
+    "read_seekable": C.READ,
+    "read_range": C.READ,
+    "write": C.WRITE,
+    "write_text": C.WRITE,
+    "write_atomic": C.ATOMIC_WRITE,
+    "open_atomic": C.ATOMIC_WRITE,
+    "delete": C.DELETE,
+    "delete_folder": C.DELETE,
+    "list_files": C.LIST,
+    "list_folders": C.LIST,
+    "iter_children": C.LIST,
+    "glob": C.GLOB,
+    "move": C.MOVE,
+    "copy": C.COPY,
+    "get_file_info": C.METADATA,
+    "head": C.METADATA,
+    "get_folder_info": C.METADATA,
+}
+
+TMP_PREFIX = ".~storeroom-"
+SPOOL_MAX = 8 * 1024 * 1024
+
+
+def store_capabilities(backend: Backend) -> frozenset[Capability]:
+    """What the Store offers: the backend's set plus what it can derive honestly."""
+    caps = set(backend.capabilities)
+    if C.LIST in caps:
+        caps.add(C.GLOB)  # derived: list under the fixed prefix + match
+    if C.WRITE in caps and C.ATOMIC_MOVE in caps and C.MOVE in caps:
+        caps.add(C.ATOMIC_WRITE)  # derived: temp key + atomic rename
+    return frozenset(caps)
+
+
+def check_depth(max_depth: int | None) -> None:
+    if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 0):
+        raise InvalidArgument(f"max_depth must be a non-negative integer, got {max_depth!r}")
+
+
+def check_metadata(metadata: Mapping[str, str], path: str) -> None:
+    if not isinstance(metadata, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise InvalidArgument(
+            "metadata must map str to str", path=path, hint="convert values with str()"
+        )
+
+
+def filter_files(
+    entries: Iterator[Entry], max_depth: int | None, base_depth: int, pattern: str | None
+) -> Iterator[FileInfo]:
+    if max_depth is None and pattern is None:
+        for e in entries:
+            if type(e) is FileInfo:
+                yield e
+        return
+    for e in entries:
+        if type(e) is not FileInfo:
+            continue
+        if max_depth is not None and e.path.count("/") - base_depth > max_depth:
+            continue
+        if pattern is not None and not fnmatchcase(e.name, pattern):
+            continue
+        yield e
+
+
+def filter_folders(
+    entries: Iterator[Entry], max_depth: int, base_depth: int, pattern: str | None
+) -> Iterator[FolderEntry]:
+    for e in entries:
+        if type(e) is not FolderEntry:
+            continue
+        if e.path.count("/") - base_depth > max_depth:
+            continue
+        if pattern is not None and not fnmatchcase(e.name, pattern):
+            continue
+        yield e
