@@ -243,6 +243,14 @@ def validate_config(config: RegistryConfig) -> None:
         _check_layers(store.layers, f"{where}.layers")
 
 
+def _unknown(kind: str, name: str, known: list[str]) -> UnknownName:
+    return UnknownName(
+        f"no {kind} named {name!r} (defined: {', '.join(known) or 'none'})",
+        key=name,
+        hint=f"add it under [{kind}s] in the config",
+    )
+
+
 class Registry:
     """Named stores built from one configuration. Thread-safe; close it when done.
 
@@ -280,10 +288,7 @@ class Registry:
             return backend
         cfg = self._config.backends.get(name)
         if cfg is None:
-            raise UnknownName(
-                f"no backend named {name!r} (defined: {', '.join(self.backend_names) or 'none'})",
-                key=name,
-            )
+            raise _unknown("backend", name, self.backend_names)
         with self._locks[name]:
             backend = self._backends.get(name)
             if backend is None:
@@ -309,11 +314,7 @@ class Registry:
             return store
         profile = self._config.stores.get(name)
         if profile is None:
-            raise UnknownName(
-                f"no store named {name!r} (defined: {', '.join(self.store_names) or 'none'})",
-                key=name,
-                hint="add it under [stores] in the config",
-            )
+            raise _unknown("store", name, self.store_names)
         backend = self.get_backend(profile.backend)
         where = self._config.where(f"stores.{name}.layers")
         backend = _apply_layers(backend, profile.layers, where)

@@ -44,6 +44,13 @@ def _table(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
+def _required_name(table: Mapping[str, Any], key: str, where: str, what: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}.{key}: required, expected {what}", key=f"{where}.{key}")
+    return value
+
+
 def _reject_unknown(data: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
     for key in data:
         if key not in known:
@@ -156,12 +163,7 @@ class BackendConfig:
             return raw
         table = _table(raw, where)
         _reject_unknown(table, cls._KEYS, where)
-        backend_type = table.get("type")
-        if not isinstance(backend_type, str) or not backend_type:
-            raise ConfigError(
-                f"{where}.type: required, expected a backend type name such as 'local'",
-                key=f"{where}.type",
-            )
+        backend_type = _required_name(table, "type", where, "a backend type name such as 'local'")
         retry_raw = table.get("retry")
         retry: RetryPolicy | None
         if retry_raw is None or isinstance(retry_raw, RetryPolicy):
@@ -207,12 +209,7 @@ class StoreProfile:
             return raw
         table = _table(raw, where)
         _reject_unknown(table, cls._KEYS, where)
-        backend = table.get("backend")
-        if not isinstance(backend, str) or not backend:
-            raise ConfigError(
-                f"{where}.backend: required, expected the name of a backend table",
-                key=f"{where}.backend",
-            )
+        backend = _required_name(table, "backend", where, "the name of a backend table")
         if "root" in table and "root_path" in table:
             raise ConfigError(
                 f"{where}: give either 'root_path' or its alias 'root', not both",

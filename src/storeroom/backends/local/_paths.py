@@ -186,46 +186,46 @@ class PathChecks:
             raise self._bad_key(key)
         path = self._base
         plain = True  # no symlink met so far
+        dir_st: os.stat_result | None = None
         for part in parts[:-1]:
-            path = f"{path}/{part}"
-            try:
-                st = os.lstat(path)
-                if st.st_mode & _IFMT == _IFLNK:
-                    plain = False
-                    path = self._inside_real(path, key)
-                    st = os.stat(path)
-            except StoreroomError:
-                raise
-            except OSError as exc:
-                if exc.errno in _MISSING:
-                    return path, None, exc
-                raise map_os_error(exc, key) from exc
-            except ValueError as exc:  # NUL byte
-                raise self._bad_key(key) from exc
-        if plain and st.st_mode & _IFMT == _IFDIR:
-            self._remember(parent, st)
+            path, dir_st, missing, link = self._step(f"{path}/{part}", key, True)
+            if dir_st is None:
+                return path, None, missing
+            plain = plain and not link
+        if plain and dir_st is not None and dir_st.st_mode & _IFMT == _IFDIR:
+            self._remember(parent, dir_st)
         return self._last(f"{path}/{name}", key, follow_last, plain)
 
-    def _last(self, path: str, key: str, follow_last: bool, plain: bool = True) -> Found:
-        """Stat the final component below an already checked folder."""
+    def _step(
+        self, path: str, key: str, follow: bool
+    ) -> tuple[str, os.stat_result | None, OSError | None, bool]:
+        """``lstat`` one component: (path, stat or None if missing, the miss, was a symlink).
+
+        A symlink must resolve inside the root; it is followed when ``follow``.
+        """
         try:
             st = os.lstat(path)
-            if st.st_mode & _IFMT == _IFLNK:
-                real = self._inside_real(path, key)
-                if not follow_last:
-                    return path, st, None
-                return real, os.stat(real), None
+            if st.st_mode & _IFMT != _IFLNK:
+                return path, st, None, False
+            real = self._inside_real(path, key)
+            if not follow:
+                return path, st, None, True
+            return real, os.stat(real), None, True
         except StoreroomError:
             raise
         except OSError as exc:
             if exc.errno in _MISSING:
-                return path, None, exc
+                return path, None, exc, False
             raise map_os_error(exc, key) from exc
         except ValueError as exc:  # NUL byte
             raise self._bad_key(key) from exc
-        if plain:
+
+    def _last(self, path: str, key: str, follow_last: bool, plain: bool = True) -> Found:
+        """Stat the final component below an already checked folder."""
+        found, st, missing, link = self._step(path, key, follow_last)
+        if st is not None and plain and not link:
             self._remember(key, st)
-        return path, st, None
+        return found, st, missing
 
     def _parent_for_write(self, key: str) -> tuple[str, str, list[str]]:
         """Checked real path of ``key``'s folder, the file name, and the folders created.

@@ -43,7 +43,7 @@ from storeroom.backends.local._reader import open_stream
 from storeroom.backends.local._walk import walk
 from storeroom.backends.local.config import LocalOptions
 from storeroom.backends.local.errors import BACKEND, map_os_error
-from storeroom.capabilities import Capability
+from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -81,17 +81,8 @@ class LocalBackend(PathChecks, Backend):
 
     type_name = _NAME
     real_folders = True
-    capabilities: frozenset[Capability] = frozenset(
+    capabilities: frozenset[Capability] = ALL_GATES | frozenset(
         {
-            Capability.READ,
-            Capability.WRITE,
-            Capability.DELETE,
-            Capability.LIST,
-            Capability.GLOB,
-            Capability.MOVE,
-            Capability.COPY,
-            Capability.ATOMIC_WRITE,
-            Capability.METADATA,
             Capability.SEEKABLE_READ,
             Capability.LAZY_READ,
             Capability.ATOMIC_MOVE,

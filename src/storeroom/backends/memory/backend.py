@@ -21,7 +21,7 @@ from typing import BinaryIO, ClassVar
 
 from storeroom.backend import Backend, Entry, Source, read_all, rel_key
 from storeroom.backends.memory.config import MemoryOptions
-from storeroom.capabilities import Capability
+from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.errors import (
     AlreadyExists,
     DirectoryNotEmpty,
@@ -85,17 +85,8 @@ class MemoryBackend(Backend):
 
     type_name = _NAME
     real_folders = True
-    capabilities: frozenset[Capability] = frozenset(
+    capabilities: frozenset[Capability] = ALL_GATES | frozenset(
         {
-            Capability.READ,
-            Capability.WRITE,
-            Capability.DELETE,
-            Capability.LIST,
-            Capability.GLOB,
-            Capability.MOVE,
-            Capability.COPY,
-            Capability.ATOMIC_WRITE,
-            Capability.METADATA,
             Capability.SEEKABLE_READ,
             Capability.LAZY_READ,
             Capability.ATOMIC_MOVE,
