@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from services_support import REQUIRED, missing_vars, services_disabled
 
 SERVICE_FILES = sorted(
@@ -38,4 +39,3 @@ def test_services_listed_by_up_are_known() -> None:
     listed = os.environ.get("STOREROOM_TEST_SERVICES", "").split()
     unknown = sorted(set(listed) - set(SERVICE_FILES))
     assert not unknown, f"STOREROOM_TEST_SERVICES names unknown services: {unknown}"
-
