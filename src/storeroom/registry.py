@@ -8,6 +8,7 @@ point group (spec REG-*).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import threading
 from collections.abc import Callable, Mapping
@@ -272,11 +273,15 @@ def _backend_layers(cfg: BackendConfig, where: str) -> tuple[LayerConfig, ...]:
     return tuple(layers)
 
 
-def _apply_layers(backend: Backend, layers: tuple[LayerConfig, ...], where: str) -> Backend:
+def _apply_layers(
+    backend: Backend, layers: tuple[LayerConfig, ...], where: str, store: str | None = None
+) -> Backend:
     # Listed outermost first, so wrap from the innermost (last) outwards.
     for i, layer in reversed(list(enumerate(layers))):
         factory, parsed = _parsed_layer(layer, f"{where}[{i}]")
         if parsed is not None:
+            if store is not None and getattr(parsed, "store", "") is None:
+                parsed = dataclasses.replace(parsed, store=store)  # a store's own layer knows it
             backend = factory.from_options(backend, parsed)  # type: ignore[attr-defined]
             continue
         try:
@@ -383,7 +388,7 @@ class Registry:
             raise _unknown("store", name, self.store_names)
         backend = self.get_backend(profile.backend)
         where = self._config.where(f"stores.{name}.layers")
-        backend = _apply_layers(backend, profile.layers, where)
+        backend = _apply_layers(backend, profile.layers, where, store=name)
         store = Store(backend, profile.root_path, name=name, owns_backend=False)
         with self._lock:
             return self._stores.setdefault(name, store)
