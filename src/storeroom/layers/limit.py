@@ -169,9 +169,9 @@ class LimitLayer(Layer):
     def _enter(self, op: str, key: str) -> None:
         if self._bucket is not None:
             wait = self._bucket.take(self._timeout)
-            if wait < 0:
-                raise self._busy("requests_per_second", op, key)
             if wait:
+                if wait < 0:
+                    raise self._busy("requests_per_second", op, key)
                 self._sleep(wait)
         if self._slots is not None and not self._slots.acquire(self._timeout):
             raise self._busy("max_concurrency", op, key)
@@ -196,7 +196,13 @@ class LimitLayer(Layer):
             slots.release()
 
     def stat(self, key: str) -> Entry:
-        return self._run("stat", key, self.inner.stat, key)
+        self._enter("stat", key)
+        if self._slots is None:
+            return self.inner.stat(key)
+        try:
+            return self.inner.stat(key)
+        finally:
+            self._slots.release()
 
     def exists(self, key: str) -> bool:
         return self._run("exists", key, self.inner.exists, key)

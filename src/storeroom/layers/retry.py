@@ -193,18 +193,24 @@ class RetryLayer(Layer):
             return result
 
     def _call(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
-        budget = self._budget()
+        t0 = self._clock() if self._deadline is not None else None
         try:
             return fn(*args, **kw)
         except StoreroomError as exc:
             if not exc.retryable or self._attempts == 1:
                 raise
-            return self._retry(exc, budget, fn, *args, **kw)
+            return self._retry(exc, _Budget(self, t0), fn, *args, **kw)
 
     # -- primitives -------------------------------------------------------------------
 
     def stat(self, key: str) -> Entry:
-        return self._call(self.inner.stat, key)
+        t0 = self._clock() if self._deadline is not None else None
+        try:
+            return self.inner.stat(key)
+        except StoreroomError as exc:
+            if not exc.retryable or self._attempts == 1:
+                raise
+            return self._retry(exc, _Budget(self, t0), self.inner.stat, key)
 
     def exists(self, key: str) -> bool:
         return self._call(self.inner.exists, key)
