@@ -25,7 +25,7 @@ def cached(ttl_s: float | None = 60.0, **kw: Any) -> tuple[Store, CacheLayer, Sc
 
 
 def test_stat_exists_list_and_reads_are_cached() -> None:
-    # spec: LAYER-020
+    # spec: LAYER-020, LAYER-027
     store, layer, counting, _ = cached()
     store.write("d/f.txt", b"hello")
     for _ in range(3):

@@ -17,6 +17,7 @@ from storeroom.errors import ConfigError, NotFound, UnexpectedError
 from storeroom.layers import (
     CacheLayer,
     ContextLayer,
+    FaultLayer,
     LimitLayer,
     ObserveLayer,
     RetryLayer,
@@ -202,3 +203,18 @@ def test_config_check_prints_order_warnings(
 
     data = json.loads(capsys.readouterr().out)
     assert any("limit outside retry" in w for w in data["warnings"])
+
+
+def test_layers_keep_the_inner_capabilities() -> None:
+    # spec: LAYER-004
+    mem = MemoryBackend()
+    for layer in (
+        ContextLayer(mem),
+        CacheLayer(mem),
+        RetryLayer(mem),
+        LimitLayer(mem),
+        ObserveLayer(mem),
+        FaultLayer(mem),
+    ):
+        assert layer.capabilities == mem.capabilities
+        assert layer.real_folders == mem.real_folders and layer.type_name == "memory"

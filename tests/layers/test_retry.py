@@ -249,3 +249,13 @@ def test_options_validated_and_pickled() -> None:
     layer = RetryLayer(MemoryBackend(), attempts=7, deadline_s=3)
     copy = pickle.loads(pickle.dumps(layer))
     assert isinstance(copy, RetryLayer) and copy.options == layer.options
+
+
+def test_retry_policy_names_are_aliases() -> None:
+    # spec: LAYER-019
+    opts = RetryLayer.Options.parse(
+        {"max_attempts": 4, "timeout": 5, "backoff_base": 0.2, "backoff_max": 1}, where="x"
+    )
+    assert (opts.attempts, opts.deadline_s, opts.base_delay_s, opts.max_delay_s) == (4, 5, 0.2, 1)
+    with pytest.raises(ConfigError, match="given twice"):
+        RetryLayer.Options.parse({"attempts": 2, "max_attempts": 3}, where="x")
