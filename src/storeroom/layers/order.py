@@ -73,13 +73,11 @@ def retry_shorthand_index(types: Sequence[str]) -> int:
 def order_warnings(config: RegistryConfig) -> list[str]:
     """Every order warning for ``config``, each prefixed with the store or backend it concerns."""
     out: list[str] = []
-    seen: set[tuple[str, ...]] = set()
     for name in sorted(config.backends):
         backend = config.backends[name]
         types = [layer.type for layer in backend.layers]
         if backend.retry is not None:
             types.insert(retry_shorthand_index(types), "retry")
-        seen.add(tuple(types))
         out.extend(f"{config.where(f'backends.{name}.layers')}: {w}" for w in stack_warnings(types))
     for name in sorted(config.stores):
         if not config.stores[name].layers:
