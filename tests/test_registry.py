@@ -55,7 +55,7 @@ def test_backends_are_lazy_shared_and_closed() -> None:
     assert isinstance(BUILDS[0]["token"], Secret)
     a.write("f", b"1")
     assert a.exists("f") and not b.exists("f")
-    backend = a.backend
+    backend = a.unwrap(CountingBackend)  # under the Registry's context layer (LAYER-070)
     reg.close()
     assert isinstance(backend, CountingBackend) and backend.closed
 
@@ -63,7 +63,7 @@ def test_backends_are_lazy_shared_and_closed() -> None:
 def test_context_manager_closes() -> None:
     # spec: REG-004
     with Registry(config(a="")) as reg:
-        backend = reg.get_store("a").backend
+        backend = reg.get_store("a").unwrap(CountingBackend)
     assert isinstance(backend, CountingBackend) and backend.closed
 
 

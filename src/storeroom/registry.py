@@ -8,6 +8,7 @@ point group (spec REG-*).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import threading
 from collections.abc import Callable, Mapping
@@ -16,15 +17,18 @@ from typing import Any
 
 from storeroom.backend import Backend
 from storeroom.config.frozen import thaw
-from storeroom.config.model import LayerConfig, RegistryConfig
+from storeroom.config.model import BackendConfig, LayerConfig, RegistryConfig
 from storeroom.config.options import BackendOptions
 from storeroom.errors import ConfigError, StoreroomError
+from storeroom.layers import BUILTIN_LAYERS
+from storeroom.layers.context import ContextLayer
 from storeroom.store import Store
 
 __all__ = [
     "Registry",
     "UnknownName",
     "known_backend_types",
+    "known_layer_types",
     "register_backend",
     "register_layer",
     "validate_config",
@@ -149,12 +153,33 @@ def register_backend(
 def register_layer(type_name: str, factory: LayerFactory, *, replace: bool = False) -> None:
     """Add a layer type usable in ``layers = [{ type = "<type_name>", ... }]``.
 
-    The Registry calls ``factory(inner_backend, **options)``.
+    The Registry calls ``factory(inner_backend, **options)``; a factory with a
+    ``LayerOptions`` class as ``Options`` (the built-in layers) gets its options
+    validated first and is built with ``factory.from_options(inner, parsed)``.
     """
+    if not isinstance(type_name, str) or not type_name:
+        raise ConfigError("register_layer: type_name must be a non-empty string")
+    if not callable(factory):
+        raise ConfigError(f"register_layer({type_name!r}): factory must be callable")
     with _TYPES_LOCK:
-        if not replace and type_name in _LAYERS:
-            raise ConfigError(f"layer type {type_name!r} is already registered")
+        if not replace and (type_name in _LAYERS or type_name in BUILTIN_LAYERS):
+            raise ConfigError(
+                f"layer type {type_name!r} is already registered",
+                hint="pass replace=True to override it",
+            )
         _LAYERS[type_name] = factory
+
+
+def _layer_factory(type_name: str) -> LayerFactory | None:
+    found = _LAYERS.get(type_name)
+    if found is None and type_name in BUILTIN_LAYERS:
+        found = _load(BUILTIN_LAYERS[type_name])
+    return found
+
+
+def known_layer_types() -> list[str]:
+    """Names of every layer type usable in config."""
+    return sorted(set(_LAYERS) | set(BUILTIN_LAYERS))
 
 
 def _entry_point_type(type_name: str) -> _BackendType | None:
@@ -202,20 +227,63 @@ def _backend_type(type_name: str, where: str) -> _BackendType:
     return found
 
 
+def _parsed_layer(layer: LayerConfig, where: str) -> tuple[LayerFactory, Any]:
+    """The factory of ``layer`` and its validated options (typed, or a plain dict)."""
+    factory = _layer_factory(layer.type)
+    if factory is None:
+        known = ", ".join(known_layer_types())
+        raise ConfigError(
+            f"{where}.type: unknown layer type {layer.type!r} (known: {known})",
+            key=f"{where}.type",
+        )
+    options_cls = getattr(factory, "Options", None)
+    if options_cls is not None and hasattr(options_cls, "parse"):
+        return factory, options_cls.parse(layer.options, where=where)
+    return factory, None
+
+
 def _check_layers(layers: tuple[LayerConfig, ...], where: str) -> None:
     for i, layer in enumerate(layers):
-        if layer.type not in _LAYERS:
-            known = ", ".join(sorted(_LAYERS)) or "none are available in this version"
-            raise ConfigError(
-                f"{where}[{i}].type: unknown layer type {layer.type!r} (known: {known})",
-                key=f"{where}[{i}].type",
-            )
+        _parsed_layer(layer, f"{where}[{i}]")
 
 
-def _apply_layers(backend: Backend, layers: tuple[LayerConfig, ...], where: str) -> Backend:
+def _backend_layers(cfg: BackendConfig, where: str) -> tuple[LayerConfig, ...]:
+    """A backend's layers with its ``retry = {...}`` shorthand placed as a retry layer."""
+    if cfg.retry is None:
+        return cfg.layers
+    if any(layer.type == "retry" for layer in cfg.layers):
+        raise ConfigError(
+            f"{where}.retry: the backend has both a 'retry' table and a retry layer",
+            key=f"{where}.retry",
+            hint="keep one: the retry layer's options are a superset of the 'retry' table",
+        )
+    policy = cfg.retry
+    options: dict[str, Any] = {
+        "attempts": policy.max_attempts,
+        "base_delay_s": policy.backoff_base,
+        "max_delay_s": policy.backoff_max,
+        "jitter": min(1.0, policy.jitter),
+    }
+    if policy.timeout is not None:
+        options["deadline_s"] = policy.timeout
+    layers = list(cfg.layers)
+    from storeroom.layers.order import retry_shorthand_index
+
+    layers.insert(retry_shorthand_index([x.type for x in layers]), LayerConfig("retry", options))
+    return tuple(layers)
+
+
+def _apply_layers(
+    backend: Backend, layers: tuple[LayerConfig, ...], where: str, store: str | None = None
+) -> Backend:
     # Listed outermost first, so wrap from the innermost (last) outwards.
     for i, layer in reversed(list(enumerate(layers))):
-        factory = _LAYERS[layer.type]
+        factory, parsed = _parsed_layer(layer, f"{where}[{i}]")
+        if parsed is not None:
+            if store is not None and getattr(parsed, "store", "") is None:
+                parsed = dataclasses.replace(parsed, store=store)  # a store's own layer knows it
+            backend = factory.from_options(backend, parsed)  # type: ignore[attr-defined]
+            continue
         try:
             backend = factory(backend, **thaw(layer.options))
         except TypeError as exc:
@@ -231,7 +299,7 @@ def validate_config(config: RegistryConfig) -> None:
         opts_cls = btype.options_cls()
         if opts_cls is not None:
             opts_cls.parse(backend.options, where=f"{where}.options")
-        _check_layers(backend.layers, f"{where}.layers")
+        _check_layers(_backend_layers(backend, where), f"{where}.layers")
     for name, store in config.stores.items():
         where = config.where(f"stores.{name}")
         if store.backend not in config.backends:
@@ -303,7 +371,10 @@ class Registry:
                         f"{where}: building the {cfg.type!r} backend failed: {type(exc).__name__}",
                         key=where,
                     ) from exc
-                backend = _apply_layers(built, cfg.layers, f"{where}.layers")
+                # The context layer is always innermost (spec LAYER-070).
+                backend = _apply_layers(
+                    ContextLayer(built), _backend_layers(cfg, where), f"{where}.layers"
+                )
                 self._backends[name] = backend
         return backend
 
@@ -317,7 +388,7 @@ class Registry:
             raise _unknown("store", name, self.store_names)
         backend = self.get_backend(profile.backend)
         where = self._config.where(f"stores.{name}.layers")
-        backend = _apply_layers(backend, profile.layers, where)
+        backend = _apply_layers(backend, profile.layers, where, store=name)
         store = Store(backend, profile.root_path, name=name, owns_backend=False)
         with self._lock:
             return self._stores.setdefault(name, store)

@@ -70,12 +70,17 @@ def _summary(config: RegistryConfig) -> dict[str, Any]:
 
 
 def cmd_config_check(ctx: Context) -> int:
+    from storeroom.layers.order import order_warnings
+
     config = ctx.config()
     config.validate()
+    warnings = order_warnings(config)
     out = ctx.out
     if out.json_mode:
-        out.json({"ok": True, **_summary(config)})
+        out.json({"ok": True, "warnings": warnings, **_summary(config)})
         return 0
+    for warning in warnings:
+        out.note(f"warning: {warning}")
     if out.quiet:
         return 0
     out.line(f"config OK: {config.source}")

@@ -1,0 +1,366 @@
+"""``CacheLayer``: a TTL cache of ``stat``, ``exists``, ``is_folder``, listings and whole reads.
+
+Bounded by bytes, evicting least-recently-used entries first (spec
+LAYER-020..029). Whole reads are cached when a read of the whole file
+(``open_read`` without a range) reaches its end and the file is at most
+``max_item_bytes``; ranged reads of a cached file are served from it.
+Listings are cached when fully iterated and at most ``max_list_entries``
+long. A missing file's ``NotFound`` is cached too (``negative``).
+
+Every write, delete, copy, move or folder removal through this layer drops,
+as soon as it returns or fails, the cached facts about the key, about every
+ancestor folder (stat, existence and listings, recursive or not) and, for a
+folder removal, about everything below it. A fill that started before such
+an invalidation is not stored, so a racing reader cannot put stale data back.
+Changes made by anyone else (another process, another cache instance) are
+seen only after ``ttl_s``: put the cache on the backend (shared by its
+stores) rather than on each store.
+
+Thread-safe: one lock guards the table; backend calls happen outside it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, BinaryIO
+
+from storeroom.backend import Backend, Entry, Source
+from storeroom.errors import NotFound
+from storeroom.layers._base import Layer, LayerOptions, ProxyStream, build_options, current_call
+from storeroom.models import WriteResult
+
+__all__ = ["CacheLayer", "CacheOptions", "CacheStats"]
+
+_ENTRY_COST = 256  # bytes charged for one cached entry (stat result, listing row)
+_MISS = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheOptions(LayerOptions):
+    """Options of the ``cache`` layer (``ttl`` is accepted for ``ttl_s``)."""
+
+    layer_type = "cache"
+    aliases = {"ttl": "ttl_s"}
+
+    ttl_s: float | None = 60.0
+    max_bytes: int = 64 * 1024 * 1024
+    max_item_bytes: int = 1024 * 1024
+    max_list_entries: int = 10_000
+    negative: bool = True
+
+    def rules(self) -> list[tuple[str, bool, str]]:
+        return [
+            ("ttl_s", self.ttl_s is None or self.ttl_s > 0, "a number > 0 (or unset: no expiry)"),
+            ("max_bytes", self.max_bytes >= 0, "an integer >= 0"),
+            ("max_item_bytes", self.max_item_bytes >= 0, "an integer >= 0"),
+            ("max_list_entries", self.max_list_entries >= 0, "an integer >= 0"),
+        ]
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheStats:
+    """Counters since the layer was built (or ``reset_stats``)."""
+
+    hits: int
+    misses: int
+    evictions: int
+    invalidations: int
+    entries: int
+    bytes: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Missing:
+    """A cached ``NotFound``: raised afresh on each hit (errors are mutable)."""
+
+    message: str
+
+
+def _ancestors(key: str) -> Iterator[str]:
+    """``key`` and every folder above it, up to the root ``""``."""
+    yield key
+    while key:
+        key = key.rpartition("/")[0]
+        yield key
+
+
+class CacheLayer(Layer):
+    """Caches metadata, listings and small whole reads; writes through it invalidate."""
+
+    Options = CacheOptions
+    options: CacheOptions
+
+    def __init__(
+        self,
+        inner: Backend,
+        *,
+        ttl_s: float | None = 60.0,
+        max_bytes: int = 64 * 1024 * 1024,
+        max_item_bytes: int = 1024 * 1024,
+        max_list_entries: int = 10_000,
+        negative: bool = True,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        super().__init__(inner)
+        self.options = build_options(
+            CacheOptions,
+            "cache layer",
+            ttl_s=ttl_s,
+            max_bytes=max_bytes,
+            max_item_bytes=max_item_bytes,
+            max_list_entries=max_list_entries,
+            negative=negative,
+        )
+        self._ttl = ttl_s
+        self._max_bytes = max_bytes
+        self._custom_clock = clock
+        self._clock = clock or time.monotonic
+        self._lock = threading.Lock()
+        # cache key -> [value, expires_at or None, cost, path]
+        self._table: OrderedDict[tuple[Any, ...], list[Any]] = OrderedDict()
+        self._by_path: dict[str, set[tuple[Any, ...]]] = {}
+        self._bytes = 0
+        self._gen = 0
+        self._hits = self._misses = self._evictions = self._invalidations = 0
+
+    def extras(self) -> dict[str, Any]:
+        return {"clock": self._custom_clock}
+
+    # -- the table --------------------------------------------------------------------
+
+    def _get(self, ck: tuple[Any, ...]) -> Any:
+        rec = current_call()
+        with self._lock:
+            row = self._table.get(ck)
+            if row is not None:
+                if row[1] is None or row[1] > self._clock():
+                    self._table.move_to_end(ck)
+                    self._hits += 1
+                    if rec is not None:
+                        rec.cache_hit = True
+                    return row[0]
+                self._drop(ck)
+            self._misses += 1
+        if rec is not None:
+            rec.cache_hit = False
+        return _MISS
+
+    def _put(self, ck: tuple[Any, ...], path: str, value: Any, cost: int, gen: int) -> None:
+        if cost > self._max_bytes:
+            return
+        expires = None if self._ttl is None else self._clock() + self._ttl
+        with self._lock:
+            if gen != self._gen:
+                return  # an invalidation happened while this value was fetched
+            if ck in self._table:
+                self._drop(ck)
+            self._table[ck] = [value, expires, cost, path]
+            self._by_path.setdefault(path, set()).add(ck)
+            self._bytes += cost
+            while self._bytes > self._max_bytes:
+                oldest = next(iter(self._table))
+                self._drop(oldest)
+                self._evictions += 1
+
+    def _drop(self, ck: tuple[Any, ...]) -> None:
+        row = self._table.pop(ck)
+        self._bytes -= row[2]
+        keys = self._by_path.get(row[3])
+        if keys is not None:
+            keys.discard(ck)
+            if not keys:
+                del self._by_path[row[3]]
+
+    def invalidate(self, key: str, *, subtree: bool = False) -> None:
+        """Drop what is cached about ``key`` and its ancestors (and below it with ``subtree``)."""
+        with self._lock:
+            self._gen += 1
+            self._invalidations += 1
+            paths = list(_ancestors(key))
+            if subtree:
+                below = key + "/" if key else ""
+                paths.extend(p for p in self._by_path if p.startswith(below))
+            for path in paths:
+                for ck in list(self._by_path.get(path, ())):
+                    self._drop(ck)
+
+    def clear(self) -> None:
+        """Drop everything."""
+        with self._lock:
+            self._gen += 1
+            self._table.clear()
+            self._by_path.clear()
+            self._bytes = 0
+
+    @property
+    def stats(self) -> CacheStats:
+        with self._lock:
+            return CacheStats(
+                self._hits,
+                self._misses,
+                self._evictions,
+                self._invalidations,
+                len(self._table),
+                self._bytes,
+            )
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self._hits = self._misses = self._evictions = self._invalidations = 0
+
+    # -- cached reads -----------------------------------------------------------------
+
+    def stat(self, key: str) -> Entry:
+        ck = ("s", key)
+        found = self._get(ck)
+        if found is not _MISS:
+            if type(found) is _Missing:
+                raise NotFound(found.message, path=key)
+            entry: Entry = found
+            return entry
+        gen = self._gen
+        try:
+            entry = self.inner.stat(key)
+        except NotFound as exc:
+            if self.options.negative:
+                self._put(ck, key, _Missing(exc.message or "not found"), _ENTRY_COST, gen)
+            raise
+        self._put(ck, key, entry, _ENTRY_COST, gen)
+        return entry
+
+    def exists(self, key: str) -> bool:
+        return self._cached_bool("e", key, self.inner.exists)
+
+    def is_folder(self, key: str) -> bool:
+        return self._cached_bool("f", key, self.inner.is_folder)
+
+    def _cached_bool(self, kind: str, key: str, fetch: Callable[[str], bool]) -> bool:
+        ck = (kind, key)
+        found = self._get(ck)
+        if found is not _MISS:
+            return bool(found)
+        gen = self._gen
+        value = fetch(key)
+        self._put(ck, key, value, _ENTRY_COST, gen)
+        return value
+
+    def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
+        ck = ("r", key)
+        data = self._get(ck)
+        if data is not _MISS:
+            if start is not None or end is not None:
+                data = data[start or 0 : end]
+            return io.BytesIO(data)
+        gen = self._gen
+        stream = self.inner.open_read(key, start, end)
+        if start or end is not None or self.options.max_item_bytes == 0:
+            return stream
+        return _FillStream(stream, self, ck, key, gen)  # type: ignore[return-value]
+
+    def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
+        ck = ("l", prefix, recursive, base)
+        rows = self._get(ck)
+        if rows is not _MISS:
+            return iter(rows)
+        gen = self._gen
+        entries = self.inner.list(prefix, recursive=recursive, base=base)
+        if self.options.max_list_entries == 0:
+            return entries
+        return self._fill_list(entries, ck, prefix, gen)
+
+    def _fill_list(
+        self, entries: Iterator[Entry], ck: tuple[Any, ...], prefix: str, gen: int
+    ) -> Iterator[Entry]:
+        limit = self.options.max_list_entries
+        kept: list[Entry] | None = []
+        for entry in entries:
+            if kept is not None:
+                kept.append(entry)
+                if len(kept) > limit:
+                    kept = None
+            yield entry
+        if kept is not None:
+            self._put(ck, prefix, tuple(kept), _ENTRY_COST * (len(kept) + 1), gen)
+
+    # -- writes invalidate ------------------------------------------------------------
+
+    def write(
+        self,
+        key: str,
+        src: Source,
+        *,
+        overwrite: bool = False,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        try:
+            return self.inner.write(key, src, overwrite=overwrite, metadata=metadata, atomic=atomic)
+        finally:
+            self.invalidate(key)
+
+    def delete(self, key: str) -> None:
+        try:
+            self.inner.delete(key)
+        finally:
+            self.invalidate(key)
+
+    def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
+        try:
+            return self.inner.copy(src, dst, overwrite=overwrite)
+        finally:
+            self.invalidate(dst)
+
+    def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
+        try:
+            self.inner.move(src, dst, overwrite=overwrite)
+        finally:
+            self.invalidate(src)
+            self.invalidate(dst)
+
+    def remove_folder(self, key: str, *, recursive: bool = False) -> None:
+        try:
+            self.inner.remove_folder(key, recursive=recursive)
+        finally:
+            self.invalidate(key, subtree=True)
+
+    def close(self) -> None:
+        self.clear()
+        super().close()
+
+
+class _FillStream(ProxyStream):
+    """Passes a whole-file read through, keeping a copy to cache when it ends in time."""
+
+    def __init__(
+        self, inner: BinaryIO, layer: CacheLayer, ck: tuple[Any, ...], key: str, gen: int
+    ) -> None:
+        super().__init__(inner)
+        self._layer = layer
+        self._ck = ck
+        self._key = key
+        self._gen = gen
+        self._chunks: list[bytes] | None = []
+        self._size = 0
+
+    def _data(self, data: bytes, eof: bool) -> None:
+        chunks = self._chunks
+        if chunks is None:
+            return
+        if data:
+            self._size += len(data)
+            if self._size > self._layer.options.max_item_bytes:
+                self._chunks = None
+                return
+            chunks.append(data)
+        if eof:
+            self._chunks = None
+            content = b"".join(chunks)
+            self._layer._put(self._ck, self._key, content, len(content) + _ENTRY_COST, self._gen)
+
+    def _sought(self, pos: int) -> None:
+        self._chunks = None  # a random-access read is not a whole read

@@ -1,0 +1,381 @@
+"""``RetryLayer``: tries a primitive again when the error says it may succeed.
+
+Only errors with ``retryable=True`` are retried (spec LAYER-010..019), with
+exponential backoff and jitter: before retry ``n`` it waits a random time in
+``[cap * (1 - jitter), cap]`` where ``cap = min(max_delay_s, base_delay_s * 2**(n-1))``
+(``jitter=1``: "full jitter"). A server's ``retry_after`` hint on the error
+raises the wait to at least that. ``attempts`` counts the first try;
+``deadline_s`` bounds the whole call, waits included: a retry whose wait
+would end past the deadline is not started. The error finally raised has
+``attempts`` set to the number of tries made.
+
+A write is retried only when its source can be rewound: bytes, or a
+seekable stream (its position is recorded and restored); any other stream
+was consumed by the failed try, so its error is raised at once. A stream
+from ``open_read`` that fails mid-way resumes with a new ranged
+``open_read`` at the byte offset reached (``resume_reads``), and a listing
+that fails mid-way re-lists and skips what was already yielded
+(``resume_listings``): both are possible because reads are ranged and
+listings are sorted.
+
+Caveat: a try that failed after the backend applied it (the reply was
+lost) is retried all the same, so a create-only write or a delete can then
+report ``AlreadyExists`` / ``NotFound`` for its own earlier success.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, BinaryIO, TypeVar
+
+from storeroom.backend import Backend, Entry, Source, entry_sort_key
+from storeroom.config.model import RetryPolicy
+from storeroom.errors import StoreroomError
+from storeroom.layers._base import Layer, LayerOptions, ProxyStream, build_options, current_call
+from storeroom.models import WriteResult
+
+__all__ = ["RetryLayer", "RetryOptions"]
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryOptions(LayerOptions):
+    """Options of the ``retry`` layer (remote-store's ``RetryPolicy`` names are aliases)."""
+
+    layer_type = "retry"
+    aliases = {
+        "max_attempts": "attempts",
+        "timeout": "deadline_s",
+        "backoff_base": "base_delay_s",
+        "backoff_max": "max_delay_s",
+    }
+
+    attempts: int = 3
+    deadline_s: float | None = None
+    base_delay_s: float = 0.1
+    max_delay_s: float = 10.0
+    jitter: float = 1.0
+    resume_reads: bool = True
+    resume_listings: bool = True
+
+    def rules(self) -> list[tuple[str, bool, str]]:
+        return [
+            ("attempts", self.attempts >= 1, "an integer >= 1"),
+            ("deadline_s", self.deadline_s is None or self.deadline_s > 0, "a number > 0"),
+            ("base_delay_s", self.base_delay_s >= 0, "a number >= 0"),
+            ("max_delay_s", self.max_delay_s >= 0, "a number >= 0"),
+            ("jitter", 0 <= self.jitter <= 1, "a number from 0 to 1"),
+        ]
+
+
+class _Budget:
+    """Attempts and deadline of one retried call (or one failure episode of a stream)."""
+
+    __slots__ = ("attempt", "layer", "started")
+
+    def __init__(self, layer: RetryLayer, started: float | None) -> None:
+        self.layer = layer
+        self.attempt = 1
+        self.started = started
+
+    def wait_or_raise(self, exc: StoreroomError) -> None:
+        """Sleep before the next try, or raise ``exc`` (attempts recorded) when out of budget."""
+        layer = self.layer
+        if not exc.retryable or self.attempt >= layer._attempts:
+            self.give_up(exc)
+        delay = layer.delay(self.attempt, exc)
+        if layer._deadline is not None:
+            now = layer._clock()
+            if self.started is None:
+                self.started = now
+            if now - self.started + delay > layer._deadline:
+                self.give_up(exc)
+        layer._sleep(delay)
+        self.attempt += 1
+
+    def give_up(self, exc: StoreroomError) -> Any:
+        exc.attempts = self.attempt
+        self.report()
+        raise exc
+
+    def report(self) -> None:
+        rec = current_call()
+        if rec is not None:
+            rec.attempts = self.attempt
+
+
+class RetryLayer(Layer):
+    """Retries retryable failures with backoff, jitter, attempts and a deadline."""
+
+    Options = RetryOptions
+    options: RetryOptions
+
+    def __init__(
+        self,
+        inner: Backend,
+        *,
+        attempts: int = 3,
+        deadline_s: float | None = None,
+        base_delay_s: float = 0.1,
+        max_delay_s: float = 10.0,
+        jitter: float = 1.0,
+        resume_reads: bool = True,
+        resume_listings: bool = True,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
+        rand: Callable[[], float] | None = None,
+    ) -> None:
+        super().__init__(inner)
+        self.options = build_options(
+            RetryOptions,
+            "retry layer",
+            attempts=attempts,
+            deadline_s=deadline_s,
+            base_delay_s=base_delay_s,
+            max_delay_s=max_delay_s,
+            jitter=jitter,
+            resume_reads=resume_reads,
+            resume_listings=resume_listings,
+        )
+        self._attempts = attempts
+        self._deadline = deadline_s
+        self._custom = (sleep, clock, rand)
+        self._sleep = sleep or time.sleep
+        self._clock = clock or time.monotonic
+        self._rand = rand or random.random
+
+    @classmethod
+    def from_policy(cls, inner: Backend, policy: RetryPolicy) -> RetryLayer:
+        """The layer a backend's ``retry = {...}`` shorthand stands for."""
+        return cls(
+            inner,
+            attempts=policy.max_attempts,
+            deadline_s=policy.timeout,
+            base_delay_s=policy.backoff_base,
+            max_delay_s=policy.backoff_max,
+            jitter=min(1.0, policy.jitter),
+        )
+
+    def extras(self) -> dict[str, Any]:
+        sleep, clock, rand = self._custom
+        return {"sleep": sleep, "clock": clock, "rand": rand}
+
+    def delay(self, attempt: int, exc: StoreroomError | None = None) -> float:
+        """Seconds to wait after try number ``attempt`` failed with ``exc``."""
+        opts = self.options
+        cap: float = min(opts.max_delay_s, opts.base_delay_s * 2.0 ** (attempt - 1))
+        wait: float = cap * (1.0 - opts.jitter) + cap * opts.jitter * self._rand()
+        hint = exc.retry_after if exc is not None else None
+        if hint is not None and hint > wait:
+            wait = float(hint)
+        return wait
+
+    def _budget(self) -> _Budget:
+        return _Budget(self, self._clock() if self._deadline is not None else None)
+
+    def _retry(
+        self, first: StoreroomError, budget: _Budget, fn: Callable[..., T], *args: Any, **kw: Any
+    ) -> T:
+        """Called after the first try failed with ``first``: the loop of later tries."""
+        exc = first
+        while True:
+            budget.wait_or_raise(exc)
+            try:
+                result = fn(*args, **kw)
+            except StoreroomError as again:
+                exc = again
+                continue
+            budget.report()
+            return result
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        t0 = self._clock() if self._deadline is not None else None
+        try:
+            return fn(*args, **kw)
+        except StoreroomError as exc:
+            if not exc.retryable or self._attempts == 1:
+                raise
+            return self._retry(exc, _Budget(self, t0), fn, *args, **kw)
+
+    # -- primitives -------------------------------------------------------------------
+
+    def stat(self, key: str) -> Entry:
+        t0 = self._clock() if self._deadline is not None else None
+        try:
+            return self.inner.stat(key)
+        except StoreroomError as exc:
+            if not exc.retryable or self._attempts == 1:
+                raise
+            return self._retry(exc, _Budget(self, t0), self.inner.stat, key)
+
+    def exists(self, key: str) -> bool:
+        return self._call(self.inner.exists, key)
+
+    def is_folder(self, key: str) -> bool:
+        return self._call(self.inner.is_folder, key)
+
+    def delete(self, key: str) -> None:
+        self._call(self.inner.delete, key)
+
+    def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
+        return self._call(self.inner.copy, src, dst, overwrite=overwrite)
+
+    def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
+        self._call(self.inner.move, src, dst, overwrite=overwrite)
+
+    def remove_folder(self, key: str, *, recursive: bool = False) -> None:
+        self._call(self.inner.remove_folder, key, recursive=recursive)
+
+    def ping(self) -> None:
+        self._call(self.inner.ping)
+
+    def write(
+        self,
+        key: str,
+        src: Source,
+        *,
+        overwrite: bool = False,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        inner_write = self.inner.write
+        budget = self._budget()
+        try:
+            position = None if isinstance(src, bytes | bytearray | memoryview) else _position(src)
+            return inner_write(key, src, overwrite=overwrite, metadata=metadata, atomic=atomic)
+        except StoreroomError as exc:
+            if not exc.retryable or self._attempts == 1:
+                raise
+            if isinstance(src, bytes | bytearray | memoryview):
+                rewind: Callable[[], None] | None = None
+            elif position is None:
+                exc.attempts = 1
+                raise  # the stream was consumed and cannot be rewound
+            else:
+                rewind = _rewinder(src, position)
+
+            def again() -> WriteResult:
+                if rewind is not None:
+                    rewind()
+                return inner_write(key, src, overwrite=overwrite, metadata=metadata, atomic=atomic)
+
+            return self._retry(exc, budget, again)
+
+    def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
+        stream = self._call(self.inner.open_read, key, start, end)
+        if not self.options.resume_reads:
+            return stream
+        return _ResumingStream(stream, self, key, start, end)  # type: ignore[return-value]
+
+    def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
+        entries = self._call(self.inner.list, prefix, recursive=recursive, base=base)
+        if not self.options.resume_listings or self._attempts == 1:
+            return entries
+        return self._resuming_list(entries, prefix, recursive, base)
+
+    def _resuming_list(
+        self, entries: Iterator[Entry], prefix: str, recursive: bool, base: str
+    ) -> Iterator[Entry]:
+        last: Entry | None = None
+        budget: _Budget | None = None
+        skip_to: str | None = None
+        while True:
+            try:
+                for entry in entries:
+                    if skip_to is not None:
+                        if entry_sort_key(entry) <= skip_to:
+                            continue
+                        skip_to = None
+                    last = entry
+                    budget = None  # progress made: a new failure starts a new budget
+                    yield entry
+                return
+            except StoreroomError as exc:
+                if budget is None:
+                    budget = self._budget()
+                budget.wait_or_raise(exc)
+                skip_to = entry_sort_key(last) if last is not None else None
+                try:
+                    entries = self.inner.list(prefix, recursive=recursive, base=base)
+                except StoreroomError as again:
+                    entries = _raising(again)
+
+
+def _raising(exc: StoreroomError) -> Iterator[Entry]:
+    raise exc
+    yield  # pragma: no cover - makes this a generator
+
+
+def _position(src: Any) -> int | None:
+    """Where a seekable source starts, or None when it cannot be rewound."""
+    try:
+        if src.seekable():
+            return int(src.tell())
+    except Exception:
+        pass
+    return None
+
+
+def _rewinder(src: Any, position: int) -> Callable[[], None]:
+    def rewind() -> None:
+        src.seek(position)
+
+    return rewind
+
+
+class _ResumingStream(ProxyStream):
+    """A read stream that, on a retryable failure, reopens at the offset reached.
+
+    Resuming works for sequential reads: once ``seek`` was called the stream
+    only passes errors on.
+    """
+
+    def __init__(
+        self, inner: BinaryIO, layer: RetryLayer, key: str, start: int | None, end: int | None
+    ) -> None:
+        super().__init__(inner)
+        self._layer = layer
+        self._key = key
+        self._pos = self._first = start or 0
+        self._end = end
+        self._resumable = True
+
+    def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self._inner, method)(*args)
+        except StoreroomError as exc:
+            if not self._resumable or method == "seek" or not exc.retryable:
+                raise
+            return self._resume(exc, method, args)
+
+    def _resume(self, exc: StoreroomError, method: str, args: tuple[Any, ...]) -> Any:
+        budget = self._layer._budget()
+        while True:
+            budget.wait_or_raise(exc)
+            try:
+                self._inner.close()
+            except Exception:
+                pass
+            try:
+                self._inner = self._layer.inner.open_read(self._key, self._pos, self._end)
+                result = getattr(self._inner, method)(*args)
+            except StoreroomError as again:
+                exc = again
+                continue
+            budget.report()
+            return result
+
+    def _data(self, data: bytes, eof: bool) -> None:
+        self._pos += len(data)
+
+    def _sought(self, pos: int) -> None:
+        self._resumable = False
+
+    def tell(self) -> int:
+        if self._resumable:
+            return self._pos - self._first
+        return int(self._inner.tell())
