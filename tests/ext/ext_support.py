@@ -50,3 +50,36 @@ class Corrupting(Forwarding):
         return super().write(
             key, io.BytesIO(bytes(data)), overwrite=overwrite, metadata=metadata, atomic=atomic
         )
+
+
+class _Breaks(io.RawIOBase):
+    def __init__(self, inner: BinaryIO, after: int) -> None:
+        self._inner = inner
+        self._left = after
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        from storeroom.errors import BackendUnavailable
+
+        if self._left <= 0:
+            raise BackendUnavailable("connection reset", path="x")
+        data = self._inner.read(min(size, self._left) if size >= 0 else self._left)
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+class BreaksMidRead(Forwarding):
+    """Reads fail with a retryable BackendUnavailable after ``after`` bytes."""
+
+    def __init__(self, inner: Backend, after: int) -> None:
+        super().__init__(inner)
+        self.after = after
+
+    def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
+        return _Breaks(super().open_read(key, start, end), self.after)  # type: ignore[return-value]
