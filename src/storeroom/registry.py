@@ -13,7 +13,7 @@ import importlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storeroom.backend import Backend
 from storeroom.config.frozen import thaw
@@ -23,6 +23,11 @@ from storeroom.errors import ConfigError, StoreroomError
 from storeroom.layers import BUILTIN_LAYERS
 from storeroom.layers.context import ContextLayer
 from storeroom.store import Store
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from storeroom.aio import AsyncStore
 
 __all__ = [
     "Registry",
@@ -392,6 +397,12 @@ class Registry:
         store = Store(backend, profile.root_path, name=name, owns_backend=False)
         with self._lock:
             return self._stores.setdefault(name, store)
+
+    def get_async_store(self, name: str, *, executor: Executor | None = None) -> AsyncStore:
+        """``get_store(name)`` for asyncio code: an ``AsyncStore`` over the same Store."""
+        from storeroom.aio import AsyncStore
+
+        return AsyncStore(self.get_store(name), executor=executor)
 
     def close(self) -> None:
         """Close every backend built so far; later calls rebuild them lazily."""

@@ -1,0 +1,216 @@
+"""Many Store calls at once, each with its own result: ``batch_delete``, ``batch_copy``,
+``batch_exists``, ``batch_read`` (spec EXT-001..008).
+
+Calls run in a thread pool (``max_workers``, default 16) or in any
+``concurrent.futures.Executor`` given as ``executor=`` (a process pool or a
+Dask client's executor: the Store pickles as configuration and reconnects
+in the worker). A failure is recorded for its item and the batch goes on,
+unless ``stop_on_error=True``: then no new item starts, and the items never
+started are reported as ``"skipped"``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+from storeroom.errors import StoreroomError
+from storeroom.ext._pool import PartialFailure, as_error, run_parallel
+from storeroom.store import Store
+
+__all__ = [
+    "BatchResult",
+    "ItemResult",
+    "PartialFailure",
+    "batch_copy",
+    "batch_delete",
+    "batch_exists",
+    "batch_read",
+]
+
+T = TypeVar("T")
+Status = Literal["ok", "error", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult(Generic[T]):
+    """What happened to one item: its ``value`` when ``ok``, else its ``error``."""
+
+    item: Any
+    status: Status
+    value: T | None = None
+    error: StoreroomError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class BatchResult(Generic[T]):
+    """Per-item results of one batch call, in input order."""
+
+    operation: str
+    items: tuple[ItemResult[T], ...]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[ItemResult[T]]:
+        return iter(self.items)
+
+    @property
+    def ok(self) -> bool:
+        """True when every item succeeded."""
+        return all(r.status == "ok" for r in self.items)
+
+    @property
+    def succeeded(self) -> list[ItemResult[T]]:
+        return [r for r in self.items if r.status == "ok"]
+
+    @property
+    def failed(self) -> list[ItemResult[T]]:
+        return [r for r in self.items if r.status == "error"]
+
+    @property
+    def skipped(self) -> list[ItemResult[T]]:
+        return [r for r in self.items if r.status == "skipped"]
+
+    @property
+    def values(self) -> dict[Any, T]:
+        """``item -> value`` for the items that succeeded."""
+        return {r.item: r.value for r in self.items if r.status == "ok"}  # type: ignore[misc]
+
+    @property
+    def errors(self) -> dict[Any, StoreroomError]:
+        """``item -> error`` for the items that failed."""
+        return {r.item: r.error for r in self.items if r.error is not None}
+
+    def summary(self) -> str:
+        n_ok, n_err, n_skip = len(self.succeeded), len(self.failed), len(self.skipped)
+        text = f"{self.operation}: {n_ok} ok, {n_err} failed"
+        return text + (f", {n_skip} skipped" if n_skip else "")
+
+    def raise_on_error(self) -> BatchResult[T]:
+        """Raise ``PartialFailure`` if any item failed or was skipped; else return self."""
+        failures = [(r.item, r.error) for r in self.items if r.error is not None]
+        if failures or self.skipped:
+            first = failures[0][1] if failures else None
+            detail = f"; first: {first}" if first is not None else ""
+            err = PartialFailure(self.summary() + detail, failures)
+            err.operation = self.operation
+            raise err from first
+        return self
+
+
+# -- work done per item (module level, so process pools can pickle it) ------------
+
+
+def _run(op: str, store: Store, kwargs: Mapping[str, Any], item: Any) -> ItemResult[Any]:
+    value: Any = None
+    try:
+        if op == "delete":
+            store.delete(item, **kwargs)
+        elif op == "copy":
+            store.copy(item[0], item[1], **kwargs)
+        elif op == "exists":
+            value = store.exists(item)
+        else:
+            value = store.read_bytes(item)
+    except Exception as exc:
+        return ItemResult(item, "error", error=as_error(exc))
+    return ItemResult(item, "ok", value)
+
+
+def _batch(
+    op: str,
+    store: Store,
+    items: list[Any],
+    kwargs: Mapping[str, Any],
+    max_workers: int | None,
+    executor: Executor | None,
+    stop_on_error: bool,
+) -> BatchResult[Any]:
+    fn = functools.partial(_run, op, store, dict(kwargs))
+    results = run_parallel(
+        fn,
+        items,
+        max_workers=max_workers,
+        executor=executor,
+        stop_on_error=stop_on_error,
+        failed=lambda r: r.status == "error",
+        on_exception=lambda item, exc: ItemResult(item, "error", error=as_error(exc)),
+    )
+    out = tuple(
+        r if r is not None else ItemResult(item, "skipped")
+        for item, r in zip(items, results, strict=True)
+    )
+    return BatchResult(op, out)
+
+
+def batch_delete(
+    store: Store,
+    paths: Iterable[str],
+    *,
+    missing_ok: bool = False,
+    max_workers: int | None = None,
+    executor: Executor | None = None,
+    stop_on_error: bool = False,
+) -> BatchResult[None]:
+    """Delete many files in parallel; each missing one is ``NotFound`` unless ``missing_ok``."""
+    return _batch(
+        "delete",
+        store,
+        list(paths),
+        {"missing_ok": missing_ok},
+        max_workers,
+        executor,
+        stop_on_error,
+    )
+
+
+def batch_copy(
+    store: Store,
+    pairs: Mapping[str, str] | Iterable[tuple[str, str]],
+    *,
+    overwrite: bool = False,
+    max_workers: int | None = None,
+    executor: Executor | None = None,
+    stop_on_error: bool = False,
+) -> BatchResult[None]:
+    """Copy ``src -> dst`` pairs within one store (server-side where the backend can).
+
+    Items are ``(src, dst)`` tuples. For copies between stores use
+    ``storeroom.ext.transfer.transfer``.
+    """
+    items = list(pairs.items()) if isinstance(pairs, Mapping) else [tuple(p) for p in pairs]
+    return _batch(
+        "copy", store, items, {"overwrite": overwrite}, max_workers, executor, stop_on_error
+    )
+
+
+def batch_exists(
+    store: Store,
+    paths: Iterable[str],
+    *,
+    max_workers: int | None = None,
+    executor: Executor | None = None,
+    stop_on_error: bool = False,
+) -> BatchResult[bool]:
+    """``exists`` for many paths; ``values`` maps each path to True/False."""
+    return _batch("exists", store, list(paths), {}, max_workers, executor, stop_on_error)
+
+
+def batch_read(
+    store: Store,
+    paths: Iterable[str],
+    *,
+    max_workers: int | None = None,
+    executor: Executor | None = None,
+    stop_on_error: bool = False,
+) -> BatchResult[bytes]:
+    """Whole content of many files (all held in memory: meant for small files)."""
+    return _batch("read", store, list(paths), {}, max_workers, executor, stop_on_error)
