@@ -13,10 +13,10 @@ Serves the files below ``--root`` over HTTP/1.1 with keep-alive, on 127.0.0.1:
 
 Test hooks (outside every store's namespace):
 
-  /_test/status/<code>[?retry_after=V]   answers <code> (with Retry-After: V)
-  /_test/redirect/<n>?to=<path>          a chain of n 302s ending at <path>
-  /_test/location?url=<url>              one 302 to <url> (e.g. https -> http)
-  /_test/slow/<seconds>                  waits, then answers 200 "slow"
+  /_test/status/<code>[/<retry-after>]    answers <code> (with that Retry-After)
+  /_test/redirect/<n>/<path>              a chain of n 302s ending at /<path>
+  /_test/goto/<scheme>/<host>/<port>/<path>  one 302 to <scheme>://<host>:<port>/<path>
+  /_test/slow/<seconds>/...               waits, then answers 200 "slow"
   PUT    /_seed/<key>                    writes a file (the seeding side door)
   DELETE /_seed/<key>                    deletes a file or a whole folder
 
@@ -165,19 +165,20 @@ class Handler(BaseHTTPRequestHandler):
     def _hook(self, rest: str, query: dict[str, list[str]]) -> None:
         name, _, arg = rest.partition("/")
         if name == "status":
-            headers = {}
-            if "retry_after" in query:
-                headers["Retry-After"] = query["retry_after"][0]
-            self._answer(int(arg), f"status {arg}\n".encode(), headers)
+            code, _, retry_after = arg.partition("/")
+            headers = {"Retry-After": retry_after} if retry_after else {}
+            self._answer(int(code), f"status {code}\n".encode(), headers)
         elif name == "redirect":
-            n = int(arg or 0)
-            to = query.get("to", ["/files/"])[0]
-            nxt = to if n <= 0 else f"/_test/redirect/{n - 1}?to={urllib.parse.quote(to)}"
-            self._answer(302, b"", {"Location": nxt})
-        elif name == "location":
-            self._answer(302, b"", {"Location": query["url"][0]})
+            n, _, path = arg.partition("/")
+            left = int(n or 0)
+            nxt = f"/{path}" if left <= 0 else f"/_test/redirect/{left - 1}/{path}"
+            self._answer(302, b"", {"Location": urllib.parse.quote(nxt)})
+        elif name == "goto":
+            scheme, host, port, path = (arg.split("/", 3) + ["", "", "", ""])[:4]
+            url = f"{scheme}://{host}:{port}/{urllib.parse.quote(path)}"
+            self._answer(302, b"", {"Location": url})
         elif name == "slow":
-            time.sleep(float(arg or 1))
+            time.sleep(float(arg.partition("/")[0] or 1))
             self._answer(200, b"slow\n")
         else:
             self._answer(404, b"no such hook\n")
@@ -224,7 +225,7 @@ class Handler(BaseHTTPRequestHandler):
         first, last, code = 0, size - 1, 200
         header = self.headers.get("Range")
         if_range = self.headers.get("If-Range")
-        if header and view in ("files", "auth") and (not if_range or if_range == etag):
+        if header and view != "norange" and (not if_range or if_range == etag):
             parsed = _parse_range(header, size)
             if parsed == "416":
                 self._answer(416, b"", {**common, "Content-Range": f"bytes */{size}"})
@@ -242,7 +243,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             if self.command != "HEAD":
-                self._send_chunked(fh)
+                self._send_chunked(fh, first, count)
             return
         self.send_header("Content-Length", str(count))
         self.end_headers()
@@ -261,11 +262,13 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.connection.sendfile(fh, first, count)  # type: ignore[arg-type]
 
-    def _send_chunked(self, fh: object) -> None:
-        while True:
-            block = fh.read(64 * 1024)  # type: ignore[attr-defined]
+    def _send_chunked(self, fh: object, first: int, count: int) -> None:
+        fh.seek(first)  # type: ignore[attr-defined]
+        while count > 0:
+            block = fh.read(min(64 * 1024, count))  # type: ignore[attr-defined]
             if not block:
                 break
+            count -= len(block)
             self.wfile.write(f"{len(block):x}\r\n".encode() + block + b"\r\n")
         self.wfile.write(b"0\r\n\r\n")
 
