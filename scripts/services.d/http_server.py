@@ -133,16 +133,21 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:
         view, rest, _ = self._route()
-        length = int(self.headers.get("Content-Length") or 0)
-        data = self.rfile.read(length)
+        left = int(self.headers.get("Content-Length") or 0)
         path = _safe_path(rest) if view == "_seed" else None
         if path is None or path == ROOT:
+            self.rfile.read(left)
             self._answer(400, b"bad seed path\n")
             return
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".seed-")
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            while left > 0:
+                block = self.rfile.read(min(CHUNK, left))
+                if not block:
+                    break
+                fh.write(block)
+                left -= len(block)
         os.replace(tmp, path)
         self._answer(201)
 

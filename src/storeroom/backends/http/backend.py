@@ -136,7 +136,9 @@ class HTTPBackend(Backend):
         self._path = urlsplit(base).path.rstrip("/")
         # Sent only to the base URL's origin; values are revealed here and nowhere else.
         self._own = {name: value.reveal() for name, value in opts.headers.items()}
-        self._plain = {"Accept-Encoding": "identity", "User-Agent": "storeroom-http"}
+        # http.client itself sends Host and "Accept-Encoding: identity" (no compression,
+        # so Content-Length is the file size); nothing else is needed.
+        self._plain: dict[str, str] = {}
         self._pool = Pool(
             opts.timeout, opts.pool_size, verify=opts.verify_tls, ca_bundle=opts.ca_bundle
         )
