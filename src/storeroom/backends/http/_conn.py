@@ -103,12 +103,12 @@ class Pool:
         origin: Origin,
         method: str,
         target: str,
-        headers: Mapping[str, str],
+        headers: Mapping[str, str],  # not changed by http.client
     ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         """Send one request; the caller owns the connection until it ``put``s or closes it."""
         conn, reused = self.get(origin)
         try:
-            conn.request(method, target, headers=dict(headers))
+            conn.request(method, target, headers=headers)
             return conn, conn.getresponse()
         except _STALE:
             conn.close()
@@ -119,7 +119,7 @@ class Pool:
             raise
         conn = self._new(origin)
         try:
-            conn.request(method, target, headers=dict(headers))
+            conn.request(method, target, headers=headers)
             return conn, conn.getresponse()
         except BaseException:
             conn.close()

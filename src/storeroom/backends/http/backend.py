@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 from urllib.parse import quote, urljoin, urlsplit
 
 from storeroom.backend import Backend, Entry, Source, unsupported
+from storeroom.backends.http._body import DRAIN_LIMIT, NET_ERRORS, Body, Opened
 from storeroom.backends.http._conn import Origin, Pool, make_ssl_context
 from storeroom.backends.http.config import HTTPOptions
 from storeroom.backends.http.errors import BACKEND, map_exception, map_status
@@ -34,13 +35,7 @@ __all__ = ["HTTPBackend"]
 
 C = Capability
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-#: Unread bytes up to this size are read and dropped to keep a connection alive.
-_DRAIN_LIMIT = 64 * 1024
-#: Forward seeks up to this many bytes read through the open response.
-_SKIP_LIMIT = 256 * 1024
-_CHUNK = 1024 * 1024
 _DEFAULT_PORT = {"http": 80, "https": 443}
-_NET_ERRORS = (OSError, http.client.HTTPException)
 
 _LIVE: weakref.WeakSet[HTTPBackend] = weakref.WeakSet()
 
@@ -134,11 +129,11 @@ class HTTPBackend(Backend):
         self._base = base
         self._origin = _origin(base)
         self._path = urlsplit(base).path.rstrip("/")
-        # Sent only to the base URL's origin; values are revealed here and nowhere else.
-        self._own = {name: value.reveal() for name, value in opts.headers.items()}
         # http.client itself sends Host and "Accept-Encoding: identity" (no compression,
         # so Content-Length is the file size); nothing else is needed.
         self._plain: dict[str, str] = {}
+        # Sent only to the base URL's origin; values are revealed here and nowhere else.
+        self._own = {name: value.reveal() for name, value in opts.headers.items()}
         self._pool = Pool(
             opts.timeout, opts.pool_size, verify=opts.verify_tls, ca_bundle=opts.ca_bundle
         )
@@ -156,7 +151,9 @@ class HTTPBackend(Backend):
     def _target(self, key: str) -> str:
         return f"{self._path}/{quote(key, safe='/')}"
 
-    def _headers(self, origin: Origin, extra: Mapping[str, str] | None) -> dict[str, str]:
+    def _headers(self, origin: Origin, extra: Mapping[str, str] | None) -> Mapping[str, str]:
+        if extra is None and origin == self._origin:
+            return self._own
         headers = dict(self._plain)
         if origin == self._origin:
             headers.update(self._own)
@@ -172,9 +169,9 @@ class HTTPBackend(Backend):
     ) -> None:
         """Give the connection back if its response is done (or nearly: drain it)."""
         try:
-            if not resp.isclosed() and resp.length is not None and resp.length <= _DRAIN_LIMIT:
+            if not resp.isclosed() and resp.length is not None and resp.length <= DRAIN_LIMIT:
                 resp.read()
-        except _NET_ERRORS:
+        except NET_ERRORS:
             conn.close()
             return
         if resp.isclosed() and not resp.will_close:
@@ -192,13 +189,13 @@ class HTTPBackend(Backend):
     ) -> tuple[Origin, http.client.HTTPConnection, http.client.HTTPResponse]:
         """Send ``method`` for ``key``, following redirects up to ``max_redirects``."""
         origin = self._origin
-        url = f"{self._base}/{quote(key, safe='/')}"
         target = self._target(key)
+        url = ""  # built only when a redirect needs it
         hops = self.options.max_redirects
         for hop in range(hops + 1):
             try:
                 conn, resp = self._pool.send(origin, method, target, self._headers(origin, extra))
-            except _NET_ERRORS as exc:
+            except NET_ERRORS as exc:
                 raise map_exception(exc, key, operation=op) from exc
             location = resp.getheader("Location")
             if resp.status not in _REDIRECTS or not location:
@@ -212,7 +209,7 @@ class HTTPBackend(Backend):
                     operation=op,
                     hint="raise max_redirects, or point base_url at the final location",
                 )
-            url = urljoin(url, location)
+            url = urljoin(url or self.native_path(key), location)
             new = urlsplit(url)
             if new.scheme not in ("http", "https") or not new.hostname:
                 raise StoreroomError(
@@ -314,9 +311,9 @@ class HTTPBackend(Backend):
             self._check_file(key)
             return io.BytesIO(b"")
         opened = self._open(key, begin, end, "open_read")
-        return _Body(self, key, opened, begin, end)  # type: ignore[return-value]
+        return Body(self, key, opened, begin, end)  # type: ignore[return-value]
 
-    def _open(self, key: str, start: int, end: int | None, op: str) -> _Opened:
+    def _open(self, key: str, start: int, end: int | None, op: str) -> Opened:
         """``GET`` bytes ``[start, end)``; returns the response positioned at ``start``.
 
         ``None`` for the response means the range lies past the end (416).
@@ -330,7 +327,7 @@ class HTTPBackend(Backend):
         status = resp.status
         if status == 416:
             self._release(origin, conn, resp)
-            return _Opened(origin, conn, None, 0, None)
+            return Opened(origin, conn, None, 0, None)
         if status == 206 and extra is not None:
             first = (resp.getheader("Content-Range") or "").removeprefix("bytes ")
             if first.partition("-")[0].strip() != str(start):
@@ -344,12 +341,12 @@ class HTTPBackend(Backend):
                 )
             total = first.rpartition("/")[2]
             size = int(total) if total.isdigit() else None
-            return _Opened(origin, conn, resp, 0, size)
+            return Opened(origin, conn, resp, 0, size)
         if status // 100 != 2:
             raise self._fail(origin, conn, resp, key, op)
         # 200: the whole file, even if a range was asked for.
         size = resp.length
-        return _Opened(origin, conn, resp, start, size)
+        return Opened(origin, conn, resp, start, size)
 
     def write(
         self,
@@ -394,210 +391,3 @@ class HTTPBackend(Backend):
     def close(self) -> None:
         """Close idle connections; the backend reconnects when used again."""
         self._pool.close()
-
-
-class _Opened:
-    """A ``GET`` in flight: connection, response (``None``: empty), bytes to skip, file size."""
-
-    __slots__ = ("conn", "origin", "resp", "size", "skip")
-
-    def __init__(
-        self,
-        origin: Origin,
-        conn: http.client.HTTPConnection,
-        resp: http.client.HTTPResponse | None,
-        skip: int,
-        size: int | None,
-    ) -> None:
-        self.origin = origin
-        self.conn = conn
-        self.resp = resp
-        self.skip = skip
-        self.size = size
-
-
-class _Body(io.RawIOBase):
-    """Response body of ``open_read``; storeroom errors only; returns its connection when done.
-
-    A whole-file stream with a known size is seekable: a seek forward by a
-    little reads through, any other seek reopens at the new offset with a
-    ``Range`` request. A ranged stream is forward-only.
-    """
-
-    def __init__(
-        self, backend: HTTPBackend, key: str, opened: _Opened, start: int, end: int | None
-    ) -> None:
-        super().__init__()
-        self._backend = backend
-        self._key = key
-        self._cur: _Opened | None = opened
-        self._end = end
-        self._seekable = start == 0 and end is None and opened.size is not None
-        self._size = opened.size if self._seekable else None
-        self._pos = start  # logical position
-        self._at = start  # position of the open response
-        self._left = self._limit(opened, start)
-        if opened.skip:
-            self._discard(opened.skip)
-
-    def _limit(self, opened: _Opened, start: int) -> int | None:
-        """Bytes to deliver from this response (``None``: until it ends)."""
-        if opened.resp is None:
-            return 0
-        have = opened.resp.length
-        if have is not None:
-            have -= opened.skip
-        if self._end is None:
-            return have
-        want = self._end - start
-        return want if have is None else min(want, have)
-
-    def _error(self, exc: BaseException) -> StoreroomError:
-        return map_exception(exc, self._key, operation="read")
-
-    def _discard(self, count: int) -> None:
-        resp = self._cur.resp if self._cur is not None else None
-        while count > 0 and resp is not None:
-            try:
-                chunk = resp.read(min(count, _CHUNK))
-            except _NET_ERRORS as exc:
-                self._drop()
-                raise self._error(exc) from exc
-            if not chunk:
-                break
-            count -= len(chunk)
-
-    def _done(self) -> None:
-        """Release the response: back to the pool if it was read to its end."""
-        cur = self._cur
-        self._cur = None
-        if cur is None or cur.resp is None:
-            return
-        self._backend._release(cur.origin, cur.conn, cur.resp)
-
-    def _drop(self) -> None:
-        """Abandon the response and its connection (bytes were left unread)."""
-        cur = self._cur
-        self._cur = None
-        if cur is not None and cur.resp is not None:
-            cur.resp.close()
-            cur.conn.close()
-
-    def _reopen(self) -> None:
-        opened = self._backend._open(self._key, self._pos, self._end, "read")
-        self._cur = opened
-        self._at = self._pos
-        self._left = self._limit(opened, self._pos)
-        if opened.skip:
-            self._discard(opened.skip)
-
-    def _ready(self) -> http.client.HTTPResponse | None:
-        """The response to read from at the logical position (reopening if needed)."""
-        if self._seekable and self._at != self._pos:
-            gap = self._pos - self._at
-            if self._cur is not None and 0 < gap <= _SKIP_LIMIT and (self._left or 0) > gap:
-                self._discard(gap)
-                self._at = self._pos
-                if self._left is not None:
-                    self._left -= gap
-            else:
-                self._drop()
-                assert self._size is not None
-                if self._pos >= self._size:
-                    return None
-                self._reopen()
-        if self._cur is None:
-            return None
-        return self._cur.resp
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return self._seekable
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if self.closed:
-            raise ValueError("I/O operation on closed file")
-        if not self._seekable:
-            raise io.UnsupportedOperation("this stream is not seekable")
-        assert self._size is not None
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}.get(whence)
-        if base is None:
-            raise ValueError(f"invalid whence {whence!r}")
-        if base + offset < 0:
-            raise ValueError(f"negative seek position {base + offset}")
-        self._pos = base + offset
-        return self._pos
-
-    def _advance(self, n: int, want: int) -> None:
-        self._pos += n
-        self._at += n
-        if self._left is not None:
-            self._left -= n
-            if n == 0 and want > 0 and self._left > 0:
-                self._drop()
-                raise self._error(http.client.IncompleteRead(b"", self._left))
-            if self._left <= 0:
-                self._done()
-        elif n == 0:
-            self._done()
-
-    def readinto(self, buffer: Any) -> int:
-        resp = self._ready()
-        if resp is None:
-            return 0
-        view = memoryview(buffer).cast("B")
-        if self._left is not None and len(view) > self._left:
-            view = view[: self._left]
-        if not view:
-            self._done()
-            return 0
-        try:
-            n = resp.readinto(view)
-        except _NET_ERRORS as exc:
-            self._drop()
-            raise self._error(exc) from exc
-        self._advance(n, len(view))
-        return n
-
-    def readall(self) -> bytes:
-        resp = self._ready()
-        if resp is None:
-            return b""
-        left = self._left
-        try:
-            if left is not None and left == resp.length:
-                data = resp.read()  # whole rest in one call; raises IncompleteRead
-            elif left is not None:
-                data = resp.read(left)
-            else:
-                data = resp.read()
-        except _NET_ERRORS as exc:
-            self._drop()
-            raise self._error(exc) from exc
-        if left is not None and len(data) < left:
-            self._drop()
-            raise self._error(http.client.IncompleteRead(data, left - len(data)))
-        self._advance(len(data), 0)
-        if self._cur is not None:
-            self._done()
-        return data
-
-    def close(self) -> None:
-        if not self.closed:
-            cur = self._cur
-            if cur is not None and cur.resp is not None:
-                length = cur.resp.length
-                if length is not None and length <= _DRAIN_LIMIT:
-                    try:
-                        self._done()  # drains the small rest, keeps the connection
-                    except StoreroomError:
-                        self._drop()
-                else:
-                    self._drop()
-            self._cur = None
-        super().close()
