@@ -121,6 +121,9 @@ _BUILTIN: dict[str, _BackendType] = {
         "storeroom.backends.memory.config:MemoryOptions",
         "storeroom.backends.memory.backend:MemoryBackend",
     ),
+    "http": _BackendType(
+        "http", "storeroom.backends.http.config:HTTPOptions", "storeroom.backends.http:HTTPBackend"
+    ),
 }
 _REGISTERED: dict[str, _BackendType] = {}
 _LAYERS: dict[str, LayerFactory] = {}

@@ -37,6 +37,7 @@ from storeroom.testing.conformance.suite_metadata import MetadataSuite
 from storeroom.testing.conformance.suite_mutation import DeleteSuite, MoveCopySuite
 from storeroom.testing.conformance.suite_paths import PathSuite
 from storeroom.testing.conformance.suite_property import PropertySuite
+from storeroom.testing.conformance.suite_readonly import ReadOnlySuite
 from storeroom.testing.conformance.suite_readwrite import (
     AtomicSuite,
     OverwriteSuite,
@@ -47,6 +48,7 @@ from storeroom.testing.conformance.suite_stateful import StatefulSuite
 from storeroom.testing.conformance.suite_stateful import make_store_machine as make_store_machine
 from storeroom.testing.conformance.targets import LOCAL as LOCAL
 from storeroom.testing.conformance.targets import MEMORY as MEMORY
+from storeroom.testing.conformance.targets import Seeder as Seeder
 from storeroom.testing.conformance.targets import Target as Target
 from storeroom.testing.conformance.targets import get_target as get_target
 from storeroom.testing.conformance.targets import register_target as register_target
@@ -70,6 +72,7 @@ SUITES = (
     PickleSuite,
     PropertySuite,
     StatefulSuite,
+    ReadOnlySuite,
 )
 
 # pytest collects classes named Test*: these aliases are what `import *` brings in.
@@ -88,6 +91,7 @@ TestConcurrency = ConcurrencySuite
 TestPickle = PickleSuite
 TestProperties = PropertySuite
 TestStateful = StatefulSuite
+TestReadOnly = ReadOnlySuite
 
 __all__ = [
     "TestAtomic",
@@ -103,6 +107,7 @@ __all__ = [
     "TestPaths",
     "TestPickle",
     "TestProperties",
+    "TestReadOnly",
     "TestReadWrite",
     "TestStateful",
 ]

@@ -37,6 +37,7 @@ __all__ = [
     "Profile",
     "RegistryFactory",
     "Requirement",
+    "Seed",
     "build_config",
     "probe_profile",
     "requirement_of",
@@ -84,6 +85,9 @@ class Profile:
 
 
 Predicate = Callable[[Target, Profile], bool]
+
+#: The ``seed`` fixture: ``seed(store, {path: bytes})`` places files under ``store``.
+Seed = Callable[[Store, Mapping[str, bytes]], None]
 
 
 @dataclasses.dataclass(frozen=True)

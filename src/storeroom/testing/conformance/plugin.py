@@ -17,18 +17,21 @@ registered target runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from storeroom.capabilities import Capability
+from storeroom.path import normalize_file
 from storeroom.registry import Registry
 from storeroom.store import GATES, Store
 from storeroom.testing.conformance._support import (
     REQUIRES_MARK,
     Profile,
     RegistryFactory,
+    Seed,
     install_probe_layer,
     probe_profile,
     random_root,
@@ -44,6 +47,7 @@ __all__ = [
     "pytest_generate_tests",
     "registry",
     "registry_factory",
+    "seed",
     "store",
     "target",
     "target_profile",
@@ -237,6 +241,37 @@ def store(registry: Registry) -> Store:
 def other_store(registry: Registry) -> Store:
     """A second store on the same backend instance, at another random root."""
     return registry.get_store("t")
+
+
+@pytest.fixture
+def seed(target: Target) -> Iterator[Seed]:
+    """Put test files into a store: through the target's ``seeder`` when it has one
+    (read-only backends), else with ``store.write(..., overwrite=True)`` (spec CONF-015).
+
+    Seeded store roots are removed through the seeder after the test.
+    """
+    seeder = target.seeder
+    roots: set[str] = set()
+
+    def put(store: Store, files: Mapping[str, bytes]) -> None:
+        if seeder is None:
+            if not store.supports(Capability.WRITE):
+                raise pytest.UsageError(
+                    f"target {target.name!r} has neither WRITE nor a seeder to place test files"
+                )
+            for path, data in files.items():
+                store.write(path, data, overwrite=True)
+            return
+        root = store.root_path
+        roots.add(root)
+        for path, data in files.items():
+            rel = normalize_file(path)
+            seeder.put(f"{root}/{rel}" if root else rel, bytes(data))
+
+    yield put
+    for root in sorted(roots):
+        if root and seeder is not None:
+            seeder.remove(root)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from storeroom.capabilities import Capability, capability_set
 
@@ -21,6 +21,7 @@ __all__ = [
     "LOCAL",
     "MEMORY",
     "ConfigFactory",
+    "Seeder",
     "Target",
     "get_target",
     "register_target",
@@ -31,6 +32,21 @@ __all__ = [
 #: Builds a backend table (``{"type": ..., "options": {...}}``) for one test;
 #: the argument is a fresh, empty directory owned by that test.
 ConfigFactory = Callable[[Path], Mapping[str, Any]]
+
+
+@runtime_checkable
+class Seeder(Protocol):
+    """A side door that puts files where a target's backend reads them (spec CONF-015).
+
+    For read-only backends (``http``), whose Store cannot write its own test
+    data. Keys are backend keys: the store's ``root_path`` joined with the
+    store-relative path. ``put`` creates or replaces one file; ``remove``
+    deletes everything below a prefix (missing is fine).
+    """
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+    def remove(self, prefix: str) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +71,11 @@ class Target:
 
     ``secrets``: plain strings that must never appear in an error message, a
     ``repr`` or a resolution plan (passwords and keys used by ``config``).
+
+    ``seeder``: for targets without WRITE, a ``Seeder`` through which the
+    ``seed`` fixture places test files; all reads still go through the
+    backend. Targets with WRITE need none (``seed`` then writes through the
+    Store).
     """
 
     name: str
@@ -63,6 +84,7 @@ class Target:
     persistent: bool = True
     cross_process: bool = True
     secrets: tuple[str, ...] = ()
+    seeder: Seeder | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not isinstance(self.name, str):
@@ -73,6 +95,8 @@ class Target:
             caps: Iterable[Capability | str] = self.capabilities
             object.__setattr__(self, "capabilities", capability_set(caps))
         object.__setattr__(self, "secrets", tuple(self.secrets))
+        if self.seeder is not None and not isinstance(self.seeder, Seeder):
+            raise TypeError("Target.seeder must have put(key, data) and remove(prefix)")
 
     def backend_table(self, tmp_path: Path) -> dict[str, Any]:
         """The backend config table for one test, checked for shape."""
