@@ -112,6 +112,12 @@ _BUILTIN: dict[str, _BackendType] = {
         "storeroom.backends.memory.config:MemoryOptions",
         "storeroom.backends.memory.backend:MemoryBackend",
     ),
+    "azure": _BackendType(
+        "azure",
+        "storeroom.backends.azure.config:AzureOptions",
+        "storeroom.backends.azure.backend:AzureBackend",
+        "azure",
+    ),
 }
 _REGISTERED: dict[str, _BackendType] = {}
 _LAYERS: dict[str, LayerFactory] = {}

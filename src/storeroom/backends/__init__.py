@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 __all__ = ["LocalBackend", "MemoryBackend"]
 
 _LAZY = {
+    "AzureBackend": "storeroom.backends.azure",
     "LocalBackend": "storeroom.backends.local",
     "MemoryBackend": "storeroom.backends.memory",
 }
