@@ -195,19 +195,36 @@ class AzureBackend(Backend):
         return file_info(key, key.rpartition("/")[2], props)
 
     def exists(self, key: str) -> bool:
-        """A file (one request) or, failing that, a folder (one more listing request)."""
+        """File or folder, usually in one small listing request (cheaper than a HEAD miss).
+
+        One page of up to two names starting with ``key`` decides: ``key``
+        (a file), ``key/`` (a folder), or a later name (neither). Only when
+        siblings such as ``key-1`` fill the page does it fall back to a HEAD
+        and a folder probe.
+        """
         if not key:
             return True
         if self.hns:
             return self._hns().exists(key)
+        folder_name = key + "/"
         try:
-            self._blob(key).get_blob_properties()
-            return True
+            pages = self._container().walk_blobs(
+                name_starts_with=key, delimiter="/", results_per_page=2
+            )
+            walker = pages.by_page()
+            page = next(walker, None)
+            names = sorted(item.name for item in page) if page is not None else []
+            for name in names:
+                if name in (key, folder_name):
+                    return True
+                if name > folder_name:
+                    return False
+            if not names or not getattr(walker, "continuation_token", None):
+                return False
+            if self._is_file(key):
+                return True
         except AzureError as exc:
-            if error_code(exc) != "BlobNotFound" and _status(exc) != 404:
-                raise self._err(exc, key, "exists") from exc
-            if error_code(exc) == "ContainerNotFound":
-                raise self._err(exc, key, "exists") from exc
+            raise self._err(exc, key, "exists") from exc
         return self.is_folder(key)
 
     def is_folder(self, key: str) -> bool:
@@ -380,7 +397,7 @@ class AzureBackend(Backend):
         try:
             pages = (
                 self._container()
-                .list_blobs(name_starts_with=prefix + "/" if prefix else None, include=["metadata"])
+                .list_blobs(name_starts_with=prefix + "/" if prefix else None)
                 .by_page()
             )
             for page in pages:
@@ -399,21 +416,22 @@ class AzureBackend(Backend):
                 self._container()
                 .walk_blobs(
                     name_starts_with=prefix + "/" if prefix else None,
-                    include=["metadata"],
                     delimiter="/",
                 )
                 .by_page()
             )
             for page in pages:
-                # The SDK returns a page's folders before its files: restore name order.
                 batch: list[Entry] = []
+                folders = False
                 for item in page:
                     name = item.name
                     if isinstance(item, BlobPrefix):
+                        folders = True
                         batch.append(folder(name[cut:-1]))
                     elif not name.endswith("/"):
                         batch.append(file_info(name[cut:], name.rpartition("/")[2], item))
-                batch.sort(key=entry_sort_key)
+                if folders:  # the SDK returns a page's folders first
+                    batch.sort(key=entry_sort_key)
                 yield from batch
         except AzureError as exc:
             raise self._err(exc, prefix, "list") from exc

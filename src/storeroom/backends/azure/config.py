@@ -45,7 +45,7 @@ class AzureOptions(BackendOptions):
     retry: Mapping[str, Any] | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
-    block_size: int = 8 * MiB
+    block_size: int = 4 * MiB
     create_container: bool = False
 
     def __post_init__(self) -> None:
