@@ -29,8 +29,8 @@ from azure.storage.filedatalake import DataLakeServiceClient
 from storeroom._store_support import TMP_PREFIX
 from storeroom.backend import Entry, Source, entry_sort_key, iter_source
 from storeroom.backends.azure._blob import create_only, file_info, folder, read_block
+from storeroom.backends.azure._conn import make_client
 from storeroom.backends.azure.errors import BACKEND, error_code, map_azure_error
-from storeroom.config.secret import reveal
 from storeroom.errors import DirectoryNotEmpty, InvalidPath, NotFound, StoreroomError
 from storeroom.models import FileInfo, FolderEntry, WriteResult
 from storeroom.path import RemotePath
@@ -55,15 +55,8 @@ class HnsOps:
     def __init__(self, backend: AzureBackend) -> None:
         self._b = backend
         o = backend.options
-        kw = backend._client_kwargs()
-        if o.connection_string is not None:
-            self._svc = DataLakeServiceClient.from_connection_string(
-                str(reveal(o.connection_string)), **kw
-            )
-        else:
-            # DFS calls go to the account's ``.dfs.`` host (checked by the HNS unit test).
-            url = str(o.blob_url()).replace(".blob.", ".dfs.", 1)
-            self._svc = DataLakeServiceClient(url, credential=backend._credential(), **kw)
+        # DFS calls go to the account's ``.dfs.`` host (checked by the HNS unit test).
+        self._svc = make_client(DataLakeServiceClient, o, backend._sdk_extra, dfs=True)
         self._fs = self._svc.get_file_system_client(o.container)
         self._container = o.container
 

@@ -39,18 +39,17 @@ from storeroom.backends.azure._blob import (
     folder,
     read_block,
 )
+from storeroom.backends.azure._conn import make_client
 from storeroom.backends.azure._hns import HnsOps, is_folder_props
 from storeroom.backends.azure.config import AzureOptions
 from storeroom.backends.azure.errors import BACKEND, error_code, map_azure_error
 from storeroom.capabilities import ALL_GATES, Capability
-from storeroom.config.secret import reveal
 from storeroom.errors import AlreadyExists, InvalidPath, NotFound, StoreroomError
 from storeroom.models import FileInfo, WriteResult
 from storeroom.path import RemotePath
 
 __all__ = ["AzureBackend"]
 
-_MiB = 1024 * 1024
 _COPY_POLL = 0.2
 _FLAT_CAPS = ALL_GATES | frozenset(
     {Capability.LAZY_READ, Capability.USER_METADATA, Capability.WRITE_RESULT_NATIVE}
@@ -114,51 +113,12 @@ class AzureBackend(Backend):
 
     # -- clients -----------------------------------------------------------------
 
-    def _client_kwargs(self) -> dict[str, Any]:
-        o = self.options
-        return {
-            "retry_total": 0,
-            "connection_timeout": o.connect_timeout,
-            "read_timeout": o.read_timeout,
-            "max_block_size": o.block_size,
-            "max_single_put_size": max(o.block_size, 64 * _MiB),
-            "max_single_get_size": o.block_size,
-            "max_chunk_get_size": o.block_size,
-            **self._sdk_extra,
-        }
-
-    def _credential(self) -> Any:
-        o = self.options
-        if o.account_key is not None:
-            if o.account_name:
-                return {"account_name": o.account_name, "account_key": reveal(o.account_key)}
-            return reveal(o.account_key)
-        if o.sas_token is not None:
-            from azure.core.credentials import AzureSasCredential
-
-            return AzureSasCredential(str(reveal(o.sas_token)).lstrip("?"))
-        try:
-            from azure.identity import DefaultAzureCredential
-        except ImportError:
-            return None  # anonymous access (public containers)
-        return DefaultAzureCredential()
-
     def _service(self) -> BlobServiceClient:
         svc = self._svc
         if svc is None:
             with self._lock:
                 if self._svc is None:
-                    o = self.options
-                    if o.connection_string is not None:
-                        self._svc = BlobServiceClient.from_connection_string(
-                            str(reveal(o.connection_string)), **self._client_kwargs()
-                        )
-                    else:
-                        self._svc = BlobServiceClient(
-                            str(o.blob_url()),
-                            credential=self._credential(),
-                            **self._client_kwargs(),
-                        )
+                    self._svc = make_client(BlobServiceClient, self.options, self._sdk_extra)
                 svc = self._svc
         return svc
 

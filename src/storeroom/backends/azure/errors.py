@@ -29,97 +29,61 @@ BACKEND = "azure"
 Row = tuple[type[StoreroomError], bool, str, str | None]
 _CREDS = "check account_key / sas_token / connection_string and the account's access rules"
 
-#: ``x-ms-error-code`` -> (class, retryable, message, hint).
+_GONE: Row = (NotFound, False, "file or folder not found", None)
+_TAKEN: Row = (AlreadyExists, False, "file already exists", "pass overwrite=True to replace it")
+_DENIED: Row = (PermissionDenied, False, "Azure refused access", _CREDS)
+_BAD_NAME: Row = (InvalidPath, False, "Azure rejected this name", None)
+_BUSY: Row = (BackendUnavailable, True, "Azure is busy or failed internally", None)
+
+#: ``x-ms-error-code`` -> (class, retryable, message, hint). Every conditional
+#: request this backend sends, except reads, is create-only (If-None-Match: *),
+#: so ``ConditionNotMet`` means "exists".
 ERROR_CODES: dict[str, Row] = {
-    "BlobNotFound": (NotFound, False, "file not found", None),
-    "PathNotFound": (NotFound, False, "file or folder not found", None),
-    "SourcePathNotFound": (NotFound, False, "source file not found", None),
-    "CannotVerifyCopySource": (NotFound, False, "copy source not found", None),
-    "ContainerNotFound": (
-        NotFound,
-        False,
-        "the container does not exist",
-        "create it, or set create_container = true",
-    ),
+    **dict.fromkeys(("BlobNotFound", "PathNotFound", "SourcePathNotFound"), _GONE),
+    **dict.fromkeys(("CannotVerifyCopySource", "ParentNotFound"), _GONE),
+    "ContainerNotFound": (NotFound, False, "the container does not exist", "create it first"),
     "FilesystemNotFound": (NotFound, False, "the file system does not exist", None),
-    "BlobAlreadyExists": (
-        AlreadyExists,
-        False,
-        "file already exists",
-        "pass overwrite=True to replace it",
-    ),
-    "PathAlreadyExists": (
-        AlreadyExists,
-        False,
-        "file already exists",
-        "pass overwrite=True to replace it",
-    ),
+    **dict.fromkeys(("BlobAlreadyExists", "PathAlreadyExists", "ConditionNotMet"), _TAKEN),
     "DirectoryNotEmpty": (DirectoryNotEmpty, False, "folder is not empty", None),
     "PathConflict": (InvalidPath, False, "a file or folder is in the way", None),
-    "ParentNotFound": (NotFound, False, "the parent folder does not exist", None),
-    "InvalidResourceName": (InvalidPath, False, "Azure rejected this name", None),
-    "InvalidUri": (InvalidPath, False, "Azure rejected this name", None),
+    **dict.fromkeys(("InvalidResourceName", "InvalidUri"), _BAD_NAME),
     "AuthenticationFailed": (PermissionDenied, False, "Azure refused the credentials", _CREDS),
-    "AuthorizationFailure": (PermissionDenied, False, "Azure refused access", _CREDS),
-    "AuthorizationPermissionMismatch": (PermissionDenied, False, "Azure refused access", _CREDS),
-    "AuthorizationResourceTypeMismatch": (PermissionDenied, False, "Azure refused access", _CREDS),
-    "InsufficientAccountPermissions": (PermissionDenied, False, "Azure refused access", _CREDS),
-    "AccountIsDisabled": (PermissionDenied, False, "the storage account is disabled", None),
-    "ServerBusy": (BackendUnavailable, True, "Azure is busy (throttled)", None),
-    "OperationTimedOut": (BackendUnavailable, True, "Azure timed out", None),
-    "InternalError": (BackendUnavailable, True, "Azure reported an internal error", None),
-    "InvalidBlockList": (
-        BackendUnavailable,
-        True,
-        "the staged blocks vanished before the commit",
-        "write again",
+    **dict.fromkeys(
+        (
+            "AuthorizationFailure",
+            "AuthorizationPermissionMismatch",
+            "AuthorizationResourceTypeMismatch",
+            "InsufficientAccountPermissions",
+            "AccountIsDisabled",
+        ),
+        _DENIED,
     ),
-    # Every conditional request this backend sends, except reads, is
-    # create-only (If-None-Match: *): a failed condition means "exists".
-    "ConditionNotMet": (
-        AlreadyExists,
-        False,
-        "file already exists",
-        "pass overwrite=True to replace it",
-    ),
+    **dict.fromkeys(("ServerBusy", "OperationTimedOut", "InternalError"), _BUSY),
+    "InvalidBlockList": (BackendUnavailable, True, "staged blocks vanished", "write again"),
 }
 
 #: Overrides while a download is running: its later chunks are fetched with
 #: If-Match on the first chunk's etag, so a failed condition means "changed".
-READ_CODES: dict[str, Row] = {
-    "ConditionNotMet": (
-        BackendUnavailable,
-        True,
-        "the file changed while it was being read",
-        "read it again",
-    ),
-}
+_CHANGED: Row = (BackendUnavailable, True, "the file changed while being read", "read again")
+READ_CODES: dict[str, Row] = {"ConditionNotMet": _CHANGED}
 
-#: HTTP status -> row, for answers without a known error code.
+#: HTTP status -> row, for answers without a known error code (other 5xx: as 500).
 STATUSES: dict[int, Row] = {
     401: (PermissionDenied, False, "Azure refused the credentials", _CREDS),
-    403: (PermissionDenied, False, "Azure refused access", _CREDS),
-    404: (NotFound, False, "not found", None),
-    409: (AlreadyExists, False, "file already exists", "pass overwrite=True to replace it"),
-    412: (AlreadyExists, False, "file already exists", "pass overwrite=True to replace it"),
-    408: (BackendUnavailable, True, "Azure timed out", None),
-    429: (BackendUnavailable, True, "Azure throttled the request", None),
-    500: (BackendUnavailable, True, "Azure reported a server error", None),
-    502: (BackendUnavailable, True, "bad gateway in front of Azure", None),
-    503: (BackendUnavailable, True, "Azure is unavailable", None),
-    504: (BackendUnavailable, True, "gateway timeout in front of Azure", None),
+    403: _DENIED,
+    404: _GONE,
+    409: _TAKEN,
+    412: _TAKEN,
+    **dict.fromkeys((408, 429, 500, 502, 503, 504), _BUSY),
 }
 
-#: ``azure.core.exceptions`` class name -> row (failures without an HTTP answer).
+_DOWN: Row = (BackendUnavailable, True, "cannot reach Azure, or it did not answer in time", None)
+#: ``azure.core.exceptions`` class name -> row (failures without an HTTP answer);
+#: their timeout subclasses are found along the MRO.
 EXCEPTION_TYPES: dict[str, Row] = {
-    "ServiceRequestError": (BackendUnavailable, True, "cannot reach Azure", None),
-    "ServiceRequestTimeoutError": (BackendUnavailable, True, "connecting to Azure timed out", None),
-    "ServiceResponseError": (BackendUnavailable, True, "Azure's answer was cut off", None),
-    "ServiceResponseTimeoutError": (BackendUnavailable, True, "Azure did not answer in time", None),
-    "IncompleteReadError": (BackendUnavailable, True, "the download was cut off", None),
+    **dict.fromkeys(("ServiceRequestError", "ServiceResponseError", "IncompleteReadError"), _DOWN),
+    **dict.fromkeys(("ConnectionError", "TimeoutError"), _DOWN),
     "ClientAuthenticationError": (PermissionDenied, False, "Azure refused the credentials", _CREDS),
-    "ConnectionError": (BackendUnavailable, True, "cannot reach Azure", None),
-    "TimeoutError": (BackendUnavailable, True, "Azure did not answer in time", None),
 }
 
 
@@ -139,7 +103,7 @@ def _row(exc: BaseException, reading: bool) -> Row | None:
         return ERROR_CODES[code]
     status = getattr(exc, "status_code", None)
     if reading and status == 412:
-        return READ_CODES["ConditionNotMet"]
+        return _CHANGED
     if isinstance(status, int) and status in STATUSES:
         return STATUSES[status]
     if isinstance(status, int) and status >= 500:
