@@ -286,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rounds = args.rounds or (7 if args.quick else 31)
     sample_ns = (20 if args.quick else 40) * 1_000_000
-    report = Report(machine_info(os.getcwd()), {"mode": "quick" if args.quick else "full"})
+    mode = "quick" if args.quick else "full"
+    report = Report(machine_info(os.getcwd()), {"mode": mode, "rounds": rounds})
     report.machine["load_at_start"] = load_average()
     report.machine["server"] = "Azurite 3.35.0 (in-memory), 127.0.0.1"
     fx = Fixture(cs, MiB, 1000)
