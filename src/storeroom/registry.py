@@ -124,6 +124,12 @@ _BUILTIN: dict[str, _BackendType] = {
     "http": _BackendType(
         "http", "storeroom.backends.http.config:HTTPOptions", "storeroom.backends.http:HTTPBackend"
     ),
+    "azure": _BackendType(
+        "azure",
+        "storeroom.backends.azure.config:AzureOptions",
+        "storeroom.backends.azure.backend:AzureBackend",
+        "azure",
+    ),
 }
 _REGISTERED: dict[str, _BackendType] = {}
 _LAYERS: dict[str, LayerFactory] = {}

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from storeroom.backends.azure import AzureBackend
     from storeroom.backends.http import HTTPBackend
     from storeroom.backends.local import LocalBackend
     from storeroom.backends.memory import MemoryBackend
 
-__all__ = ["HTTPBackend", "LocalBackend", "MemoryBackend"]
+__all__ = ["AzureBackend", "HTTPBackend", "LocalBackend", "MemoryBackend"]
 
 _LAZY = {
+    "AzureBackend": "storeroom.backends.azure",
     "LocalBackend": "storeroom.backends.local",
     "MemoryBackend": "storeroom.backends.memory",
     "HTTPBackend": "storeroom.backends.http",

@@ -1,0 +1,345 @@
+"""Azure benchmark: storeroom vs the raw SDK, adlfs and remote-store on one Azurite.
+
+    python benchmarks/bench_azure.py [--quick] [--json PATH] [--markdown PATH]
+
+Reads ``STOREROOM_TEST_AZURE_CONNECTION_STRING`` (``eval "$(scripts/services up
+azure)"``). In ONE interleaved run (``_harness.measure``: the contender order
+rotates every round, medians are reported) it times the same job done by:
+
+* ``raw``: ``azure-storage-blob`` — one ``ContainerClient`` reused, a
+  ``BlobClient`` per call (``exists()``, ``download_blob().readall()``,
+  ``upload_blob(overwrite=True)``, ``list(list_blobs(prefix))``);
+* ``storeroom``: a ``Store`` built through ``Registry`` (``hns`` auto-detected);
+* ``remote-store``: remote-store 0.33.0's Azure backend (``hns = false``);
+* ``fsspec``: adlfs ``AzureBlobFileSystem`` (listing cache off).
+
+Then streams 256 MiB through ``store.write(path, stream)`` and
+``store.read(path)`` in fresh processes and reports the RSS growth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _harness import (
+    Check,
+    Report,
+    TimingCase,
+    Variant,
+    calibrate_number,
+    format_markdown,
+    format_text,
+    load_average,
+    machine_info,
+    measure,
+)
+
+MiB = 1024 * 1024
+ENV = "STOREROOM_TEST_AZURE_CONNECTION_STRING"
+LIMIT = 1.15
+STREAM_SIZE = 256 * MiB
+RSS_LIMIT = 32.0
+
+
+def _fixed(name: str, op: Callable[[], object]) -> Variant:
+    return Variant(name, lambda _n: op)
+
+
+class Fixture:
+    """One container, the files of every case, and the four clients."""
+
+    def __init__(self, cs: str, file_size: int, list_count: int) -> None:
+        import remote_store
+        from adlfs import AzureBlobFileSystem
+        from azure.storage.blob import BlobServiceClient
+
+        import storeroom
+
+        self.cs = cs
+        self.container = f"bench-{uuid.uuid4().hex[:12]}"
+        self.svc = BlobServiceClient.from_connection_string(cs)
+        self.cc = self.svc.create_container(self.container)
+        self.data = os.urandom(file_size)
+        self.list_count = list_count
+        opts = {"container": self.container, "connection_string": cs}
+        self.sr_registry = storeroom.Registry(
+            storeroom.RegistryConfig.from_dict(
+                {
+                    "backends": {"az": {"type": "azure", "options": opts}},
+                    "stores": {"bench": {"backend": "az", "root_path": "bench"}},
+                }
+            )
+        )
+        self.sr = self.sr_registry.get_store("bench")
+        self.rs_error = ""
+        self.rs: Any = None
+        try:
+            self.rs_registry = remote_store.Registry(
+                remote_store.RegistryConfig.from_dict(
+                    {
+                        "backends": {"az": {"type": "azure", "options": {**opts, "hns": False}}},
+                        "stores": {"bench": {"backend": "az", "root_path": "bench"}},
+                    }
+                )
+            )
+            self.rs = self.rs_registry.get_store("bench")
+            self.rs.exists("x")
+        except Exception as exc:  # reported, never faked
+            self.rs_error = f"{type(exc).__name__}: {exc}"
+            self.rs = None
+        self.fs = AzureBlobFileSystem(
+            connection_string=cs, skip_instance_cache=True, use_listings_cache=False
+        )
+        self.root = f"{self.container}/bench"
+        self._put("data/hit.bin", b"x" * 100)
+        self._put("data/read.bin", self.data)
+        for i in range(list_count):
+            self._put(f"list/f{i:06d}.bin", b"y" * (i % 200))
+        self._n = itertools.count()
+
+    def _put(self, rel: str, data: bytes) -> None:
+        self.cc.get_blob_client(f"bench/{rel}").upload_blob(data, overwrite=True)
+
+    def close(self) -> None:
+        self.sr_registry.close()
+        try:
+            self.svc.delete_container(self.container)
+        except Exception:
+            pass
+
+    def verify(self) -> None:
+        """Every contender sees the same thing before anything is timed."""
+        sr, fs, root = self.sr, self.fs, self.root
+        assert sr.exists("data/hit.bin") and not sr.exists("data/miss.bin")
+        assert fs.exists(f"{root}/data/hit.bin") and not fs.exists(f"{root}/data/miss.bin")
+        assert sr.read_bytes("data/read.bin") == self.data
+        assert fs.cat_file(f"{root}/data/read.bin") == self.data
+        assert len(list(sr.list_files("list"))) == self.list_count
+        assert len(fs.ls(f"{root}/list", detail=True)) == self.list_count
+        if self.rs is not None:
+            assert self.rs.exists("data/hit.bin") and not self.rs.exists("data/miss.bin")
+            assert self.rs.read_bytes("data/read.bin") == self.data
+            assert len(list(self.rs.list_files("list"))) == self.list_count
+
+    def _with_rs(self, variants: list[Variant], op: Callable[[Any], object]) -> list[Variant]:
+        if self.rs is not None:
+            rs = self.rs
+            variants.append(_fixed("remote-store", lambda: op(rs)))
+        return variants
+
+    def exists(self, rel: str) -> list[Variant]:
+        cc, sr, fs, path = self.cc, self.sr, self.fs, f"{self.root}/{rel}"
+        name = f"bench/{rel}"
+        out = [
+            _fixed("raw", lambda: cc.get_blob_client(name).exists()),
+            _fixed("storeroom", lambda: sr.exists(rel)),
+            _fixed("fsspec", lambda: fs.exists(path)),
+        ]
+        return self._with_rs(out, lambda rs: rs.exists(rel))
+
+    def read(self) -> list[Variant]:
+        cc, sr, fs, rel = self.cc, self.sr, self.fs, "data/read.bin"
+        path = f"{self.root}/{rel}"
+        out = [
+            _fixed("raw", lambda: cc.get_blob_client(f"bench/{rel}").download_blob().readall()),
+            _fixed("storeroom", lambda: sr.read_bytes(rel)),
+            _fixed("fsspec", lambda: fs.cat_file(path)),
+        ]
+        return self._with_rs(out, lambda rs: rs.read_bytes(rel))
+
+    def write(self) -> list[Variant]:
+        cc, sr, fs, data = self.cc, self.sr, self.fs, self.data
+        root = self.root
+        out = [
+            _fixed(
+                "raw",
+                lambda: cc.get_blob_client("bench/write/raw.bin").upload_blob(data, overwrite=True),
+            ),
+            _fixed("storeroom", lambda: sr.write("write/sr.bin", data, overwrite=True)),
+            _fixed("fsspec", lambda: fs.pipe_file(f"{root}/write/fs.bin", data)),
+        ]
+        return self._with_rs(out, lambda rs: rs.write("write/rs.bin", data, overwrite=True))
+
+    def listing(self) -> list[Variant]:
+        cc, sr, fs = self.cc, self.sr, self.fs
+        path = f"{self.root}/list"
+        out = [
+            _fixed("raw", lambda: list(cc.list_blobs(name_starts_with="bench/list/"))),
+            _fixed("storeroom", lambda: list(sr.list_files("list"))),
+            _fixed("fsspec", lambda: fs.ls(path, detail=True)),
+        ]
+        return self._with_rs(out, lambda rs: list(rs.list_files("list")))
+
+
+CASES: list[tuple[str, str, Callable[[Fixture], list[Variant]]]] = [
+    ("exists_hit", "exists (hit)", lambda f: f.exists("data/hit.bin")),
+    ("exists_miss", "exists (miss)", lambda f: f.exists("data/miss.bin")),
+    ("read_bytes", "read 1 MiB", lambda f: f.read()),
+    ("write_overwrite", "write 1 MiB (overwrite)", lambda f: f.write()),
+    ("list_files", "list 1,000 files", lambda f: f.listing()),
+]
+
+
+# -- streaming memory probe (runs in a fresh process) ----------------------------------
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class _Zeros:
+    """A readable stream of ``size`` generated bytes (never held in memory)."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+        self.block = b"z" * MiB
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n is None or n < 0 else min(n, self.left)
+        self.left -= n
+        if n == len(self.block):
+            return self.block
+        return (self.block * (n // MiB + 1))[:n]
+
+
+def _probe(direction: str, container: str, cs: str) -> dict[str, Any]:
+    import storeroom
+
+    store = storeroom.Registry(
+        storeroom.RegistryConfig.from_dict(
+            {
+                "backends": {
+                    "az": {
+                        "type": "azure",
+                        "options": {"container": container, "connection_string": cs},
+                    }
+                },
+                "stores": {"s": {"backend": "az", "root_path": "stream"}},
+            }
+        )
+    ).get_store("s")
+    store.write("warm.bin", b"w" * MiB, overwrite=True)  # imports, first connection
+    store.read_bytes("warm.bin")
+    rss0 = _status_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+        f.write("5")
+    t0 = time.perf_counter()
+    count = 0
+    if direction == "write":
+        count = store.write("big.bin", _Zeros(STREAM_SIZE), overwrite=True).size
+    else:
+        with store.read("big.bin") as stream:
+            while chunk := stream.read(MiB):
+                count += len(chunk)
+    seconds = time.perf_counter() - t0
+    growth = max(0, _status_kib("VmHWM") - rss0) / 1024
+    return {"count": count, "seconds": seconds, "rss_growth_mib": growth}
+
+
+def _run_probe(direction: str, container: str, cs: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--probe", direction, "--container", container],
+        env={**os.environ, ENV: cs},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json")
+    ap.add_argument("--markdown")
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--probe", choices=("read", "write"), help=argparse.SUPPRESS)
+    ap.add_argument("--container", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    cs = os.environ.get(ENV)
+    if not cs:
+        print(f'{ENV} is not set: run  eval "$(scripts/services up azure)"', file=sys.stderr)
+        return 2
+    if args.probe:
+        print(json.dumps(_probe(args.probe, args.container, cs)))
+        return 0
+
+    rounds = args.rounds or (7 if args.quick else 31)
+    sample_ns = (20 if args.quick else 40) * 1_000_000
+    mode = "quick" if args.quick else "full"
+    report = Report(machine_info(os.getcwd()), {"mode": mode, "rounds": rounds})
+    report.machine["load_at_start"] = load_average()
+    report.machine["server"] = "Azurite 3.35.0 (in-memory), 127.0.0.1"
+    fx = Fixture(cs, MiB, 1000)
+    try:
+        fx.verify()
+        if fx.rs is None:
+            print(f"remote-store cannot run against Azurite: {fx.rs_error}", file=sys.stderr)
+        for case_id, label, make in CASES:
+            variants = make(fx)
+            number = calibrate_number(variants, sample_ns, cap=50)
+            case = TimingCase(case_id, label, limit=LIMIT)
+            case.results = measure(variants, rounds=rounds, number=number, warmup_rounds=1)
+            if fx.rs is None:
+                case.note = "remote-store: not run (" + fx.rs_error[:80] + ")"
+            report.timings.append(case)
+            ratio = case.ratio("storeroom")
+            report.checks.append(
+                Check(
+                    f"{label}: storeroom/raw",
+                    ratio,
+                    LIMIT,
+                    "x",
+                    ratio is not None and ratio <= LIMIT,
+                )
+            )
+        for direction in ("write", "read"):
+            m = _run_probe(direction, fx.container, cs)
+            report.memory.append(
+                {"label": f"stream 256 MiB ({direction})", "contender": "storeroom", **m}
+            )
+            ok = m["count"] == STREAM_SIZE and m["rss_growth_mib"] < RSS_LIMIT
+            report.checks.append(
+                Check(
+                    f"256 MiB {direction}: RSS growth",
+                    m["rss_growth_mib"],
+                    RSS_LIMIT,
+                    " MiB",
+                    ok,
+                    op="<",
+                )
+            )
+    finally:
+        fx.close()
+    report.machine["load_at_end"] = load_average()
+    print(format_text(report))
+    if args.json:
+        report.write_json(args.json)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as f:
+            f.write(format_markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Options of the ``azure`` backend (names as in API.md §2)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from storeroom.config.model import RetryPolicy
+from storeroom.config.options import BackendOptions
+from storeroom.config.secret import Secret
+from storeroom.errors import ConfigError
+
+__all__ = ["AzureOptions"]
+
+MiB = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class AzureOptions(BackendOptions):
+    """Options of the ``azure`` backend.
+
+    ``container``: the blob container (an ADLS Gen2 file system on
+    hierarchical-namespace accounts). Credentials: either
+    ``connection_string``, or ``account_url`` (or ``account_name``, which gives
+    ``https://<name>.blob.core.windows.net``) with ``account_key`` or
+    ``sas_token``; with neither, ``azure-identity``'s
+    ``DefaultAzureCredential`` is used when installed. ``hns``: ``True`` for
+    a hierarchical-namespace account, ``False`` for flat; ``None`` asks the
+    account once on first use. ``retry`` is validated here and applied by
+    the retry layer; the SDK's own retries are switched off.
+    ``connect_timeout``/``read_timeout`` (seconds) bound every request.
+    ``block_size``: size of the staged blocks of a streamed write and of the
+    ranged reads of a streamed download. ``create_container``: create the
+    container on first use when it is missing.
+    """
+
+    container: str
+    account_name: str | None = None
+    account_url: str | None = None
+    account_key: Secret | None = None
+    sas_token: Secret | None = None
+    connection_string: Secret | None = None
+    hns: bool | None = None
+    retry: Mapping[str, Any] | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    block_size: int = 4 * MiB
+    create_container: bool = False
+
+    def __post_init__(self) -> None:
+        name = self.container
+        if not name or not name.strip() or "/" in name:
+            raise ConfigError(
+                "container: must be a container name without '/', e.g. 'data'", key="container"
+            )
+        if self.connection_string is None and not (self.account_url or self.account_name):
+            raise ConfigError(
+                "azure: give connection_string, or account_url / account_name",
+                key="account_url",
+            )
+        if self.connection_string is not None and (self.account_key or self.sas_token):
+            raise ConfigError(
+                "azure: connection_string already holds the credential; "
+                "do not also give account_key or sas_token",
+                key="connection_string",
+            )
+        if self.account_key is not None and self.sas_token is not None:
+            raise ConfigError("azure: give account_key or sas_token, not both", key="sas_token")
+        if self.account_key is not None and not self.account_name and not self.account_url:
+            raise ConfigError("account_key: needs account_name or account_url", key="account_key")
+        for field in ("connect_timeout", "read_timeout"):
+            if not getattr(self, field) > 0:
+                raise ConfigError(f"{field}: expected a number of seconds > 0", key=field)
+        if not 64 * 1024 <= self.block_size <= 4000 * MiB:
+            raise ConfigError("block_size: expected 64 KiB to 4000 MiB", key="block_size")
+        if self.retry is not None:
+            RetryPolicy.from_dict(self.retry, where="retry")
+
+    @classmethod
+    def backend_type(cls) -> str:
+        return "azure"
+
+    def blob_url(self) -> str | None:
+        """Blob endpoint from ``account_url`` / ``account_name``; None for a connection string."""
+        if self.account_url:
+            return self.account_url.rstrip("/")
+        if self.account_name:
+            return f"https://{self.account_name}.blob.core.windows.net"
+        return None

@@ -1,0 +1,134 @@
+"""Error table of the ``azure`` backend: Azure SDK failures to storeroom errors.
+
+One lookup decides the storeroom class and the ``retryable`` flag: first the
+service's ``x-ms-error-code`` (``BlobNotFound``, ``AuthorizationFailure``,
+...), then the HTTP status, then the ``azure.core`` exception type (for
+failures with no HTTP answer at all: refused connections, timeouts). Nothing
+is decided from message text. This module does not import the SDK: it works
+on the attributes of the exception it is given, and on type names along its
+class hierarchy.
+"""
+
+from __future__ import annotations
+
+from storeroom.errors import (
+    AlreadyExists,
+    BackendUnavailable,
+    DirectoryNotEmpty,
+    InvalidPath,
+    NotFound,
+    PermissionDenied,
+    StoreroomError,
+    UnexpectedError,
+)
+
+__all__ = ["BACKEND", "map_azure_error"]
+
+BACKEND = "azure"
+
+Row = tuple[type[StoreroomError], bool, str, str | None]
+_CREDS = "check account_key / sas_token / connection_string and the account's access rules"
+
+_GONE: Row = (NotFound, False, "file or folder not found", None)
+_TAKEN: Row = (AlreadyExists, False, "file already exists", "pass overwrite=True to replace it")
+_DENIED: Row = (PermissionDenied, False, "Azure refused access", _CREDS)
+_BAD_NAME: Row = (InvalidPath, False, "Azure rejected this name", None)
+_BUSY: Row = (BackendUnavailable, True, "Azure is busy or failed internally", None)
+
+#: ``x-ms-error-code`` -> (class, retryable, message, hint). Every conditional
+#: request this backend sends, except reads, is create-only (If-None-Match: *),
+#: so ``ConditionNotMet`` means "exists".
+ERROR_CODES: dict[str, Row] = {
+    **dict.fromkeys(("BlobNotFound", "PathNotFound", "SourcePathNotFound"), _GONE),
+    **dict.fromkeys(("CannotVerifyCopySource", "ParentNotFound"), _GONE),
+    "ContainerNotFound": (NotFound, False, "the container does not exist", "create it first"),
+    "FilesystemNotFound": (NotFound, False, "the file system does not exist", None),
+    **dict.fromkeys(("BlobAlreadyExists", "PathAlreadyExists", "ConditionNotMet"), _TAKEN),
+    "DirectoryNotEmpty": (DirectoryNotEmpty, False, "folder is not empty", None),
+    "PathConflict": (InvalidPath, False, "a file or folder is in the way", None),
+    **dict.fromkeys(("InvalidResourceName", "InvalidUri"), _BAD_NAME),
+    "AuthenticationFailed": (PermissionDenied, False, "Azure refused the credentials", _CREDS),
+    **dict.fromkeys(
+        (
+            "AuthorizationFailure",
+            "AuthorizationPermissionMismatch",
+            "AuthorizationResourceTypeMismatch",
+            "InsufficientAccountPermissions",
+            "AccountIsDisabled",
+        ),
+        _DENIED,
+    ),
+    **dict.fromkeys(("ServerBusy", "OperationTimedOut", "InternalError"), _BUSY),
+    "InvalidBlockList": (BackendUnavailable, True, "staged blocks vanished", "write again"),
+}
+
+#: Overrides while a download is running: its later chunks are fetched with
+#: If-Match on the first chunk's etag, so a failed condition means "changed".
+_CHANGED: Row = (BackendUnavailable, True, "the file changed while being read", "read again")
+READ_CODES: dict[str, Row] = {"ConditionNotMet": _CHANGED}
+
+#: HTTP status -> row, for answers without a known error code (other 5xx: as 500).
+STATUSES: dict[int, Row] = {
+    401: (PermissionDenied, False, "Azure refused the credentials", _CREDS),
+    403: _DENIED,
+    404: _GONE,
+    409: _TAKEN,
+    412: _TAKEN,
+    **dict.fromkeys((408, 429, 500, 502, 503, 504), _BUSY),
+}
+
+_DOWN: Row = (BackendUnavailable, True, "cannot reach Azure, or it did not answer in time", None)
+#: ``azure.core.exceptions`` class name -> row (failures without an HTTP answer);
+#: their timeout subclasses are found along the MRO.
+EXCEPTION_TYPES: dict[str, Row] = {
+    **dict.fromkeys(("ServiceRequestError", "ServiceResponseError", "IncompleteReadError"), _DOWN),
+    **dict.fromkeys(("ConnectionError", "TimeoutError"), _DOWN),
+    "ClientAuthenticationError": (PermissionDenied, False, "Azure refused the credentials", _CREDS),
+}
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The service error code of ``exc`` as a plain string (SDK enums included)."""
+    code = getattr(exc, "error_code", None)
+    if code is None:
+        return None
+    return str(getattr(code, "value", code))
+
+
+def _row(exc: BaseException, reading: bool) -> Row | None:
+    code = error_code(exc)
+    if reading and code is not None and code in READ_CODES:
+        return READ_CODES[code]
+    if code is not None and code in ERROR_CODES:
+        return ERROR_CODES[code]
+    status = getattr(exc, "status_code", None)
+    if reading and status == 412:
+        return _CHANGED
+    if isinstance(status, int) and status in STATUSES:
+        return STATUSES[status]
+    if isinstance(status, int) and status >= 500:
+        return STATUSES[500]
+    for klass in type(exc).__mro__:
+        if klass.__name__ in EXCEPTION_TYPES:
+            return EXCEPTION_TYPES[klass.__name__]
+    return None
+
+
+def map_azure_error(
+    exc: BaseException, key: str, *, operation: str | None = None, reading: bool = False
+) -> StoreroomError:
+    """Translate ``exc`` into the storeroom error for ``key``; raise it ``from exc``.
+
+    ``reading``: the failure happened while downloading (see ``READ_CODES``).
+    """
+    row = _row(exc, reading)
+    if row is None:
+        status = getattr(exc, "status_code", None)
+        what = f"HTTP {status} {error_code(exc) or ''}".strip() if status else type(exc).__name__
+        return UnexpectedError(
+            f"unexpected Azure error: {what}", path=key, backend=BACKEND, operation=operation
+        )
+    cls, retryable, message, hint = row
+    return cls(
+        message, path=key, backend=BACKEND, operation=operation, retryable=retryable, hint=hint
+    )
