@@ -31,6 +31,7 @@ _HANDLERS: dict[str, tuple[str, str]] = {
     "get": ("transfer", "cmd_get"),
     "cp": ("transfer", "cmd_cp"),
     "mv": ("transfer", "cmd_mv"),
+    "sync": ("sync", "cmd_sync"),
     "config check": ("configfile", "cmd_config_check"),
     "config show": ("configfile", "cmd_config_show"),
 }

@@ -34,6 +34,7 @@ def _epilog() -> str:
         "  storeroom put report.csv data:reports/\n"
         "  storeroom get data:reports/report.csv .\n"
         "  storeroom cp -r data:reports backup:reports\n"
+        "  storeroom sync --delete ./site data:site\n"
         "  storeroom --json info data:reports/report.csv\n"
     )
 
@@ -120,6 +121,25 @@ def build_parser() -> CliParser:
         p.add_argument(
             "-r", "--recursive", action="store_true", help=f"{verb} every file below SRC into DST"
         )
+
+    p = add("sync", "copy what is missing or different from SRC to DST (folders)")
+    p.add_argument("src", metavar="SRC", help="STORE:path or a local folder")
+    p.add_argument("dst", metavar="DST", help="STORE:path or a local folder")
+    p.add_argument(
+        "--delete", action="store_true", help="delete files in DST that SRC does not have"
+    )
+    p.add_argument(
+        "-n", "--dry-run", action="store_true", help="print what would be done; change nothing"
+    )
+    p.add_argument(
+        "-c",
+        "--checksum",
+        action="store_true",
+        help="compare same-size files by SHA-256 content digest instead of times/etags",
+    )
+    p.add_argument(
+        "-j", "--jobs", type=int, default=16, metavar="N", help="files in parallel (default 16)"
+    )
 
     p = add("rm", "delete a file, or with -r a folder")
     p.add_argument("target", metavar="STORE:path")

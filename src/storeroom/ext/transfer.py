@@ -10,6 +10,10 @@ configuration, so each worker reconnects). Within a file data streams in
 chunks: a file is never held whole in memory. Between two stores sharing one
 backend object the copy is server-side (``Backend.copy``).
 
+``include`` (a predicate on each file's path relative to the source folder,
+or a single file's name) limits a transfer to some files: ``storeroom sync``
+plans what differs, then copies just those.
+
 Each file's outcome is in the ``TransferReport``; a failed file never stops
 the others unless ``stop_on_error=True``. ``verify="sha256"`` (or any
 hashlib name) checks each copy after it is written: the source hash is
@@ -330,6 +334,10 @@ def _relative(info_path: str, base: str) -> str:
     return info_path[len(base) + 1 :] if base else info_path
 
 
+def _included(include: Callable[[str], bool] | None, rel: str) -> bool:
+    return include is None or include(rel)
+
+
 def _run_jobs(
     jobs: list[_Job],
     *,
@@ -424,6 +432,7 @@ def upload(
     on_bytes: Callable[[int], object] | None = None,
     on_file: Callable[[FileTransfer], object] | None = None,
     chunk_size: int = CHUNK,
+    include: Callable[[str], bool] | None = None,
 ) -> TransferReport:
     """Copy a local file to ``dest``, or a local folder's files under ``dest``.
 
@@ -435,10 +444,13 @@ def upload(
         if not normalize(dest):
             raise InvalidPath("upload of a single file needs a destination file path", path=dest)
         pairs = [(src, normalize(dest), src.stat().st_size)]
+        if not _included(include, src.name):
+            pairs = []
     elif src.is_dir():
         base = normalize(dest)
+        rels = ((p, p.relative_to(src).as_posix()) for p in _walk(src))
         pairs = [
-            (p, join_key(base, p.relative_to(src).as_posix()), p.stat().st_size) for p in _walk(src)
+            (p, join_key(base, rel), p.stat().st_size) for p, rel in rels if _included(include, rel)
         ]
     else:
         raise NotFound("local path not found", path=str(src), operation="upload")
@@ -484,6 +496,7 @@ def download(
     on_bytes: Callable[[int], object] | None = None,
     on_file: Callable[[FileTransfer], object] | None = None,
     chunk_size: int = CHUNK,
+    include: Callable[[str], bool] | None = None,
 ) -> TransferReport:
     """Copy a stored file to ``local_path``, or a stored folder's files under it.
 
@@ -496,11 +509,12 @@ def download(
     base = normalize(path)
     if single:
         size = infos[0].size if infos else None
-        pairs = [(base, target, size)]
+        pairs = [(base, target, size)] if _included(include, base.rpartition("/")[2]) else []
     else:
         pairs = [
             (info.path, target.joinpath(*_relative(info.path, base).split("/")), info.size)
             for info in infos
+            if _included(include, _relative(info.path, base))
         ]
     jobs = [
         _Job(
@@ -547,6 +561,7 @@ def transfer(
     on_bytes: Callable[[int], object] | None = None,
     on_file: Callable[[FileTransfer], object] | None = None,
     chunk_size: int = CHUNK,
+    include: Callable[[str], bool] | None = None,
 ) -> TransferReport:
     """Copy a file or a folder's files from one store to another (or within one).
 
@@ -561,8 +576,14 @@ def transfer(
         if not dest:
             raise InvalidPath("transfer of a single file needs a destination file path", path="")
         pairs = [(base, dest, infos[0].size if infos else None)]
+        if not _included(include, base.rpartition("/")[2]):
+            pairs = []
     else:
-        pairs = [(i.path, join_key(dest, _relative(i.path, base)), i.size) for i in infos]
+        pairs = [
+            (i.path, join_key(dest, _relative(i.path, base)), i.size)
+            for i in infos
+            if _included(include, _relative(i.path, base))
+        ]
     same = src.backend is dst.backend and src.supports(Capability.COPY)
     kind: Literal["copy", "server_copy"] = (
         "server_copy" if same and server_side is not False else "copy"

@@ -16,13 +16,22 @@ Changes made by anyone else (another process, another cache instance) are
 seen only after ``ttl_s``: put the cache on the backend (shared by its
 stores) rather than on each store.
 
+With ``cache_dir`` set, whole files larger than ``max_item_bytes`` are kept
+as files in that directory instead (the disk tier, ``_diskcache``): bounded by
+``disk_max_bytes``, validated against the file's size, etag and modification
+time, served by streaming from the cached file, and shareable between
+processes. To choose the tier and record the validator, a whole read then
+asks for the file's ``stat`` first (cached like any other).
+
 Thread-safe: one lock guards the table; backend calls happen outside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -30,9 +39,10 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 from storeroom.backend import Backend, Entry, Source
-from storeroom.errors import NotFound
+from storeroom.errors import ConfigError, NotFound, StoreroomError
 from storeroom.layers._base import Layer, LayerOptions, ProxyStream, build_options, current_call
-from storeroom.models import WriteResult
+from storeroom.layers._diskcache import DiskEntry, DiskFill, DiskTier, backend_identity
+from storeroom.models import FileInfo, WriteResult
 
 __all__ = ["CacheLayer", "CacheOptions", "CacheStats"]
 
@@ -52,6 +62,8 @@ class CacheOptions(LayerOptions):
     max_item_bytes: int = 1024 * 1024
     max_list_entries: int = 10_000
     negative: bool = True
+    cache_dir: str | None = None
+    disk_max_bytes: int = 1024 * 1024 * 1024
 
     def rules(self) -> list[tuple[str, bool, str]]:
         return [
@@ -59,6 +71,8 @@ class CacheOptions(LayerOptions):
             ("max_bytes", self.max_bytes >= 0, "an integer >= 0"),
             ("max_item_bytes", self.max_item_bytes >= 0, "an integer >= 0"),
             ("max_list_entries", self.max_list_entries >= 0, "an integer >= 0"),
+            ("cache_dir", self.cache_dir is None or self.cache_dir != "", "a directory path"),
+            ("disk_max_bytes", self.disk_max_bytes >= 0, "an integer >= 0"),
         ]
 
 
@@ -72,6 +86,10 @@ class CacheStats:
     invalidations: int
     entries: int
     bytes: int
+    disk_hits: int = 0
+    disk_misses: int = 0
+    disk_evictions: int = 0
+    disk_bytes: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +122,8 @@ class CacheLayer(Layer):
         max_item_bytes: int = 1024 * 1024,
         max_list_entries: int = 10_000,
         negative: bool = True,
+        cache_dir: str | None = None,
+        disk_max_bytes: int = 1024 * 1024 * 1024,
         clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(inner)
@@ -115,6 +135,8 @@ class CacheLayer(Layer):
             max_item_bytes=max_item_bytes,
             max_list_entries=max_list_entries,
             negative=negative,
+            cache_dir=cache_dir,
+            disk_max_bytes=disk_max_bytes,
         )
         self._ttl = ttl_s
         self._max_bytes = max_bytes
@@ -127,13 +149,25 @@ class CacheLayer(Layer):
         self._bytes = 0
         self._gen = 0
         self._hits = self._misses = self._evictions = self._invalidations = 0
+        self._disk_hits = self._disk_misses = 0
+        self._disk: DiskTier | None = None
+        # Disk expiries outlive this process, so they use the wall clock.
+        self._disk_clock = clock or time.time
+        if cache_dir is not None:
+            try:
+                self._disk = DiskTier(cache_dir, disk_max_bytes, backend_identity(inner))
+            except OSError as exc:
+                raise ConfigError(
+                    f"cache layer.cache_dir: cannot use {cache_dir!r}: {exc.strerror or exc}",
+                    key="cache layer.cache_dir",
+                ) from exc
 
     def extras(self) -> dict[str, Any]:
         return {"clock": self._custom_clock}
 
     # -- the table --------------------------------------------------------------------
 
-    def _get(self, ck: tuple[Any, ...]) -> Any:
+    def _get(self, ck: tuple[Any, ...], count_miss: bool = True) -> Any:
         rec = current_call()
         with self._lock:
             row = self._table.get(ck)
@@ -145,7 +179,8 @@ class CacheLayer(Layer):
                         rec.cache_hit = True
                     return row[0]
                 self._drop(ck)
-            self._misses += 1
+            if count_miss:
+                self._misses += 1
         if rec is not None:
             rec.cache_hit = False
         return _MISS
@@ -188,14 +223,22 @@ class CacheLayer(Layer):
             for path in paths:
                 for ck in list(self._by_path.get(path, ())):
                     self._drop(ck)
+        disk = self._disk
+        if disk is not None:  # after the generation bump: no fill started before can land
+            disk.drop(key)
+            if subtree:
+                below = key + "/" if key else ""
+                disk.drop_where(lambda k: k.startswith(below))
 
-    def clear(self) -> None:
-        """Drop everything."""
+    def clear(self, *, disk: bool = True) -> None:
+        """Drop everything (with ``disk=False``, keep this backend's files in ``cache_dir``)."""
         with self._lock:
             self._gen += 1
             self._table.clear()
             self._by_path.clear()
             self._bytes = 0
+        if disk and self._disk is not None:
+            self._disk.drop_where(lambda k: True)
 
     @property
     def stats(self) -> CacheStats:
@@ -207,11 +250,18 @@ class CacheLayer(Layer):
                 self._invalidations,
                 len(self._table),
                 self._bytes,
+                self._disk_hits,
+                self._disk_misses,
+                self._disk.evictions if self._disk is not None else 0,
+                self._disk.bytes if self._disk is not None else 0,
             )
 
     def reset_stats(self) -> None:
         with self._lock:
             self._hits = self._misses = self._evictions = self._invalidations = 0
+            self._disk_hits = self._disk_misses = 0
+            if self._disk is not None:
+                self._disk.evictions = 0
 
     # -- cached reads -----------------------------------------------------------------
 
@@ -251,16 +301,95 @@ class CacheLayer(Layer):
 
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
         ck = ("r", key)
-        data = self._get(ck)
+        data = self._get(ck, count_miss=self._disk is None)
         if data is not _MISS:
             if start is not None or end is not None:
                 data = data[start or 0 : end]
             return io.BytesIO(data)
+        if self._disk is not None:
+            return self._open_read_disk(self._disk, ck, key, start, end)
         gen = self._gen
         stream = self.inner.open_read(key, start, end)
         if start or end is not None or self.options.max_item_bytes == 0:
             return stream
         return _FillStream(stream, self, ck, key, gen)  # type: ignore[return-value]
+
+    # -- the disk tier ----------------------------------------------------------------
+
+    def _open_read_disk(
+        self, disk: DiskTier, ck: tuple[Any, ...], key: str, start: int | None, end: int | None
+    ) -> BinaryIO:
+        gen = self._gen
+        whole = not start and end is None
+        info: Entry | None = None
+        if whole or disk.has(key):
+            try:
+                info = self.stat(key)
+            except StoreroomError:
+                info = None  # let the backend's own read report it
+        if not isinstance(info, FileInfo) or (whole and info.size <= self.options.max_item_bytes):
+            self._count_miss(disk=False)
+            stream = self.inner.open_read(key, start, end)
+            if not whole or self.options.max_item_bytes == 0:
+                return stream
+            return _FillStream(stream, self, ck, key, gen)  # type: ignore[return-value]
+        found, info = self._disk_lookup(disk, key, info, start, end)
+        if found is not None:
+            with self._lock:
+                self._disk_hits += 1
+            rec = current_call()
+            if rec is not None:
+                rec.cache_hit = True
+            return found
+        self._count_miss(disk=True)
+        stream = self.inner.open_read(key, start, end)
+        if not whole or info.size > disk.max_bytes:
+            return stream
+        spool = disk.spool()
+        if spool is None:
+            return stream
+        expected = info
+
+        def finish(temp_path: str) -> None:
+            ttl = self._ttl
+            expires = None if ttl is None else self._disk_clock() + ttl
+            with self._lock:
+                # Published under the lock: an invalidation cannot slip in between.
+                ok = gen == self._gen and disk.publish(key, temp_path, expected, expires)
+            if not ok:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp_path)  # noqa: PTH108
+            elif disk.over_budget():
+                disk.evict()
+
+        return DiskFill(stream, spool, info.size, finish)  # type: ignore[return-value]
+
+    def _count_miss(self, *, disk: bool) -> None:
+        with self._lock:
+            self._misses += 1
+            if disk:
+                self._disk_misses += 1
+
+    def _disk_lookup(
+        self, disk: DiskTier, key: str, info: FileInfo, start: int | None, end: int | None
+    ) -> tuple[BinaryIO | None, FileInfo]:
+        """A reader of the current cached content of ``key`` (or None) and the freshest stat."""
+        entry: DiskEntry | None = disk.lookup(key)
+        if entry is None or not entry.matches(info):
+            return None, info
+        if entry.expires is not None and entry.expires <= self._disk_clock():
+            # Expired: still good if a fresh stat proves the file unchanged.
+            try:
+                fresh = self.inner.stat(key)
+            except StoreroomError:
+                return None, info
+            if not isinstance(fresh, FileInfo):
+                return None, info
+            if not entry.strong or not entry.matches(fresh):
+                return None, fresh
+            ttl = self._ttl
+            disk.renew(entry, None if ttl is None else self._disk_clock() + ttl)
+        return disk.open(entry, start, end), info
 
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
         ck = ("l", prefix, recursive, base)
@@ -329,7 +458,7 @@ class CacheLayer(Layer):
             self.invalidate(key, subtree=True)
 
     def close(self) -> None:
-        self.clear()
+        self.clear(disk=False)
         super().close()
 
 
