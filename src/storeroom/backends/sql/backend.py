@@ -167,13 +167,18 @@ class SQLBlobBackend(Backend):
             c.c.file_id == sa.bindparam("i"), c.c.seq == sa.bindparam("s")
         )
         self._q_slice = sa.select(
-            sa.func.substr(c.c.data, sa.bindparam("o"), sa.bindparam("n"), type_=sa.LargeBinary)
+            sa.func.substr(
+                c.c.data,
+                sa.cast(sa.bindparam("o"), sa.Integer),
+                sa.cast(sa.bindparam("n"), sa.Integer),
+                type_=sa.LargeBinary,
+            )
         ).where(c.c.file_id == sa.bindparam("i"), c.c.seq == sa.bindparam("s"))
         # The file row and the needed slice of its first needed chunk, in one query.
         first = sa.func.substr(
             c.c.data,
-            (sa.bindparam("start", type_=sa.BigInteger) % f.c.chunk_size) + 1,
-            sa.bindparam("n", type_=sa.BigInteger),
+            sa.cast((sa.bindparam("start", type_=sa.BigInteger) % f.c.chunk_size) + 1, sa.Integer),
+            sa.cast(sa.bindparam("n", type_=sa.BigInteger), sa.Integer),
             type_=sa.LargeBinary,
         )
         join = f.outerjoin(
@@ -304,7 +309,7 @@ class SQLBlobBackend(Backend):
             if pos == 0 and end is None:
                 row = conn.execute(self._q_open_all, {"k": key}).first()
             else:
-                n = (end - pos) if end is not None else 2**62
+                n = min(end - pos, 2**31 - 1) if end is not None else 2**31 - 1
                 row = conn.execute(self._q_open, {"k": key, "start": pos, "n": max(n, 0)}).first()
             if row is None and self._has_below(conn, key):
                 raise _err(InvalidPath, "expected a file, found a folder", key)
@@ -455,7 +460,8 @@ class SQLBlobBackend(Backend):
         ins = (pg_dialect.insert if self._dialect == "postgresql" else sqlite_dialect.insert)(
             self._files
         )
-        if conn.execute(ins.on_conflict_do_nothing(), row).rowcount == 1:
+        claimed = ins.on_conflict_do_nothing().returning(self._files.c.id)
+        if conn.execute(claimed, row).first() is not None:
             return None
         # Someone created it meanwhile; their row is committed now: replace it.
         return self._target(conn, key, overwrite).old_id

@@ -63,6 +63,12 @@ class SQLBlobOptions(BackendOptions):
         if isinstance(self.url, str):  # direct construction with a plain string
             object.__setattr__(self, "url", Secret(self.url))
         raw = self.url.reveal().strip()
+        try:
+            password = urlsplit(raw).password
+        except ValueError:
+            password = None
+        if password:
+            Secret(password)  # registers it, so the log filter scrubs it on its own too
         if not raw:
             raise ConfigError("url: must be a SQLAlchemy URL, got an empty string", key="url")
         if "://" not in raw:
