@@ -185,7 +185,7 @@ class SQLBlobBackend(Backend):
             c,
             sa.and_(
                 c.c.file_id == f.c.id,
-                c.c.seq == sa.bindparam("start", type_=sa.BigInteger) / f.c.chunk_size,
+                c.c.seq == sa.bindparam("start", type_=sa.BigInteger) // f.c.chunk_size,
             ),
         )
         self._q_open = (

@@ -2,7 +2,8 @@
 
 Classification looks, in this order, at the PostgreSQL SQLSTATE of the
 driver error (psycopg's ``sqlstate``; exact code, then its two-character
-class), the SQLite result code (``sqlite_errorcode``; extended, then
+class), libpq's connection facts for a failed login (no SQLSTATE exists
+there: ``used_password`` set and startup never completed), the SQLite result code (``sqlite_errorcode``; extended, then
 primary), and finally the SQLAlchemy exception type. Never at message text.
 Anything not in the tables becomes ``UnexpectedError``. No SQLAlchemy import
 here: types are matched by name along the exception's MRO.
@@ -28,6 +29,7 @@ BACKEND = "sql-blob"
 Row = tuple[type[StoreroomError], bool, str]
 
 _DOWN: Row = (BackendUnavailable, True, "the database server is unreachable or went away")
+_AUTH: Row = (PermissionDenied, False, "the database server refused the login")
 _BUSY: Row = (BackendUnavailable, True, "the database is busy (locked by another writer)")
 
 #: PostgreSQL SQLSTATE codes.
@@ -100,6 +102,17 @@ def _row(exc: BaseException) -> Row | None:
         found = SQLSTATE.get(state) or SQLSTATE_CLASS.get(state[:2])
         if found is not None:
             return found
+    pgconn = getattr(orig, "pgconn", None)
+    if (
+        state is None
+        and pgconn is not None
+        and getattr(pgconn, "used_password", False) is True
+        and getattr(pgconn, "server_version", None) == 0
+    ):
+        # libpq reports no SQLSTATE for a failed connection. A connection
+        # that sent the password and never completed startup was refused
+        # by authentication (or the database named in the url is missing).
+        return _AUTH
     code = getattr(orig, "sqlite_errorcode", None)
     if isinstance(code, int):
         found = SQLITE_CODES.get(code) or SQLITE_CODES.get(code & 0xFF)
