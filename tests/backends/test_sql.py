@@ -363,7 +363,7 @@ def test_unreachable_host_is_backend_unavailable_in_time() -> None:
 
 
 def test_server_stopped_mid_write_then_restarted(pg_url: str) -> None:
-    """SQL-034: stop mid-write → retryable BackendUnavailable, no file; restart → same Store works."""
+    """SQL-034: stopped mid-write → retryable BackendUnavailable, no file; restarted → works."""
     store = _store(pg_url, chunk_size=64 * 1024)
     store.write("before.bin", b"kept")
     block = os.urandom(64 * 1024)

@@ -3,8 +3,9 @@
 Classification looks, in this order, at the PostgreSQL SQLSTATE of the
 driver error (psycopg's ``sqlstate``; exact code, then its two-character
 class), libpq's connection facts for a failed login (no SQLSTATE exists
-there: ``used_password`` set and startup never completed), the SQLite result code (``sqlite_errorcode``; extended, then
-primary), and finally the SQLAlchemy exception type. Never at message text.
+there: ``used_password`` set and startup never completed), the SQLite
+result code (``sqlite_errorcode``; extended, then primary), and finally
+the SQLAlchemy exception type. Never at message text.
 Anything not in the tables becomes ``UnexpectedError``. No SQLAlchemy import
 here: types are matched by name along the exception's MRO.
 """
