@@ -22,10 +22,7 @@ from sqlalchemy.pool import StaticPool
 
 from storeroom.backends.sql.config import SQLBlobOptions
 
-__all__ = ["Tables", "make_engine", "make_tables"]
-
-#: Marks a connection that only reads: no transaction is opened for it.
-READ_MODE = {"storeroom_mode": "read"}
+__all__ = ["Tables", "create_tables", "make_engine", "make_tables"]
 
 
 class Tables:
@@ -80,8 +77,8 @@ def create_tables(engine: Engine, tables: Tables) -> None:
 def _sqlite_events(engine: Engine, busy_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
-        # Driver autocommit: storeroom issues BEGIN itself (below), so reads
-        # open no transaction and writes take the write lock up front.
+        # Driver autocommit: the backend issues BEGIN IMMEDIATE itself for
+        # writes (taking the write lock up front); reads open no transaction.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         try:
@@ -90,11 +87,6 @@ def _sqlite_events(engine: Engine, busy_ms: int) -> None:
             cur.execute("PRAGMA synchronous = NORMAL")
         finally:
             cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: sa.Connection) -> None:
-        if conn.get_execution_options().get("storeroom_mode") != "read":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(opts: SQLBlobOptions) -> Engine:

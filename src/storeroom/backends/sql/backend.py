@@ -34,7 +34,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from storeroom.backend import Backend, Entry, Source
 from storeroom.backends.sql._reader import ChunkStream
-from storeroom.backends.sql._schema import READ_MODE, create_tables, make_engine, make_tables
+from storeroom.backends.sql._schema import create_tables, make_engine, make_tables
 from storeroom.backends.sql.config import SQLBlobOptions
 from storeroom.backends.sql.errors import BACKEND, map_db_error
 from storeroom.capabilities import ALL_GATES, Capability
@@ -133,10 +133,14 @@ class SQLBlobBackend(Backend):
                 f"url: not a usable SQLAlchemy URL: {opts.masked_url!r}", key="url"
             ) from exc
         self._dialect = self._engine.dialect.name
-        ro = dict(READ_MODE)
-        if self._dialect != "sqlite":
-            ro["isolation_level"] = "AUTOCOMMIT"
-        self._read_engine = self._engine.execution_options(**ro)
+        self._sqlite = self._dialect == "sqlite"
+        # Reads run outside transactions: SQLite connections are in driver
+        # autocommit already; elsewhere one AUTOCOMMIT engine shares the pool.
+        self._read_engine = (
+            self._engine
+            if self._sqlite
+            else self._engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self._t = make_tables(opts.table_name)
         self._files = self._t.files
         self._chunks = self._t.chunks
@@ -146,9 +150,11 @@ class SQLBlobBackend(Backend):
         memory = self._engine.pool.__class__.__name__ == "StaticPool"
         self._lock: Any = threading.RLock() if memory else nullcontext()
 
-        @event.listens_for(self._engine, "after_cursor_execute")
-        def _count(conn: Any, *_: Any) -> None:
-            conn.info["storeroom_n"] = conn.info.get("storeroom_n", 0) + 1
+        if not self._sqlite:  # only servers go away; SQLite skips the event's cost
+
+            @event.listens_for(self._engine, "after_cursor_execute")
+            def _count(conn: Any, *_: Any) -> None:
+                conn.info["storeroom_n"] = conn.info.get("storeroom_n", 0) + 1
 
         self._prepare_statements()
 
@@ -242,6 +248,8 @@ class SQLBlobBackend(Backend):
                     if not write:
                         return fn(conn)
                     with conn.begin():
+                        if self._sqlite:
+                            conn.exec_driver_sql("BEGIN IMMEDIATE")
                         return fn(conn)
             except sa.exc.DBAPIError as exc:
                 fresh = used.get("storeroom_n", 0) == 0
@@ -379,25 +387,26 @@ class SQLBlobBackend(Backend):
         def files() -> Iterator[Any]:
             after, inclusive = lo, True
             folder: str | None = None
+            start = len(lo)
+            make, folder_entry, epoch, micro = FileInfo._fast, FolderEntry._fast, _EPOCH, timedelta
             while True:
                 rows = page(after, inclusive)
                 for path, size, mtime, fid, meta in rows:
-                    rel = path[cut:]
                     if not recursive:
-                        slash = path.find("/", len(lo))
+                        slash = path.find("/", start)
                         if slash >= 0:
-                            name = path[len(lo) : slash]
+                            name = path[start:slash]
                             if name != folder:
                                 folder = name
-                                yield FolderEntry._fast(rel[: slash - cut], name)
+                                yield folder_entry(path[cut:slash], name)
                             continue
-                    yield FileInfo._fast(
-                        rel,
-                        rel.rpartition("/")[2],
+                    yield make(
+                        path[cut:],
+                        path.rpartition("/")[2],
                         size,
-                        _EPOCH + timedelta(microseconds=mtime),
+                        epoch + micro(microseconds=mtime),
                         etag=f"{fid:016x}",
-                        metadata=_meta(meta),
+                        metadata=_meta(meta) if meta else _EMPTY,
                     )
                 if len(rows) < PAGE:
                     return
