@@ -80,10 +80,12 @@ def _meta(text: str | None) -> Mapping[str, str]:
 class _Conflict:
     """What the target check of a write found."""
 
-    __slots__ = ("old_id",)
+    __slots__ = ("old_id", "single")
 
-    def __init__(self, old_id: int | None) -> None:
+    def __init__(self, old_id: int | None, single: bool = False) -> None:
         self.old_id = old_id
+        #: The existing file has at most one chunk (its readers need no later fetch).
+        self.single = single
 
 
 class SQLBlobBackend(Backend):
@@ -205,6 +207,11 @@ class SQLBlobBackend(Backend):
             .where(f.c.path == sa.bindparam("k"))
         )
         self._ins_chunk = c.insert()
+        self._upd_chunk0 = (
+            sa.update(c)
+            .where(c.c.file_id == sa.bindparam("old"), c.c.seq == 0)
+            .values(file_id=sa.bindparam("new"), data=sa.bindparam("d"))
+        )
 
     # -- connections and errors -------------------------------------------------
 
@@ -435,13 +442,14 @@ class SQLBlobBackend(Backend):
         names = ["/".join(parts[: i + 1]) for i in range(len(parts))]
         lo, hi = _bounds(key)
         cond = sa.or_(f.c.path.in_(names), sa.and_(f.c.path >= lo, f.c.path < hi))
-        q = sa.select(f.c.path, f.c.id).where(cond).order_by(f.c.path).limit(len(names) + 1)
+        cols = (f.c.path, f.c.id, f.c.size <= f.c.chunk_size)
+        q = sa.select(*cols).where(cond).order_by(f.c.path).limit(len(names) + 1)
         if self._dialect == "postgresql":
             q = q.with_for_update()
-        old = None
-        for path, fid in conn.execute(q):
+        old, single = None, False
+        for path, fid, small in conn.execute(q):
             if path == key:
-                old = fid
+                old, single = fid, bool(small)
             elif len(path) < len(key):
                 raise _err(InvalidPath, "a parent of this path is a file", key)
             else:
@@ -450,30 +458,30 @@ class SQLBlobBackend(Backend):
             raise _err(
                 AlreadyExists, "file already exists", key, "pass overwrite=True to replace it"
             )
-        return _Conflict(old)
+        return _Conflict(old, single)
 
     def _claim(
         self, conn: sa.Connection, key: str, overwrite: bool, row: dict[str, Any]
-    ) -> int | None:
-        """Make sure ``key`` has a row to swap: returns the old id, or None after inserting ``row``.
+    ) -> _Conflict:
+        """Make sure ``key`` has a row to swap: the old one, or (old_id None) ``row`` inserted.
 
         Without ``overwrite`` the insert is the authority: a concurrent creator
         makes it fail with a unique violation (``AlreadyExists``).
         """
         found = self._target(conn, key, overwrite)
         if found.old_id is not None:
-            return found.old_id
+            return found
         if not overwrite:
             conn.execute(self._files.insert(), row)
-            return None
+            return found
         ins = (pg_dialect.insert if self._dialect == "postgresql" else sqlite_dialect.insert)(
             self._files
         )
         claimed = ins.on_conflict_do_nothing().returning(self._files.c.id)
         if conn.execute(claimed, row).first() is not None:
-            return None
+            return found
         # Someone created it meanwhile; their row is committed now: replace it.
-        return self._target(conn, key, overwrite).old_id
+        return self._target(conn, key, overwrite)
 
     def _swap(self, conn: sa.Connection, old_id: int | None, row: dict[str, Any]) -> None:
         """Point the path at the new version and drop the old one's chunks."""
@@ -484,6 +492,25 @@ class SQLBlobBackend(Backend):
             return
         conn.execute(sa.update(f).where(f.c.id == old_id).values(**values))
         conn.execute(sa.delete(c).where(c.c.file_id == old_id))
+
+    def _replace_small(
+        self, conn: sa.Connection, old: int, row: dict[str, Any], data: bytes
+    ) -> None:
+        """Replace a one-chunk file by one-chunk content, rewriting the chunk row in place.
+
+        Safe for readers: a stream over a one-chunk version got all of it with
+        the file row, so it never fetches that chunk again. Saves the database
+        from freeing and reallocating the chunk's pages.
+        """
+        f, c = self._files, self._chunks
+        if data:
+            moved = conn.execute(self._upd_chunk0, {"old": old, "new": row["id"], "d": data})
+            if moved.rowcount == 0:  # the old file was empty: no chunk to reuse
+                conn.execute(self._ins_chunk, {"file_id": row["id"], "seq": 0, "data": data})
+        else:
+            conn.execute(sa.delete(c).where(c.c.file_id == old))
+        values = {k: v for k, v in row.items() if k != "path"}
+        conn.execute(sa.update(f).where(f.c.id == old).values(**values))
 
     def _put_chunks(self, conn: sa.Connection, fid: int, src: Source) -> int:
         """Insert ``src`` as chunks of version ``fid``; returns the byte count."""
@@ -540,7 +567,11 @@ class SQLBlobBackend(Backend):
         }
 
         def run(conn: sa.Connection) -> int:
-            old = self._claim(conn, key, overwrite, row)
+            found = self._claim(conn, key, overwrite, row)
+            old = found.old_id
+            if old is not None and found.single and isinstance(src, bytes) and known <= self._cs:
+                self._replace_small(conn, old, row, src)
+                return known
             size = self._put_chunks(conn, fid, src)
             if old is not None or size != known:
                 row["size"] = size
@@ -599,7 +630,7 @@ class SQLBlobBackend(Backend):
                 "chunk_size": cs,
                 "meta": meta,
             }
-            old = self._claim(conn, dst, overwrite, row)
+            old = self._claim(conn, dst, overwrite, row).old_id
             copy = sa.select(sa.literal(fid, sa.BigInteger), c.c.seq, c.c.data).where(
                 c.c.file_id == sid
             )
