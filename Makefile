@@ -5,7 +5,7 @@
 # then storeroom as an editable install. Re-running a target is cheap: an
 # install is repeated only when pyproject.toml is newer than its stamp file.
 #
-#   make demo    install storeroom (no extras) and run examples/quickstart.py
+#   make demo    install storeroom (with the sql extra, for SQLite) and run examples/quickstart.py
 #   make test    lint + type-check, build the docs, run the whole test suite
 #   make lint    ruff check, ruff format --check, mypy --strict
 #   make format  apply ruff's formatter and safe lint fixes
@@ -51,7 +51,7 @@ $(BASE_STAMP): pyproject.toml | $(UV)
 	@if [ -f $(DEV_STAMP) ] && [ $(DEV_STAMP) -nt pyproject.toml ]; then \
 		echo "dev install is current and already includes storeroom"; \
 	else \
-		$(UV) pip install --python $(VPY) -e .; \
+		$(UV) pip install --python $(VPY) -e ".[sql]"; \
 	fi
 	@touch $@
 

@@ -1,4 +1,4 @@
-"""A tour of storeroom on the embedded default (local folder + memory), no server needed.
+"""A tour of storeroom on the embedded default (local folder + SQLite), no server needed.
 
 Run it with ``make demo`` (or ``python examples/quickstart.py``). It reads
 ``examples/storeroom.toml`` next to this file; set ``STOREROOM_DEMO_ROOT`` to
@@ -50,8 +50,8 @@ def main() -> None:
         say(f"bytes 7..12 of summary: {reports.read_range('2026/summary.csv', 7, 12)!r}")
 
         cache = registry.get_store("cache")
-        cache.write("lookup.json", b'{"north": 12}')
-        say(f"memory store has: {[str(i.path) for i in cache.list_files()]}")
+        cache.write("lookup.json", b'{"north": 12}', overwrite=True)
+        say(f"SQLite store has: {[str(i.path) for i in cache.list_files()]}")
 
         reports.copy("2026/summary.csv", "archive/summary-copy.csv", overwrite=True)
         reports.move("archive/summary-copy.csv", "archive/summary-final.csv", overwrite=True)

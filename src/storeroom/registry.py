@@ -130,6 +130,12 @@ _BUILTIN: dict[str, _BackendType] = {
         "storeroom.backends.azure.backend:AzureBackend",
         "azure",
     ),
+    "sql-blob": _BackendType(
+        "sql-blob",
+        "storeroom.backends.sql.config:SQLBlobOptions",
+        "storeroom.backends.sql.backend:SQLBlobBackend",
+        extra="sql",
+    ),
 }
 _REGISTERED: dict[str, _BackendType] = {}
 _LAYERS: dict[str, LayerFactory] = {}

@@ -175,7 +175,10 @@ class Store:
             return exc
         if isinstance(exc, StoreroomError):
             exc.path = self._rel(exc.path) if exc.path is not None else self._rel(key)
-            exc.with_context(backend=self._type, operation=op, store=self._name)
+            # The public method the user called wins over the primitive the
+            # context layer stamped underneath it.
+            exc.operation = op
+            exc.with_context(backend=self._type, store=self._name)
             return exc
         err = UnexpectedError(
             f"unexpected {type(exc).__name__} from the backend",

@@ -9,14 +9,16 @@ if TYPE_CHECKING:
     from storeroom.backends.http import HTTPBackend
     from storeroom.backends.local import LocalBackend
     from storeroom.backends.memory import MemoryBackend
+    from storeroom.backends.sql import SQLBlobBackend
 
-__all__ = ["AzureBackend", "HTTPBackend", "LocalBackend", "MemoryBackend"]
+__all__ = ["AzureBackend", "HTTPBackend", "LocalBackend", "MemoryBackend", "SQLBlobBackend"]
 
 _LAZY = {
     "AzureBackend": "storeroom.backends.azure",
     "LocalBackend": "storeroom.backends.local",
     "MemoryBackend": "storeroom.backends.memory",
     "HTTPBackend": "storeroom.backends.http",
+    "SQLBlobBackend": "storeroom.backends.sql",
 }
 
 

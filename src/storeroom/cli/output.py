@@ -30,13 +30,20 @@ def _mask_text(text: str) -> str:
     return _URL_PASSWORD.sub(lambda m: m.group("head") + "***", text)
 
 
+def _secret_url(value: Secret) -> str | None:
+    """A secret that is a URL with a password, shown with only the password masked."""
+    text = value.reveal()
+    masked = _mask_text(text)
+    return masked if masked != text else None
+
+
 def mask(value: Any) -> Any:
     """Plain JSON-able data with every ``Secret`` shown as ``Secret('***')``.
 
     Passwords embedded in URLs (``scheme://user:pw@host``) are masked too.
     """
     if isinstance(value, Secret):
-        return _MASK
+        return _secret_url(value) or _MASK
     if isinstance(value, str):
         return _mask_text(value)
     if isinstance(value, Mapping):
@@ -51,7 +58,8 @@ def mask(value: Any) -> Any:
 def masked_repr(value: Any) -> str:
     """A Python-literal style rendering of ``value`` with secrets masked."""
     if isinstance(value, Secret):
-        return _MASK
+        url = _secret_url(value)
+        return repr(url) if url is not None else _MASK
     if isinstance(value, str):
         return repr(_mask_text(value))
     if isinstance(value, Mapping):

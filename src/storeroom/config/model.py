@@ -24,10 +24,22 @@ def _where(source: str | None, key: str) -> str:
     return f"{source}: {key}" if source else key
 
 
+def _url_with_password(key: Any, value: str) -> bool:
+    """A ``url`` option holding ``scheme://user:password@host``: a credential too."""
+    if key != "url" or "@" not in value:
+        return False
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(value).password is not None
+    except ValueError:
+        return True  # unparsable: mask rather than risk showing it
+
+
 def _wrap_secrets(options: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in options.items():
-        if isinstance(v, str) and is_secret_key(str(k)):
+        if isinstance(v, str) and (is_secret_key(str(k)) or _url_with_password(k, v)):
             out[k] = Secret(v)
         elif isinstance(v, Mapping):
             out[k] = _wrap_secrets(v)

@@ -1,0 +1,117 @@
+"""Tables and engine of the ``sql-blob`` backend.
+
+Two tables. ``<name>`` holds one row per file: ``id`` (a random 63-bit
+version id, new on every write), ``path`` (unique, byte-ordered so a range
+on the index lists a folder in entry order), ``size``, ``mtime``
+(microseconds since the epoch, UTC), ``chunk_size`` (of this file's chunks)
+and ``meta`` (user metadata as JSON, or NULL). ``<name>_chunks`` holds the
+content: ``(file_id, seq)`` → ``data``, chunk ``seq`` covering bytes
+``[seq * chunk_size, (seq + 1) * chunk_size)``. Chunks of a version never
+change once committed; a write adds a new version and drops the old one in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+
+from storeroom.backends.sql.config import SQLBlobOptions
+
+__all__ = ["Tables", "create_tables", "make_engine", "make_tables"]
+
+
+class Tables:
+    """The two tables of one backend."""
+
+    def __init__(self, metadata: sa.MetaData, files: sa.Table, chunks: sa.Table) -> None:
+        self.metadata = metadata
+        self.files = files
+        self.chunks = chunks
+
+
+def make_tables(name: str) -> Tables:
+    """Table objects for files table ``name`` and its chunks table."""
+    md = sa.MetaData()
+    # "C" collation on PostgreSQL: byte order, so ranges and ORDER BY follow
+    # code points (SQLite's default BINARY collation already does).
+    path_type = sa.String(1024).with_variant(sa.Text(collation="C"), "postgresql")
+    files = sa.Table(
+        name,
+        md,
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("path", path_type, nullable=False),
+        sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("mtime", sa.BigInteger, nullable=False),
+        sa.Column("chunk_size", sa.Integer, nullable=False),
+        sa.Column("meta", sa.Text, nullable=True),
+        sa.Index(f"{name}_path_key", "path", unique=True),
+    )
+    chunks = sa.Table(
+        f"{name}_chunks",
+        md,
+        sa.Column("file_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("data", sa.LargeBinary, nullable=False),
+    )
+    return Tables(md, files, chunks)
+
+
+def create_tables(engine: Engine, tables: Tables) -> None:
+    """Create missing tables (``checkfirst``); never alters existing ones."""
+    with engine.begin() as conn:
+        missing = not sa.inspect(conn).has_table(tables.chunks.name)
+        tables.metadata.create_all(conn, checkfirst=True)
+        if missing and conn.dialect.name == "postgresql":
+            # Blobs are rarely compressible: store them out of line without
+            # compression, so a ranged substr reads only the bytes it needs.
+            conn.exec_driver_sql(
+                f'ALTER TABLE "{tables.chunks.name}" ALTER COLUMN data SET STORAGE EXTERNAL'
+            )
+
+
+def _sqlite_events(engine: Engine, busy_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # Driver autocommit: the backend issues BEGIN IMMEDIATE itself for
+        # writes (taking the write lock up front); reads open no transaction.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+            # Debian builds SQLite with secure_delete on, which zeroes every freed
+            # page: replacing a chunked file would write its size twice.
+            cur.execute("PRAGMA secure_delete = FAST")
+        finally:
+            cur.close()
+
+
+def make_engine(opts: SQLBlobOptions) -> Engine:
+    """A pooled engine for ``opts.url``; SQLite gets WAL, a busy timeout, explicit BEGIN."""
+    url = sa.make_url(opts.url.reveal())
+    kwargs: dict[str, Any] = {"echo": opts.echo, "pool_pre_ping": opts.pool_pre_ping}
+    connect_args: dict[str, Any] = {}
+    if url.get_backend_name() == "sqlite":
+        memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+        connect_args["check_same_thread"] = False
+        connect_args["timeout"] = opts.busy_timeout
+        if memory:
+            kwargs["poolclass"] = StaticPool
+        else:
+            kwargs.update(pool_size=opts.pool_size, max_overflow=opts.max_overflow)
+            kwargs.update(pool_timeout=opts.pool_timeout, pool_recycle=opts.pool_recycle)
+    else:
+        kwargs.update(pool_size=opts.pool_size, max_overflow=opts.max_overflow)
+        kwargs.update(pool_timeout=opts.pool_timeout, pool_recycle=opts.pool_recycle)
+        if url.get_backend_name() == "postgresql":
+            connect_args["connect_timeout"] = max(1, round(opts.connect_timeout))
+    engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
+    if url.get_backend_name() == "sqlite":
+        _sqlite_events(engine, int(opts.busy_timeout * 1000))
+    return engine

@@ -1,0 +1,108 @@
+"""Options of the ``sql-blob`` backend (no SQLAlchemy import here)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from urllib.parse import unquote, urlsplit
+
+from storeroom.config.options import BackendOptions
+from storeroom.config.secret import Secret
+from storeroom.errors import ConfigError
+
+__all__ = ["SQLBlobOptions", "mask_url"]
+
+_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,47}$")
+MiB = 1024 * 1024
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (safe to show anywhere)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable url>"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
+@dataclasses.dataclass(frozen=True)
+class SQLBlobOptions(BackendOptions):
+    """Options of the ``sql-blob`` backend.
+
+    ``url``: a SQLAlchemy URL, e.g. ``sqlite:///data/blobs.db`` (relative path)
+    or ``postgresql+psycopg://user:pass@host/db``; kept as a ``Secret``
+    because it may hold a password, and shown masked. ``table_name``: the
+    files table; chunks live in ``<table_name>_chunks``. ``create_table``:
+    create missing tables (never alters existing ones). ``chunk_size``:
+    bytes per stored chunk (reads and writes stream chunk by chunk).
+    ``connect_timeout``: seconds to reach the server. ``busy_timeout``:
+    seconds SQLite waits for another writer's lock. Pool options are passed
+    to SQLAlchemy's ``QueuePool``; ``pool_pre_ping`` adds a round trip per
+    checkout, and without it a connection that died with the server is
+    replaced on first use (that one operation fails as retryable).
+    """
+
+    url: Secret
+    table_name: str = "storeroom_files"
+    create_table: bool = True
+    chunk_size: int = MiB
+    connect_timeout: float = 10.0
+    busy_timeout: float = 30.0
+    pool_size: int = 5
+    max_overflow: int = 10
+    pool_timeout: float = 30.0
+    pool_recycle: int = -1
+    pool_pre_ping: bool = False
+    echo: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.url, str):  # direct construction with a plain string
+            object.__setattr__(self, "url", Secret(self.url))
+        raw = self.url.reveal().strip()
+        try:
+            password = urlsplit(raw).password
+        except ValueError:
+            password = None
+        if password:
+            Secret(password)  # registers it, so the log filter scrubs it on its own too
+        if not raw:
+            raise ConfigError("url: must be a SQLAlchemy URL, got an empty string", key="url")
+        if "://" not in raw:
+            raise ConfigError(
+                f"url: expected a SQLAlchemy URL like 'sqlite:///file.db', got {mask_url(raw)!r}",
+                key="url",
+            )
+        if not _TABLE_NAME.match(self.table_name):
+            raise ConfigError(
+                "table_name: expected letters, digits and '_' (not starting with a digit), "
+                f"at most 48 characters, got {self.table_name!r}",
+                key="table_name",
+            )
+        if not 4096 <= self.chunk_size <= 64 * MiB:
+            raise ConfigError(
+                f"chunk_size: expected 4096 to {64 * MiB} bytes, got {self.chunk_size}",
+                key="chunk_size",
+            )
+        for name in ("connect_timeout", "busy_timeout", "pool_timeout"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}: must be positive", key=name)
+        if self.pool_size < 1 or self.max_overflow < 0:
+            raise ConfigError("pool_size must be >= 1 and max_overflow >= 0", key="pool_size")
+
+    @property
+    def masked_url(self) -> str:
+        """The URL with its password masked."""
+        return mask_url(self.url.reveal())
+
+    @property
+    def scheme(self) -> str:
+        """Dialect part of the URL: ``sqlite``, ``postgresql``, ..."""
+        return unquote(self.url.reveal().split("://", 1)[0]).split("+", 1)[0].lower()
+
+    @classmethod
+    def backend_type(cls) -> str:
+        return "sql-blob"
