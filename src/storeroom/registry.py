@@ -112,6 +112,11 @@ _BUILTIN: dict[str, _BackendType] = {
         "storeroom.backends.memory.config:MemoryOptions",
         "storeroom.backends.memory.backend:MemoryBackend",
     ),
+    "sftp": _BackendType(
+        "sftp",
+        "storeroom.backends.sftp.config:SFTPOptions",
+        "storeroom.backends.sftp.backend:SFTPBackend",
+    ),
 }
 _REGISTERED: dict[str, _BackendType] = {}
 _LAYERS: dict[str, LayerFactory] = {}

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from storeroom.backends.local import LocalBackend
     from storeroom.backends.memory import MemoryBackend
+    from storeroom.backends.sftp import SFTPBackend
 
-__all__ = ["LocalBackend", "MemoryBackend"]
+__all__ = ["LocalBackend", "MemoryBackend", "SFTPBackend"]
 
 _LAZY = {
     "LocalBackend": "storeroom.backends.local",
     "MemoryBackend": "storeroom.backends.memory",
+    "SFTPBackend": "storeroom.backends.sftp",
 }
 
 
