@@ -177,9 +177,9 @@ class Pool:
         """A new connection: TCP (with TCP_NODELAY), host key check, login, SFTP channel."""
         o = self.opts
         sock = socket.create_connection((o.host, o.port), timeout=o.timeout)
+        client = paramiko.SSHClient()
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            client = paramiko.SSHClient()
             self._trust(client)
             creds = o.password is not None or o.pkey is not None or o.key_filename is not None
             passphrase = reveal(o.passphrase)
@@ -200,6 +200,7 @@ class Pool:
                 sock=sock,
             )
         except BaseException:
+            client.close()  # stops paramiko's transport thread before the socket goes
             sock.close()
             raise
         try:
@@ -274,7 +275,7 @@ class Pool:
         try:
             return conn, fn(conn)
         except BaseException as exc:
-            broken = is_connection_error(exc)
+            broken = is_connection_error(exc) or not conn.alive()
             self.release(conn, broken=broken)
             if not (broken and reused):
                 raise

@@ -244,7 +244,7 @@ class Stream(io.RawIOBase):
             return
         from storeroom.backends.sftp.errors import is_connection_error
 
-        broken = exc is not None and is_connection_error(exc)
+        broken = exc is not None and (is_connection_error(exc) or not conn.alive())
         if not broken:
             try:
                 for num, _, _ in self._pending:

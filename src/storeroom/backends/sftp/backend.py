@@ -117,13 +117,14 @@ class SFTPBackend(Backend):
         """Map ``exc``; a bare SSH_FX_FAILURE is explained by a stat of ``key``."""
         if is_user_error(exc) or isinstance(exc, StoreroomError):
             return exc  # type: ignore[return-value]
-        if conn is not None and _is_status(exc, FX_FAILURE):
+        lost = conn is not None and not conn.alive()
+        if conn is not None and not lost and _is_status(exc, FX_FAILURE):
             try:
                 err = failure_error(op, self._found(conn, key), key)
             except Exception as follow_up:
                 err = map_error(follow_up, key, operation=op)
         else:
-            err = map_error(exc, key, operation=op)
+            err = map_error(exc, key, operation=op, lost=lost)
         err.__cause__ = exc
         return err
 
@@ -197,6 +198,10 @@ class SFTPBackend(Backend):
             except StoreroomError:
                 raise
             except SFTPStatusError as exc:
+                raise self._error(conn, exc, op, key) from exc
+            except Exception as exc:
+                if conn.alive():
+                    raise  # mapped below, after the pool has seen it
                 raise self._error(conn, exc, op, key) from exc
 
         try:
@@ -334,7 +339,7 @@ class SFTPBackend(Backend):
             if is_user_error(exc) or not isinstance(exc, Exception):
                 raise
             broken = True
-            raise map_error(exc, key, operation=op) from exc
+            raise self._error(conn, exc, op, key) from exc
         finally:
             self._pool.release(conn, broken=broken)
         return WriteResult(

@@ -107,7 +107,7 @@ FAILURE_TABLE: dict[tuple[str, Found], Row] = {
     ("remove_folder", "file"): (InvalidPath, False, "expected a folder, found a file", None),
     ("mkdir", "file"): (InvalidPath, False, "a parent of this path is a file, not a folder", None),
 }
-for _op in ("write", "move", "copy", "open_read", "delete", "remove_folder", "mkdir", "stat"):
+for _op in ("open_read", "delete", "remove_folder", "stat"):
     FAILURE_TABLE.setdefault((_op, "missing"), (NotFound, False, "file or folder not found", None))
 
 _UNAVAILABLE = "the SFTP server could not be reached or dropped the connection"
@@ -189,15 +189,26 @@ def _build(row: Row, key: str, operation: str | None) -> StoreroomError:
     )
 
 
-def map_error(exc: BaseException, key: str, *, operation: str | None = None) -> StoreroomError:
+#: Any failure on a connection that is no longer alive: paramiko then raises
+#: plain ``OSError("Socket is closed")`` and the like, so the state decides.
+LOST_ROW: Row = (BackendUnavailable, True, "the SFTP connection was lost", None)
+
+
+def map_error(
+    exc: BaseException, key: str, *, operation: str | None = None, lost: bool = False
+) -> StoreroomError:
     """Translate ``exc`` (raise the result ``from exc``); unknown ones become UnexpectedError.
 
+    ``lost``: the connection the failure happened on is dead (its transport is
+    no longer active), which makes any failure a retryable ``BackendUnavailable``.
     A bare ``SSH_FX_FAILURE`` reaching here had no follow-up stat: it is
     reported as an unexpected server failure.
     """
     if isinstance(exc, StoreroomError):
         return exc
     row = _row_for(exc)
+    if lost and (row is None or row[0] is not BackendUnavailable):
+        row = LOST_ROW
     if row is None:
         what = "server failure" if isinstance(exc, SFTPStatusError) else type(exc).__name__
         return UnexpectedError(
