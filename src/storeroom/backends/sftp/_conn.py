@@ -36,8 +36,11 @@ __all__ = ["Client", "Conn", "Pool"]
 
 T = TypeVar("T")
 _log = logging.getLogger("storeroom.backends.sftp")
-#: Largest read/write request we send; OpenSSH accepts up to ~256 KiB.
+#: Largest read request we send; OpenSSH accepts up to ~256 KiB.
 MAX_REQUEST = 255 * 1024
+#: Largest write request: measured faster than 256 KiB with paramiko (less
+#: re-slicing of each request into 32 KiB SSH packets).
+MAX_WRITE = 64 * 1024
 #: What every SFTP server must accept (draft-ietf-secsh-filexfer).
 SAFE_REQUEST = 32768
 
@@ -146,7 +149,7 @@ class Conn:
                 if t == CMD_EXTENDED_REPLY and msg is not None:
                     msg.get_int64()  # max packet length
                     self.read_size = min(MAX_REQUEST, msg.get_int64()) or SAFE_REQUEST
-                    self.write_size = min(MAX_REQUEST, msg.get_int64()) or SAFE_REQUEST
+                    self.write_size = min(MAX_WRITE, msg.get_int64()) or SAFE_REQUEST
             except (SFTPStatusError, SFTPError):
                 pass
 

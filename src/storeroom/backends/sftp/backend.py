@@ -149,12 +149,19 @@ class SFTPBackend(Backend):
         return self._entry(key, attrs)
 
     def exists(self, key: str) -> bool:
-        """One stat request."""
-        try:
-            self.stat(key)
-        except NotFound:
-            return False
-        return True
+        """One stat request; a miss builds no exception object of ours."""
+        path = self._path(key)
+
+        def run(conn: Conn) -> bool:
+            try:
+                conn.sftp.stat(path)
+            except SFTPStatusError as exc:
+                if exc.code == FX_NO_SUCH_FILE:
+                    return False
+                raise
+            return True
+
+        return self._call("exists", key, run)
 
     def is_folder(self, key: str) -> bool:
         if not key:
