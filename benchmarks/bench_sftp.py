@@ -377,7 +377,7 @@ def main(argv: list[str]) -> int:
             lines.append(
                 f"| {t['case']} | "
                 + " | ".join(cells)
-                + f" | {t['ratio']:.2f}× vs {t['baseline']} | ≤ {t['limit']}× |"
+                + f" | {t['ratio']:.2f}x vs {t['baseline']} | ≤ {t['limit']}x |"
             )
         lines.append("")
         lines.append(
