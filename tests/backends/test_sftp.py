@@ -2,7 +2,7 @@
 
 The shared behaviour is covered by the conformance suite (target ``sftp``);
 here: the error tables (SFTP-020..023), host key policies (SFTP-010..013),
-reconnect and pooling (SFTP-030..033) and the fault tests (SFTP-040..043).
+reconnect and pooling (SFTP-030, SFTP-031) and the fault tests (SFTP-041, SFTP-042).
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def test_message_text_is_never_used() -> None:
 
 @needs_server
 def test_failure_is_disambiguated_by_stat(store: Store) -> None:
-    """SFTP-023: Failure replies become AlreadyExists / InvalidPath / DirectoryNotEmpty."""
+    """SFTP-021: Failure replies become AlreadyExists / InvalidPath / DirectoryNotEmpty."""
     store.write("d/f.txt", b"one")
     with pytest.raises(AlreadyExists) as info:
         store.write("d/f.txt", b"two")
@@ -282,7 +282,7 @@ def test_wrong_key_is_permission_denied_without_secret() -> None:
 
 @needs_server
 def test_unreachable_host_is_backend_unavailable_within_timeout() -> None:
-    """SFTP-042: nothing listening, or no answer at all -> BackendUnavailable in time."""
+    """SFTP-041: nothing listening, or no answer at all -> BackendUnavailable in time."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         free_port = s.getsockname()[1]
@@ -303,7 +303,7 @@ def test_unreachable_host_is_backend_unavailable_within_timeout() -> None:
 
 @needs_server
 def test_reconnects_after_the_connection_is_dropped(store: Store) -> None:
-    """SFTP-030: killing the server side of pooled connections is invisible to the Store."""
+    """SFTP-031: killing the server side of pooled connections is invisible to the Store."""
     store.write("a.txt", b"before")
     kids = sshd_children()
     assert kids
@@ -328,7 +328,7 @@ def test_reconnects_after_the_transport_is_closed(store: Store) -> None:
 
 @needs_server
 def test_pool_is_thread_safe(store: Store) -> None:
-    """SFTP-032: many threads share one Store; every byte lands where it should."""
+    """SFTP-030: many threads share one Store; every byte lands where it should."""
     errors: list[BaseException] = []
 
     def work(n: int) -> None:
@@ -354,7 +354,7 @@ def test_pool_is_thread_safe(store: Store) -> None:
 
 @needs_server
 def test_open_streams_hold_their_own_connection(store: Store) -> None:
-    """SFTP-033: reading two files interleaved, and writing while reading, works."""
+    """SFTP-030, SFTP-043: reading two files interleaved, and writing while reading, works."""
     a, b = os.urandom(3 << 20), os.urandom(3 << 20)
     store.write("a", a)
     store.write("b", b)
@@ -370,7 +370,7 @@ def test_open_streams_hold_their_own_connection(store: Store) -> None:
 
 @needs_server
 def test_server_stopped_mid_write_leaves_no_partial_file() -> None:
-    """SFTP-040: stop mid-write -> retryable BackendUnavailable, no file; restart -> works."""
+    """SFTP-042, SFTP-040: stop mid-write -> retryable BackendUnavailable, no file; restart -> works."""
     registry, store = make_store()
     stopped = False
 
