@@ -90,26 +90,32 @@ def write_all(conn: Conn, handle: bytes, chunks: Iterable[bytes]) -> tuple[int, 
                 offset += len(piece)
                 while len(inflight) > limit:
                     check(replies.wait(inflight.popleft()))
-        while inflight:
-            check(replies.wait(inflight.popleft()))
     except (SFTPStatusError, paramiko.SFTPError) as exc:
         error = exc
     except BaseException:
         _close_quietly(replies, handle, inflight)
         raise
-    stat_num = replies.send(CMD_FSTAT, handle) if error is None else None
+    # fstat and close go out behind the last writes: one round trip settles all.
+    stat_num = replies.send(CMD_FSTAT, handle)
     close_num = replies.send(CMD_CLOSE, handle)
     for num in inflight:
-        replies.wait(num)
-    mtime = 0.0
-    if stat_num is not None:
-        msg = check(replies.wait(stat_num))
-        attrs = paramiko.SFTPAttributes._from_msg(msg)  # type: ignore[attr-defined]
-        mtime = float(attrs.st_mtime or 0)
-    check(replies.wait(close_num))
+        try:
+            check(replies.wait(num))
+        except SFTPStatusError as exc:
+            error = error or exc
+    try:
+        attrs = paramiko.SFTPAttributes._from_msg(  # type: ignore[attr-defined]
+            check(replies.wait(stat_num))
+        )
+    except SFTPStatusError as exc:
+        error = error or exc
+    try:
+        check(replies.wait(close_num))
+    except SFTPStatusError as exc:
+        error = error or exc
     if error is not None:
         raise error
-    return offset, mtime
+    return offset, float(attrs.st_mtime or 0)
 
 
 def _close_quietly(replies: Replies, handle: bytes, inflight: Iterable[int]) -> None:
