@@ -25,6 +25,8 @@ from paramiko.sftp import (
     CMD_OPEN,
     CMD_REMOVE,
     CMD_RENAME,
+    CMD_STAT,
+    CMD_STATUS,
     SFTP_FLAG_CREATE,
     SFTP_FLAG_EXCL,
     SFTP_FLAG_READ,
@@ -153,12 +155,13 @@ class SFTPBackend(Backend):
         path = self._path(key)
 
         def run(conn: Conn) -> bool:
-            try:
-                conn.sftp.stat(path)
-            except SFTPStatusError as exc:
-                if exc.code == FX_NO_SUCH_FILE:
+            replies = Replies(conn)
+            t, msg = replies.wait(replies.send(CMD_STAT, path))
+            if t == CMD_STATUS:
+                code = msg.get_int()
+                if code == FX_NO_SUCH_FILE:
                     return False
-                raise
+                raise SFTPStatusError(code, msg.get_text())
             return True
 
         return self._call("exists", key, run)
