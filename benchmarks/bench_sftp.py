@@ -253,7 +253,7 @@ def run_timings(e: dict[str, str], quick: bool) -> list[dict[str, Any]]:
     results = []
     try:
         for label, op, needs, n_rounds in cases:
-            number = 1 if "16" in label or "list" in label else 5
+            number = 1 if "16" in label or "list" in label else 20 if "exists" in label else 5
             stats = measure(
                 variants(contenders, op, needs), rounds=n_rounds, number=number, warmup_rounds=1
             )
