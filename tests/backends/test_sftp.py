@@ -370,7 +370,7 @@ def test_open_streams_hold_their_own_connection(store: Store) -> None:
 
 @needs_server
 def test_server_stopped_mid_write_leaves_no_partial_file() -> None:
-    """SFTP-042, SFTP-040: stop mid-write -> retryable BackendUnavailable, no file; restart -> works."""
+    """SFTP-042, SFTP-040: stop mid-write -> retryable BackendUnavailable, no file; restart ok."""
     registry, store = make_store()
     stopped = False
 
