@@ -136,6 +136,12 @@ _BUILTIN: dict[str, _BackendType] = {
         "storeroom.backends.sql.backend:SQLBlobBackend",
         extra="sql",
     ),
+    "sftp": _BackendType(
+        "sftp",
+        "storeroom.backends.sftp.config:SFTPOptions",
+        "storeroom.backends.sftp.backend:SFTPBackend",
+        extra="sftp",
+    ),
 }
 _REGISTERED: dict[str, _BackendType] = {}
 _LAYERS: dict[str, LayerFactory] = {}

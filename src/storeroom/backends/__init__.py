@@ -9,9 +9,17 @@ if TYPE_CHECKING:
     from storeroom.backends.http import HTTPBackend
     from storeroom.backends.local import LocalBackend
     from storeroom.backends.memory import MemoryBackend
+    from storeroom.backends.sftp import SFTPBackend
     from storeroom.backends.sql import SQLBlobBackend
 
-__all__ = ["AzureBackend", "HTTPBackend", "LocalBackend", "MemoryBackend", "SQLBlobBackend"]
+__all__ = [
+    "AzureBackend",
+    "HTTPBackend",
+    "LocalBackend",
+    "MemoryBackend",
+    "SFTPBackend",
+    "SQLBlobBackend",
+]
 
 _LAZY = {
     "AzureBackend": "storeroom.backends.azure",
@@ -19,6 +27,7 @@ _LAZY = {
     "MemoryBackend": "storeroom.backends.memory",
     "HTTPBackend": "storeroom.backends.http",
     "SQLBlobBackend": "storeroom.backends.sql",
+    "SFTPBackend": "storeroom.backends.sftp",
 }
 
 

@@ -1,0 +1,90 @@
+"""Options of the ``sftp`` backend (no paramiko import here)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from storeroom.config.options import BackendOptions
+from storeroom.config.secret import Secret
+from storeroom.errors import ConfigError
+
+__all__ = ["SFTPOptions"]
+
+HostKeyPolicy = Literal["strict", "auto_add", "warn"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SFTPOptions(BackendOptions):
+    """Options of the ``sftp`` backend.
+
+    ``host`` (required), ``port``, ``username`` (default: the local user).
+    Credentials: ``password``, ``pkey`` (private key *text*), ``key_filename``
+    (path of a private key file), ``passphrase`` (for an encrypted key). With
+    none of them, the SSH agent and the default ``~/.ssh/id_*`` keys are tried.
+    ``base_path``: folder on the server holding everything (relative to the
+    login folder unless absolute). ``host_key_policy``: ``strict`` (default;
+    unknown hosts are refused), ``auto_add`` (trust on first use, in memory),
+    ``warn`` (log a warning and connect). ``known_hosts``: file of trusted host
+    keys (default ``~/.ssh/known_hosts``). ``timeout``: seconds for connecting,
+    authenticating and each request. ``retry``: a retry policy table,
+    validated here and applied by the retry layer. ``pool_size``: idle
+    connections kept for reuse. ``keepalive``: seconds between SSH keepalives
+    on idle connections (0 turns them off). ``window_size``: SSH channel window
+    in bytes (larger helps on high-latency links).
+    """
+
+    host: str
+    port: int = 22
+    username: str | None = None
+    password: Secret | None = None
+    pkey: Secret | None = None
+    key_filename: str | None = None
+    passphrase: Secret | None = None
+    base_path: str = ""
+    host_key_policy: HostKeyPolicy = "strict"
+    known_hosts: str | None = None
+    timeout: float = 10.0
+    retry: Mapping[str, Any] | None = None
+    pool_size: int = 4
+    keepalive: float = 30.0
+    window_size: int = 16 * 1024 * 1024
+
+    aliases = {"hostname": "host", "user": "username", "root": "base_path"}
+
+    def __post_init__(self) -> None:
+        if not self.host or not self.host.strip():
+            raise ConfigError("host: must name a server, got an empty string", key="host")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"port: must be 1..65535, got {self.port}", key="port")
+        if self.timeout <= 0:
+            raise ConfigError(f"timeout: must be positive, got {self.timeout}", key="timeout")
+        if self.pool_size < 1:
+            raise ConfigError(
+                f"pool_size: must be at least 1, got {self.pool_size}", key="pool_size"
+            )
+        if self.keepalive < 0:
+            raise ConfigError("keepalive: must be 0 (off) or positive seconds", key="keepalive")
+        if self.window_size < 32768:
+            raise ConfigError("window_size: must be at least 32768 bytes", key="window_size")
+        if "\x00" in self.base_path or ".." in self.base_path.split("/"):
+            raise ConfigError("base_path: must not contain NUL or '..' segments", key="base_path")
+        if self.pkey is not None and self.key_filename is not None:
+            raise ConfigError(
+                "pkey and key_filename: give one of them, not both", key="key_filename"
+            )
+        if self.retry is not None:
+            from storeroom.config.model import RetryPolicy
+
+            RetryPolicy.from_dict(self.retry, where="retry")
+
+    @classmethod
+    def backend_type(cls) -> str:
+        return "sftp"
+
+    def root(self) -> str:
+        """``base_path`` without repeated, trailing or ``.`` segments ("" = login folder)."""
+        parts = [p for p in self.base_path.split("/") if p not in ("", ".")]
+        lead = "/" if self.base_path.startswith("/") else ""
+        return lead + "/".join(parts)
