@@ -17,6 +17,9 @@ Test hooks (outside every store's namespace):
   /_test/redirect/<n>/<path>              a chain of n 302s ending at /<path>
   /_test/goto/<scheme>/<host>/<port>/<path>  one 302 to <scheme>://<host>:<port>/<path>
   /_test/slow/<seconds>/...               waits, then answers 200 "slow"
+  /_test/flaky/<n>/<code>/<retry-after>/<path>  the first n requests for this URL
+                                          answer <code> with that Retry-After,
+                                          later ones serve files/<path>
   PUT    /_seed/<key>                    writes a file (the seeding side door)
   DELETE /_seed/<key>                    deletes a file or a whole folder
 
@@ -35,6 +38,7 @@ import socket
 import ssl
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +47,9 @@ ROOT = "."
 TOKEN = "storeroom-test-token"
 CHUNK = 1024 * 1024
 VIEWS = ("files", "norange", "chunked", "auth")
+# Requests seen per URL by the /_test/flaky hook.
+_FLAKY: dict[str, int] = {}
+_FLAKY_LOCK = threading.Lock()
 
 
 def _etag(st: os.stat_result) -> str:
@@ -182,6 +189,16 @@ class Handler(BaseHTTPRequestHandler):
             scheme, host, port, path = (arg.split("/", 3) + ["", "", "", ""])[:4]
             url = f"{scheme}://{host}:{port}/{urllib.parse.quote(path)}"
             self._answer(302, b"", {"Location": url})
+        elif name == "flaky":
+            n, code, retry_after, path = (arg.split("/", 3) + ["", "", "", ""])[:4]
+            with _FLAKY_LOCK:
+                seen = _FLAKY.get(self.path, 0)
+                _FLAKY[self.path] = seen + 1
+            if seen < int(n or 0):
+                headers = {"Retry-After": retry_after} if retry_after else {}
+                self._answer(int(code), f"status {code}\n".encode(), headers)
+            else:
+                self._serve("files", path)
         elif name == "slow":
             time.sleep(float(arg.partition("/")[0] or 1))
             self._answer(200, b"slow\n")

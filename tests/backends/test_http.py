@@ -547,3 +547,33 @@ def test_https_to_http_redirect_is_refused(tls_server: tuple[str, Path, Path]) -
     with pytest.raises(StoreroomError, match="https to plain http") as info:
         store.read_bytes("fixtures/hello.txt")
     assert not info.value.retryable
+
+
+# -- with the retry layer ------------------------------------------------------------
+
+
+# spec: HTTP-011 (the backend reports Retry-After; the retry layer waits and retries)
+@needs_server
+@pytest.mark.parametrize("code", [429, 503])
+def test_retry_layer_honours_retry_after_from_the_server(root: str, code: int) -> None:
+    from storeroom.layers import RetryLayer
+
+    _seed(f"{root}/flaky.txt", b"finally")
+    waits: list[float] = []
+    backend = HTTPBackend(base_url=f"{URL}/_test/flaky/2/{code}/1/{root}")
+    store = Store(backend=RetryLayer(backend, attempts=4, sleep=waits.append))
+    assert store.read_bytes("flaky.txt") == b"finally"
+    # Two refusals, each asking for one second: the layer waited at least that long.
+    assert len(waits) == 2 and all(w >= 1.0 for w in waits)
+
+
+@needs_server
+def test_retry_layer_gives_up_with_the_attempt_count(root: str) -> None:
+    from storeroom.layers import RetryLayer
+
+    _seed(f"{root}/never.txt", b"x")
+    backend = HTTPBackend(base_url=f"{URL}/_test/flaky/9/503/0/{root}")
+    store = Store(backend=RetryLayer(backend, attempts=3, sleep=lambda s: None))
+    with pytest.raises(BackendUnavailable) as info:
+        store.read_bytes("never.txt")
+    assert info.value.attempts == 3 and info.value.retryable
