@@ -112,6 +112,9 @@ _BUILTIN: dict[str, _BackendType] = {
         "storeroom.backends.memory.config:MemoryOptions",
         "storeroom.backends.memory.backend:MemoryBackend",
     ),
+    "s3": _BackendType(
+        "s3", "storeroom.backends.s3.config:S3Options", "storeroom.backends.s3.backend:S3Backend"
+    ),
 }
 _REGISTERED: dict[str, _BackendType] = {}
 _LAYERS: dict[str, LayerFactory] = {}

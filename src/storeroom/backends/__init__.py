@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from storeroom.backends.local import LocalBackend
     from storeroom.backends.memory import MemoryBackend
+    from storeroom.backends.s3 import S3Backend
 
-__all__ = ["LocalBackend", "MemoryBackend"]
+__all__ = ["LocalBackend", "MemoryBackend", "S3Backend"]
 
 _LAZY = {
     "LocalBackend": "storeroom.backends.local",
     "MemoryBackend": "storeroom.backends.memory",
+    "S3Backend": "storeroom.backends.s3",
 }
 
 
