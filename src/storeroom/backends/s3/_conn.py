@@ -127,13 +127,13 @@ class Connection:
     def run(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
         """Run coroutine function ``fn(*args, **kwargs)`` on the I/O loop; return its result."""
         _, loop = self._ready()
-        result: T = sync(loop, fn, *args, **kwargs)
+        result: T = sync(loop, fn, *args, timeout=self._opts.request_timeout, **kwargs)
         return result
 
     def call(self, method: str, **kwargs: Any) -> Any:
         """One S3 API call, e.g. ``call("head_object", Bucket=..., Key=...)``."""
         client, loop = self._ready()
-        return sync(loop, getattr(client, method), **kwargs)
+        return sync(loop, getattr(client, method), timeout=self._opts.request_timeout, **kwargs)
 
     @property
     def client(self) -> Any:

@@ -19,7 +19,7 @@ MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB
 MAX_PART_SIZE = 5 * 1024 * MiB
 MAX_PARTS = 10_000
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-_]{1,254}")
+_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_]*")
 #: client_options keys storeroom sets itself and that would break its guarantees.
 _RESERVED = frozenset({"key", "secret", "token", "endpoint_url", "use_listings_cache"})
 
@@ -33,7 +33,10 @@ class S3Options(BackendOptions):
     ``secret`` / ``token`` are static credentials; without them the AWS chain is
     used (environment, ``profile``, shared files, instance roles). ``anon`` sends
     unsigned requests (public buckets). ``connect_timeout`` / ``read_timeout`` are
-    seconds per request; a timeout is a retryable ``BackendUnavailable``.
+    seconds per request; ``request_timeout`` bounds one whole request, sending its
+    body included (which the other two do not cover: a server that stops reading
+    an upload would otherwise hang it); ``None`` lifts it. A timeout is a
+    retryable ``BackendUnavailable``.
     ``part_size`` is the first multipart part size (grown as needed to stay under
     10,000 parts); writes up to ``multipart_threshold`` bytes are one PUT.
     ``max_pool_connections`` bounds the HTTP pool. ``client_options`` is passed to
@@ -54,6 +57,7 @@ class S3Options(BackendOptions):
     tls_ca_bundle: str | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    request_timeout: float | None = 300.0
     part_size: int = 8 * MiB
     multipart_threshold: int = 8 * MiB
     max_pool_connections: int = 10
@@ -66,7 +70,7 @@ class S3Options(BackendOptions):
         b = self.bucket.strip() if isinstance(self.bucket, str) else ""
         if not b:
             raise ConfigError("bucket: must name a bucket, got an empty string", key="bucket")
-        if "/" in b or not _BUCKET.fullmatch(b.lower()):
+        if not _BUCKET.fullmatch(self.bucket):
             raise ConfigError(
                 f"bucket: {self.bucket!r} is not a valid bucket name "
                 "(letters, digits, '.', '-', '_'; no '/'; put prefixes in the store's root_path)",
@@ -85,6 +89,10 @@ class S3Options(BackendOptions):
         for name in ("connect_timeout", "read_timeout"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name}: expected a number of seconds > 0", key=name)
+        if self.request_timeout is not None and not self.request_timeout > 0:
+            raise ConfigError(
+                "request_timeout: expected seconds > 0, or null", key="request_timeout"
+            )
         if not MIN_PART_SIZE <= self.part_size <= MAX_PART_SIZE:
             raise ConfigError(
                 f"part_size: expected {MIN_PART_SIZE} to {MAX_PART_SIZE} bytes "
