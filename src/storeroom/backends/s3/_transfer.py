@@ -18,7 +18,7 @@ from storeroom.backends.s3._conn import Connection
 from storeroom.backends.s3.config import MAX_PART_SIZE, MAX_PARTS
 from storeroom.backends.s3.errors import map_error
 
-__all__ = ["BodyReader", "Upload", "part_sizes", "read_full", "source_size"]
+__all__ = ["BodyReader", "Upload", "cut_parts", "fill", "part_sizes", "source_size"]
 
 #: Reads wider than this go straight to the body without buffering.
 READ_BUFFER = 256 * 1024
@@ -82,22 +82,6 @@ def open_body(conn: Connection, body: Any, key: str, bucket: str) -> io.Buffered
 # -- uploads -----------------------------------------------------------------
 
 
-def read_full(read: Callable[[int], bytes], n: int) -> bytes:
-    """Up to ``n`` bytes from ``read``, fewer only at the end of the stream."""
-    first = read(n)
-    if not first or len(first) >= n:
-        return first or b""
-    pieces = [first]
-    got = len(first)
-    while got < n:
-        block = read(n - got)
-        if not block:
-            break
-        pieces.append(block)
-        got += len(block)
-    return b"".join(pieces)
-
-
 def source_size(src: Source) -> int | None:
     """Bytes left in ``src`` when it can tell cheaply (bytes, seekable files), else ``None``."""
     if isinstance(src, bytes | bytearray | memoryview):
@@ -132,22 +116,59 @@ def part_sizes(part_size: int, total: int | None) -> Iterator[int]:
         n += 1
 
 
-def cut_parts(read: Callable[[int], bytes], first: bytes, sizes: Iterator[int]) -> Iterator[bytes]:
-    """Parts of the stream ``first + read(...)``, each exactly the next size but the last."""
-    size = next(sizes)
-    pos = 0
-    view = memoryview(first)
-    del first  # the caller drops its reference too, so the buffer goes with the view
-    while len(view) - pos >= size:
-        yield view[pos : pos + size].tobytes()
-        pos += size
-        size = next(sizes)
-    rest = view[pos:].tobytes()
+def fill(read: Callable[[int], bytes], size: int, lead: bytes = b"") -> bytearray:
+    """Up to ``size`` bytes (``lead`` first, then ``read``) in one buffer, no joins.
+
+    Only a source that returns more than asked makes the buffer longer.
+    """
+    buf = bytearray(size)
+    view = memoryview(buf)
+    got = len(lead)
+    view[:got] = lead
+    while got < size:
+        block = read(size - got)
+        if not block:
+            break
+        n = len(block)
+        if n > size - got:  # a source that returns more than asked: keep all of it
+            view[got:] = memoryview(block)[: size - got]
+            view.release()
+            buf += memoryview(block)[size - got :]
+            return buf
+        view[got : got + n] = block
+        got += n
     view.release()
+    if got < size:
+        del buf[got:]
+    return buf
+
+
+def cut_parts(
+    read: Callable[[int], bytes], first: bytearray, lead: bytes, sizes: Iterator[int]
+) -> Iterator[bytearray]:
+    """Parts of the stream ``first + lead + read(...)``, each the next size but the last.
+
+    ``first`` is yielded as it is when it has the first part's size (the usual
+    case: ``multipart_threshold == part_size``), so a part is never copied.
+    """
+    size = next(sizes)
+    if len(first) == size:
+        yield first
+        size = next(sizes)
+    else:  # re-cut the head into parts of the right size
+        head = memoryview(bytes(first) + lead)
+        first.clear()
+        pos = 0
+        while len(head) - pos >= size:
+            yield bytearray(head[pos : pos + size])
+            pos += size
+            size = next(sizes)
+        lead = head[pos:].tobytes()
+        head.release()
+    del first
     while True:
-        more = read_full(read, size - len(rest))
-        part = rest + more if rest else more
-        rest = b""
+        part = fill(read, size, lead)
+        lead = b""
         if not part:
             return
         yield part
@@ -170,7 +191,7 @@ class Upload:
         self.parts: list[dict[str, Any]] = []
         self.size = 0
 
-    def add(self, data: bytes) -> None:
+    def add(self, data: bytes | bytearray) -> None:
         number = len(self.parts) + 1
         if number > MAX_PARTS:
             raise ValueError("more than 10,000 parts")  # part_sizes() prevents this

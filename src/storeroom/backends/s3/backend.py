@@ -28,9 +28,9 @@ from storeroom.backends.s3._conn import Connection
 from storeroom.backends.s3._transfer import (
     Upload,
     cut_parts,
+    fill,
     open_body,
     part_sizes,
-    read_full,
     source_size,
 )
 from storeroom.backends.s3.config import MAX_PART_SIZE, S3Options
@@ -244,8 +244,9 @@ class S3Backend(Backend):
             src = io.BytesIO(data)
             del data
         total = source_size(src)
-        first = read_full(src.read, threshold + 1)
-        if len(first) <= threshold:
+        first = fill(src.read, threshold)
+        lead = fill(src.read, 1) if len(first) == threshold else b""
+        if not lead:
             return self._put(key, first, overwrite, args, metadata)
         if not overwrite and self._head(key, "write") is not None:
             # Fail before uploading; the conditional completion still guards the race.
@@ -256,15 +257,14 @@ class S3Backend(Backend):
                 operation="write",
                 hint="pass overwrite=True to replace it",
             )
-        sizes = part_sizes(self.options.part_size, None if total is None else total)
-        parts = cut_parts(src.read, first, sizes)
+        parts = cut_parts(src.read, first, bytes(lead), part_sizes(self.options.part_size, total))
         del first
         return self._multipart(key, parts, overwrite, args, metadata)
 
     def _put(
         self,
         key: str,
-        data: bytes,
+        data: bytes | bytearray,
         overwrite: bool,
         args: dict[str, Any],
         metadata: Mapping[str, str] | None,
@@ -277,7 +277,7 @@ class S3Backend(Backend):
     def _multipart(
         self,
         key: str,
-        parts: Iterator[bytes],
+        parts: Iterator[bytearray],
         overwrite: bool,
         args: dict[str, Any],
         metadata: Mapping[str, str] | None,
@@ -289,7 +289,9 @@ class S3Backend(Backend):
         try:
             for part in parts:  # an error of the caller's source propagates unchanged
                 try:
-                    upload.add(part)
+                    # bytes, not bytearray: botocore wraps a body in BytesIO, which
+                    # shares a bytes object but copies a bytearray.
+                    upload.add(bytes(part) if isinstance(part, bytearray) else part)
                 except Exception as exc:
                     raise self._fail(exc, key, "write") from exc
                 del part
