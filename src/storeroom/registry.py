@@ -142,6 +142,12 @@ _BUILTIN: dict[str, _BackendType] = {
         "storeroom.backends.sftp.backend:SFTPBackend",
         extra="sftp",
     ),
+    "s3": _BackendType(
+        "s3",
+        "storeroom.backends.s3.config:S3Options",
+        "storeroom.backends.s3.backend:S3Backend",
+        extra="s3",
+    ),
 }
 _REGISTERED: dict[str, _BackendType] = {}
 _LAYERS: dict[str, LayerFactory] = {}

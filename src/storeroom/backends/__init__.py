@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from storeroom.backends.http import HTTPBackend
     from storeroom.backends.local import LocalBackend
     from storeroom.backends.memory import MemoryBackend
+    from storeroom.backends.s3 import S3Backend
     from storeroom.backends.sftp import SFTPBackend
     from storeroom.backends.sql import SQLBlobBackend
 
@@ -17,6 +18,7 @@ __all__ = [
     "HTTPBackend",
     "LocalBackend",
     "MemoryBackend",
+    "S3Backend",
     "SFTPBackend",
     "SQLBlobBackend",
 ]
@@ -28,6 +30,7 @@ _LAZY = {
     "HTTPBackend": "storeroom.backends.http",
     "SQLBlobBackend": "storeroom.backends.sql",
     "SFTPBackend": "storeroom.backends.sftp",
+    "S3Backend": "storeroom.backends.s3",
 }
 
 

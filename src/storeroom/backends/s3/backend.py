@@ -1,0 +1,475 @@
+"""The ``s3`` backend: objects in one S3 (or S3-compatible) bucket, built on s3fs.
+
+Keys are object names; folders are not stored but derived from ``/`` in the
+names (a flat namespace: an emptied folder disappears). Every call is one
+request to S3 with no cache in front, so reads, listings and existence checks
+see every completed write at once. Create-only writes are conditional
+(``If-None-Match: *`` on the PUT or on the multipart completion), so two
+writers racing for a new name cannot both win. Writes are atomic: an object
+appears only complete. ``move`` is copy + delete, not atomic.
+
+The backend never retries: botocore is set to a single attempt and every
+failure maps to a storeroom error through ``errors.py``, retryable where a
+new attempt can succeed, for the retry layer to act on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Iterator, Mapping
+from heapq import merge
+from typing import Any, BinaryIO, ClassVar
+
+import botocore.exceptions as bx  # type: ignore[import-untyped]
+
+from storeroom.backend import Backend, Entry, Source, derive_folders, rel_key
+from storeroom.backends.s3._conn import Connection
+from storeroom.backends.s3._transfer import (
+    Upload,
+    cut_parts,
+    fill,
+    open_body,
+    part_sizes,
+    source_size,
+)
+from storeroom.backends.s3.config import MAX_PART_SIZE, S3Options
+from storeroom.backends.s3.errors import BACKEND, map_error
+from storeroom.capabilities import ALL_GATES, Capability
+from storeroom.config.secret import Secret
+from storeroom.errors import (
+    AlreadyExists,
+    DirectoryNotEmpty,
+    InvalidPath,
+    NotFound,
+    StoreroomError,
+)
+from storeroom.models import FileInfo, FolderEntry, WriteResult
+from storeroom.path import RemotePath
+
+__all__ = ["S3Backend"]
+
+_NAME = BACKEND
+_PAGE = 1000  # S3's page size for listings and batch deletes
+
+
+def _status(exc: BaseException) -> int | None:
+    if isinstance(exc, bx.ClientError):
+        status = (exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        return status if isinstance(status, int) else None
+    return None
+
+
+def _etag(value: Any) -> str | None:
+    return value.strip('"') if isinstance(value, str) else None
+
+
+def _canonical(key: str) -> bool:
+    """True for object names that are storeroom keys (no empty, ``.`` or ``..`` segment)."""
+    if not key or key.endswith("/") or key.startswith("/") or "//" in key:
+        return False
+    return "." not in key or not {".", ".."} & set(key.split("/"))
+
+
+class S3Backend(Backend):
+    """Objects in an S3 bucket: ``S3Backend(bucket="data", endpoint_url=..., ...)``.
+
+    See ``S3Options`` for every option. Flat namespace (folders derived from
+    key prefixes); user metadata is stored as S3 object metadata (keys come
+    back lower-cased, values must be ASCII). Safe to use from several threads
+    and after ``os.fork()``.
+    """
+
+    type_name = _NAME
+    real_folders = False
+    capabilities: frozenset[Capability] = ALL_GATES | frozenset(
+        {Capability.LAZY_READ, Capability.USER_METADATA, Capability.WRITE_RESULT_NATIVE}
+    )
+    options_class: ClassVar[type[S3Options]] = S3Options
+
+    def __init__(self, bucket: str, **options: Any) -> None:
+        for name in ("key", "secret", "token"):
+            value = options.get(name)
+            if isinstance(value, str):
+                options[name] = Secret(value)
+        #: The options as given; pickling rebuilds the backend from them.
+        self.options = S3Options(bucket=bucket, **options)
+        self.bucket = self.options.bucket
+        self._conn = Connection(self.options)
+
+    @classmethod
+    def from_options(cls, opts: S3Options) -> S3Backend:
+        """Build the backend from parsed options (nothing connects before first use)."""
+        backend = cls.__new__(cls)
+        backend.options = opts
+        backend.bucket = opts.bucket
+        backend._conn = Connection(opts)
+        return backend
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _call(self, op: str, key: str, method: str, **kwargs: Any) -> Any:
+        try:
+            return self._conn.call(method, Bucket=self.bucket, **kwargs)
+        except Exception as exc:
+            raise map_error(exc, key, operation=op, bucket=self.bucket) from exc
+
+    def _fail(self, exc: BaseException, key: str, op: str) -> StoreroomError:
+        return map_error(exc, key, operation=op, bucket=self.bucket)
+
+    def _head(self, key: str, op: str) -> dict[str, Any] | None:
+        """HEAD ``key``: its response, or ``None`` when there is no such object."""
+        if not key:
+            return None
+        try:
+            resp: dict[str, Any] = self._conn.call("head_object", Bucket=self.bucket, Key=key)
+            return resp
+        except bx.ClientError as exc:
+            if _status(exc) == 404:
+                return None
+            raise self._fail(exc, key, op) from exc
+        except Exception as exc:
+            raise self._fail(exc, key, op) from exc
+
+    @staticmethod
+    def _info(key: str, head: Mapping[str, Any]) -> FileInfo:
+        meta = head.get("Metadata")
+        return FileInfo._fast(
+            key,
+            key.rpartition("/")[2],
+            int(head.get("ContentLength", 0)),
+            head.get("LastModified"),
+            etag=_etag(head.get("ETag")),
+            content_type=head.get("ContentType"),
+            metadata=dict(meta) if meta is not None else {},
+        )
+
+    # -- reads ------------------------------------------------------------------
+
+    def stat(self, key: str) -> Entry:
+        """The file at ``key`` (one HEAD); folders are not objects, so ``NotFound``."""
+        head = self._head(key, "stat")
+        if head is None:
+            raise NotFound("file not found", path=key, backend=_NAME, operation="stat")
+        return self._info(key, head)
+
+    def exists(self, key: str) -> bool:
+        """A file (one HEAD) or, when that misses, a non-empty prefix (one LIST)."""
+        if not key:
+            return True
+        if self._head(key, "exists") is not None:
+            return True
+        return self._has_children(key, "exists")
+
+    def is_folder(self, key: str) -> bool:
+        """True for the root and for any prefix ``key/`` holding at least one object."""
+        return not key or self._has_children(key, "is_folder")
+
+    def _has_children(self, key: str, op: str) -> bool:
+        resp = self._call(op, key, "list_objects_v2", Prefix=key + "/", MaxKeys=1)
+        return bool(resp.get("KeyCount") or resp.get("Contents"))
+
+    def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
+        """A streaming GET; ``start``/``end`` become one ``Range`` request."""
+        if (start is not None and start < 0) or (end is not None and end < 0):
+            raise InvalidPath("byte offsets must not be negative", path=key, backend=_NAME)
+        if not key:
+            raise InvalidPath("expected a file, got the root", path=key, backend=_NAME)
+        first = start or 0
+        if end is not None and end <= first:
+            self.stat(key)  # NotFound for a missing file; the range itself is empty
+            return io.BytesIO(b"")
+        extra: dict[str, Any] = {}
+        if first or end is not None:
+            extra["Range"] = f"bytes={first}-{'' if end is None else end - 1}"
+        try:
+            resp = self._conn.call("get_object", Bucket=self.bucket, Key=key, **extra)
+        except bx.ClientError as exc:
+            if _status(exc) == 416:  # the range starts at or past the end: nothing to read
+                return io.BytesIO(b"")
+            raise self._fail(exc, key, "open_read") from exc
+        except Exception as exc:
+            raise self._fail(exc, key, "open_read") from exc
+        return open_body(self._conn, resp["Body"], key, self.bucket)
+
+    # -- writes -----------------------------------------------------------------
+
+    def _check_ancestors(self, key: str) -> None:
+        """With ``reject_write_under_file_ancestor``: no parent of ``key`` may be a file."""
+        parts = key.split("/")[:-1]
+        if not parts:
+            return
+        parents = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        client = self._conn.client
+
+        async def probe() -> list[Any]:
+            calls = [client.head_object(Bucket=self.bucket, Key=p) for p in parents]
+            return await asyncio.gather(*calls, return_exceptions=True)
+
+        for parent, res in zip(parents, self._conn.run(probe), strict=True):
+            if isinstance(res, BaseException):
+                if _status(res) == 404:
+                    continue
+                raise self._fail(res, key, "write") from res
+            raise InvalidPath(
+                f"a parent of this path is a file: {parent!r}", path=key, backend=_NAME
+            )
+
+    def write(
+        self,
+        key: str,
+        src: Source,
+        *,
+        overwrite: bool = False,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        """One PUT up to ``multipart_threshold`` bytes, else a multipart upload.
+
+        Both are atomic (the object appears complete or not at all), so
+        ``atomic`` needs nothing extra. Without ``overwrite`` the PUT or the
+        completion carries ``If-None-Match: *``: an existing object is a 412,
+        reported as ``AlreadyExists``.
+        """
+        if not key:
+            raise InvalidPath("a file path is required, got the root", path=key, backend=_NAME)
+        if self.options.reject_write_under_file_ancestor:
+            self._check_ancestors(key)
+        args: dict[str, Any] = {"Metadata": dict(metadata)} if metadata else {}
+        threshold = self.options.multipart_threshold
+        if isinstance(src, bytes | bytearray | memoryview):
+            data = bytes(src)
+            if len(data) <= threshold:
+                return self._put(key, data, overwrite, args, metadata)
+            src = io.BytesIO(data)
+            del data
+        total = source_size(src)
+        first = fill(src.read, threshold)
+        lead = fill(src.read, 1) if len(first) == threshold else b""
+        if not lead:
+            return self._put(key, first, overwrite, args, metadata)
+        if not overwrite and self._head(key, "write") is not None:
+            # Fail before uploading; the conditional completion still guards the race.
+            raise AlreadyExists(
+                "file already exists",
+                path=key,
+                backend=_NAME,
+                operation="write",
+                hint="pass overwrite=True to replace it",
+            )
+        parts = cut_parts(src.read, first, bytes(lead), part_sizes(self.options.part_size, total))
+        del first
+        return self._multipart(key, parts, overwrite, args, metadata)
+
+    def _put(
+        self,
+        key: str,
+        data: bytes | bytearray,
+        overwrite: bool,
+        args: dict[str, Any],
+        metadata: Mapping[str, str] | None,
+    ) -> WriteResult:
+        if not overwrite:
+            args = {**args, "IfNoneMatch": "*"}
+        resp = self._call("write", key, "put_object", Key=key, Body=data, **args)
+        return self._result(key, len(data), resp, metadata)
+
+    def _multipart(
+        self,
+        key: str,
+        parts: Iterator[bytearray],
+        overwrite: bool,
+        args: dict[str, Any],
+        metadata: Mapping[str, str] | None,
+    ) -> WriteResult:
+        try:
+            upload = Upload(self._conn, self.bucket, key, args)
+        except Exception as exc:
+            raise self._fail(exc, key, "write") from exc
+        try:
+            for part in parts:  # an error of the caller's source propagates unchanged
+                try:
+                    # bytes, not bytearray: botocore wraps a body in BytesIO, which
+                    # shares a bytes object but copies a bytearray.
+                    upload.add(bytes(part) if isinstance(part, bytearray) else part)
+                except Exception as exc:
+                    raise self._fail(exc, key, "write") from exc
+                del part
+            try:
+                resp = upload.complete(overwrite)
+            except Exception as exc:
+                raise self._fail(exc, key, "write") from exc
+        except BaseException:
+            upload.abort()
+            raise
+        return self._result(key, upload.size, resp, metadata)
+
+    @staticmethod
+    def _result(
+        key: str, size: int, resp: Mapping[str, Any], metadata: Mapping[str, str] | None
+    ) -> WriteResult:
+        return WriteResult(
+            RemotePath._trusted(key),
+            size,
+            etag=_etag(resp.get("ETag")),
+            version_id=resp.get("VersionId"),
+            last_modified=resp.get("LastModified"),
+            metadata=dict(metadata or {}),
+        )
+
+    def delete(self, key: str) -> None:
+        """HEAD (S3 deletes missing keys silently, the contract wants ``NotFound``), DELETE."""
+        if self._head(key, "delete") is None:
+            raise NotFound("file not found", path=key, backend=_NAME, operation="delete")
+        self._call("delete", key, "delete_object", Key=key)
+
+    # -- listing ----------------------------------------------------------------
+
+    def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
+        """Pages of ``ListObjectsV2`` (1,000 keys each), streamed in entry order."""
+        files = self._list_pages(prefix, recursive, base)
+        if recursive:
+            return derive_folders(files, rel_key(prefix, base) if prefix else "")
+        return files
+
+    def _list_pages(self, prefix: str, recursive: bool, base: str) -> Iterator[Any]:
+        cut = len(base) + 1 if base else 0
+        query: dict[str, Any] = {"Prefix": prefix + "/" if prefix else "", "MaxKeys": _PAGE}
+        if not recursive:
+            query["Delimiter"] = "/"
+        while True:
+            resp = self._call("list", prefix, "list_objects_v2", **query)
+            files = ((o["Key"], o) for o in resp.get("Contents") or () if _canonical(o["Key"]))
+            if recursive:
+                for name, obj in files:
+                    yield self._listed(name[cut:], obj)
+            else:
+                folders = ((p["Prefix"], None) for p in resp.get("CommonPrefixes") or ())
+                for name, obj in merge(files, folders, key=lambda item: item[0]):
+                    if obj is not None:
+                        yield self._listed(name[cut:], obj)
+                    elif _canonical(name[:-1]):
+                        path = name[cut:-1]
+                        yield FolderEntry._fast(path, path.rpartition("/")[2])
+            token = resp.get("NextContinuationToken")
+            if not resp.get("IsTruncated") or not token:
+                return
+            query["ContinuationToken"] = token
+
+    @staticmethod
+    def _listed(path: str, obj: Mapping[str, Any]) -> FileInfo:
+        return FileInfo._fast(
+            path,
+            path.rpartition("/")[2],
+            obj["Size"],
+            obj.get("LastModified"),
+            etag=_etag(obj.get("ETag")),
+        )
+
+    # -- optional primitives ------------------------------------------------------
+
+    def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
+        """Server-side copy of content, metadata and content type.
+
+        With ``overwrite`` one ``CopyObject``. Create-only copies must not race
+        a concurrent writer, so they complete a one-part multipart copy with
+        ``If-None-Match: *`` (honoured by S3 and moto, where ``CopyObject``'s
+        own condition is not); an empty source is a conditional empty PUT.
+        """
+        head = self._head(src, "copy")
+        if head is None:
+            raise NotFound("file not found", path=src, backend=_NAME, operation="copy")
+        size = int(head.get("ContentLength", 0))
+        meta = dict(head.get("Metadata") or {})
+        if src == dst:
+            return self._result(dst, size, head, meta)
+        source = {"Bucket": self.bucket, "Key": src}
+        if overwrite and size <= MAX_PART_SIZE:
+            resp = self._call("copy", dst, "copy_object", Key=dst, CopySource=source)
+            return self._result(dst, size, resp.get("CopyObjectResult") or {}, meta)
+        args: dict[str, Any] = {"Metadata": meta}
+        if head.get("ContentType"):
+            args["ContentType"] = head["ContentType"]
+        if size == 0:
+            return self._put(dst, b"", overwrite, args, meta)
+        return self._copy_parts(dst, source, size, overwrite, args)
+
+    def _copy_parts(
+        self, dst: str, source: dict[str, str], size: int, overwrite: bool, args: dict[str, Any]
+    ) -> WriteResult:
+        """A multipart upload of server-side part copies (5 GiB each, S3's maximum)."""
+        try:
+            upload = Upload(self._conn, self.bucket, dst, args)
+        except Exception as exc:
+            raise self._fail(exc, dst, "copy") from exc
+        try:
+            for first in range(0, size, MAX_PART_SIZE):
+                upload.add_copy(source, first, min(size, first + MAX_PART_SIZE) - 1)
+            resp = upload.complete(overwrite)
+        except BaseException as exc:
+            upload.abort()
+            if isinstance(exc, Exception):
+                raise self._fail(exc, dst, "copy") from exc
+            raise
+        return self._result(dst, size, resp, args["Metadata"])
+
+    def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
+        """Copy, then delete the source: NOT atomic (S3 has no rename)."""
+        if src == dst:
+            self._check_file(src)
+            return
+        self.copy(src, dst, overwrite=overwrite)
+        self._call("move", src, "delete_object", Key=src)
+
+    def remove_folder(self, key: str, *, recursive: bool = False) -> None:
+        """Delete every object under ``key/`` with batch deletes of 1,000 keys."""
+        if not key:
+            raise InvalidPath("refusing to remove the backend root", path=key, backend=_NAME)
+        query: dict[str, Any] = {"Prefix": key + "/", "MaxKeys": _PAGE}
+        seen = False
+        while True:
+            resp = self._call("remove_folder", key, "list_objects_v2", **query)
+            names = [o["Key"] for o in resp.get("Contents") or ()]
+            if not names:
+                break
+            if not seen and not recursive:
+                raise DirectoryNotEmpty(
+                    "folder is not empty",
+                    path=key,
+                    backend=_NAME,
+                    hint="pass recursive=True to delete it with its content",
+                )
+            seen = True
+            batch = {"Objects": [{"Key": n} for n in names], "Quiet": True}
+            done = self._call("remove_folder", key, "delete_objects", Delete=batch)
+            for err in done.get("Errors") or ():
+                failure = bx.ClientError({"Error": err}, "DeleteObjects")
+                raise self._fail(failure, err.get("Key", key), "remove_folder") from failure
+            # Listing again after the last deleted name stays correct while deleting.
+            query["StartAfter"] = names[-1]
+            query.pop("ContinuationToken", None)
+        if not seen:
+            raise NotFound("folder not found", path=key, backend=_NAME, operation="remove_folder")
+
+    def ping(self) -> None:
+        """One HEAD of the bucket: reachability, credentials and the bucket's existence."""
+        self._call("ping", "", "head_bucket")
+
+    def native_path(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def describe(self) -> Mapping[str, object]:
+        facts: dict[str, object] = {"bucket": self.bucket}
+        if self.options.endpoint_url:
+            facts["endpoint_url"] = self.options.endpoint_url
+        if self.options.region_name:
+            facts["region_name"] = self.options.region_name
+        return facts
+
+    def close(self) -> None:
+        """Close the HTTP sessions; the backend reconnects on next use."""
+        self._conn.close()
+
+    def unwrap_s3fs(self) -> Any:
+        """The underlying ``s3fs.S3FileSystem`` (for what storeroom does not cover)."""
+        return self._conn.fs

@@ -1,0 +1,134 @@
+"""Options of the ``s3`` backend (no SDK import here: config loads without the extra)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from storeroom.config.model import RetryPolicy
+from storeroom.config.options import BackendOptions
+from storeroom.config.secret import Secret
+from storeroom.errors import ConfigError
+
+__all__ = ["MAX_PARTS", "MIN_PART_SIZE", "S3Options"]
+
+MiB = 1024 * 1024
+#: S3's limits on multipart uploads.
+MIN_PART_SIZE = 5 * MiB
+MAX_PART_SIZE = 5 * 1024 * MiB
+MAX_PARTS = 10_000
+_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_]*")
+#: client_options keys storeroom sets itself and that would break its guarantees.
+_RESERVED = frozenset({"key", "secret", "token", "endpoint_url", "use_listings_cache"})
+
+
+@dataclasses.dataclass(frozen=True)
+class S3Options(BackendOptions):
+    """Options of the ``s3`` backend.
+
+    ``bucket`` (required) holds every key of this backend. ``endpoint_url``
+    points at an S3-compatible store (MinIO, Ceph, moto, ...). ``key`` /
+    ``secret`` / ``token`` are static credentials; without them the AWS chain is
+    used (environment, ``profile``, shared files, instance roles). ``anon`` sends
+    unsigned requests (public buckets). ``connect_timeout`` / ``read_timeout`` are
+    seconds per request; ``request_timeout`` bounds one whole request, sending its
+    body included (which the other two do not cover: a server that stops reading
+    an upload would otherwise hang it); ``None`` lifts it. A timeout is a
+    retryable ``BackendUnavailable``.
+    ``part_size`` is the first multipart part size (grown as needed to stay under
+    10,000 parts); writes up to ``multipart_threshold`` bytes are one PUT.
+    ``max_pool_connections`` bounds the HTTP pool. ``client_options`` is passed to
+    ``s3fs.S3FileSystem`` (its ``client_kwargs`` and ``config_kwargs`` are merged
+    over storeroom's). ``retry`` is validated and kept for the retry layer: the
+    backend itself never retries (botocore's retries are turned off).
+    ``use_listings_cache`` must stay false (strong read-after-write).
+    """
+
+    bucket: str
+    endpoint_url: str | None = None
+    key: Secret | None = None
+    secret: Secret | None = None
+    token: Secret | None = None
+    region_name: str | None = None
+    profile: str | None = None
+    anon: bool = False
+    tls_ca_bundle: str | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    request_timeout: float | None = 300.0
+    part_size: int = 8 * MiB
+    multipart_threshold: int = 8 * MiB
+    max_pool_connections: int = 10
+    use_listings_cache: bool = False
+    reject_write_under_file_ancestor: bool = False
+    client_options: Mapping[str, Any] | None = None
+    retry: Mapping[str, Any] | RetryPolicy | None = None
+
+    def __post_init__(self) -> None:
+        b = self.bucket.strip() if isinstance(self.bucket, str) else ""
+        if not b:
+            raise ConfigError("bucket: must name a bucket, got an empty string", key="bucket")
+        if not _BUCKET.fullmatch(self.bucket):
+            raise ConfigError(
+                f"bucket: {self.bucket!r} is not a valid bucket name "
+                "(letters, digits, '.', '-', '_'; no '/'; put prefixes in the store's root_path)",
+                key="bucket",
+            )
+        if self.endpoint_url is not None and not re.match(r"https?://", self.endpoint_url):
+            raise ConfigError(
+                f"endpoint_url: expected an http:// or https:// URL, got {self.endpoint_url!r}",
+                key="endpoint_url",
+            )
+        if (self.key is None) != (self.secret is None):
+            raise ConfigError(
+                "key/secret: give both (static credentials) or neither (AWS credential chain)",
+                key="key" if self.key is None else "secret",
+            )
+        for name in ("connect_timeout", "read_timeout"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name}: expected a number of seconds > 0", key=name)
+        if self.request_timeout is not None and not self.request_timeout > 0:
+            raise ConfigError(
+                "request_timeout: expected seconds > 0, or null", key="request_timeout"
+            )
+        if not MIN_PART_SIZE <= self.part_size <= MAX_PART_SIZE:
+            raise ConfigError(
+                f"part_size: expected {MIN_PART_SIZE} to {MAX_PART_SIZE} bytes "
+                "(S3's multipart limits)",
+                key="part_size",
+            )
+        if not 0 <= self.multipart_threshold <= MAX_PART_SIZE:
+            raise ConfigError(
+                f"multipart_threshold: expected 0 to {MAX_PART_SIZE} bytes",
+                key="multipart_threshold",
+            )
+        if self.max_pool_connections < 1:
+            raise ConfigError("max_pool_connections: expected >= 1", key="max_pool_connections")
+        if self.use_listings_cache:
+            raise ConfigError(
+                "use_listings_cache: must be false; a listings cache would break "
+                "read-after-write consistency (use a cache layer for TTL caching instead)",
+                key="use_listings_cache",
+            )
+        if self.client_options:
+            clash = sorted(_RESERVED & set(self.client_options))
+            if clash:
+                raise ConfigError(
+                    f"client_options.{clash[0]}: set it as the backend option instead",
+                    key=f"client_options.{clash[0]}",
+                )
+        if self.retry is not None and not isinstance(self.retry, RetryPolicy):
+            RetryPolicy.from_dict(self.retry, where="retry")
+
+    @classmethod
+    def backend_type(cls) -> str:
+        return "s3"
+
+    @property
+    def retry_policy(self) -> RetryPolicy | None:
+        """``retry`` as a ``RetryPolicy`` (for the retry layer), or ``None``."""
+        if self.retry is None or isinstance(self.retry, RetryPolicy):
+            return self.retry
+        return RetryPolicy.from_dict(self.retry, where="retry")
