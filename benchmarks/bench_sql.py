@@ -22,9 +22,10 @@ fsspec has no SQL filesystem, so it has no column here. PostgreSQL is taken
 from ``STOREROOM_TEST_SQL_URL`` (``scripts/services up postgres``). On
 SQLite every contender has its own database file in one temporary folder
 (same disk, same settings): contenders sharing one file would flush each
-other's page cache and trigger each other's WAL checkpoints. The streaming case writes 256 MiB through
-``store.write(path, stream)`` and reads it back in 1 MiB reads, each
-contender in a fresh process, and reports the growth of the resident set.
+other's page cache and trigger each other's WAL checkpoints. The streaming
+case writes 256 MiB through ``store.write(path, stream)`` and reads it back
+in 1 MiB reads, each contender in a fresh process, and reports the growth
+of the resident set.
 """
 
 from __future__ import annotations

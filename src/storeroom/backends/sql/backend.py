@@ -250,8 +250,15 @@ class SQLBlobBackend(Writes, Backend):
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
         """Entries below ``prefix`` in entry order: one indexed query per page (``_list``)."""
 
+        def page(conn: sa.Connection, q: Prepared, params: dict[str, Any]) -> Any:
+            result = q(conn, **params)
+            try:
+                return result.cursor.fetchall()  # plain tuples: no Row objects
+            finally:
+                result.close()
+
         def fetch(q: Prepared, params: dict[str, Any]) -> Any:
-            return self._run(prefix, "list", lambda c: q(c, **params).all(), write=False)
+            return self._run(prefix, "list", lambda c: page(c, q, params), write=False)
 
         return _list.entries(self._s, fetch, prefix, recursive, base)
 
