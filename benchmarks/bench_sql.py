@@ -6,16 +6,26 @@
 Contenders, interleaved in one run against the same database:
 
 * ``raw``: SQLAlchemy Core on a one-row-per-blob table (``path`` primary key,
-  ``data``, ``size``, ``mtime``), the baseline of every ratio;
+  ``data``, ``size``, ``mtime``), the baseline of every ratio. It runs the
+  same job under the same settings as the backend: on SQLite the same
+  connection PRAGMAs (WAL, ``synchronous=NORMAL``, ``secure_delete=FAST``,
+  busy timeout) and one transaction per write; on PostgreSQL one transaction
+  per write and reads in ``AUTOCOMMIT`` (no BEGIN/ROLLBACK round trips), as
+  the backend does. A write is one upsert statement; a read one ``SELECT``;
+  ``exists`` one indexed probe of the exact path; a listing one range scan
+  returning ``(relative path, size, datetime)`` tuples;
 * ``storeroom``: a Store of the ``sql-blob`` backend built through
   ``Registry(RegistryConfig.from_dict(...))``;
 * ``remote-store``: remote-store 0.33.0's ``sql-blob`` backend, same config.
 
 fsspec has no SQL filesystem, so it has no column here. PostgreSQL is taken
-from ``STOREROOM_TEST_SQL_URL`` (``scripts/services up postgres``); SQLite is
-a file in a temporary folder. The streaming case writes 256 MiB through
-``store.write(path, stream)`` and reads it back in 1 MiB reads, each
-contender in a fresh process, and reports the growth of the resident set.
+from ``STOREROOM_TEST_SQL_URL`` (``scripts/services up postgres``). On
+SQLite every contender has its own database file in one temporary folder
+(same disk, same settings): contenders sharing one file would flush each
+other's page cache and trigger each other's WAL checkpoints. The streaming
+case writes 256 MiB through ``store.write(path, stream)`` and reads it back
+in 1 MiB reads, each contender in a fresh process, and reports the growth
+of the resident set.
 """
 
 from __future__ import annotations
@@ -72,6 +82,23 @@ class Raw:
 
         self.sa = sa
         self.engine = sa.create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            from sqlalchemy import event
+
+            @event.listens_for(self.engine, "connect")
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                # The backend's settings (SQL-005): same durability, same I/O.
+                for pragma in (
+                    "busy_timeout = 30000",
+                    "journal_mode = WAL",
+                    "synchronous = NORMAL",
+                    "secure_delete = FAST",
+                ):
+                    dbapi_conn.execute(f"PRAGMA {pragma}")
+
+            self.reader = self.engine
+        else:
+            self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         md = sa.MetaData()
         path_type = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
         self.t = sa.Table(
@@ -108,12 +135,12 @@ class Raw:
             )
 
     def read(self, rel: str) -> bytes:
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             data: bytes = c.execute(self.q_read, {"p": f"{ROOT}/{rel}"}).scalar_one()
             return data
 
     def exists(self, rel: str) -> bool:
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             return c.execute(self.q_exists, {"p": f"{ROOT}/{rel}"}).first() is not None
 
     def list(self, folder: str) -> list[Any]:
@@ -124,16 +151,23 @@ class Raw:
         q = q.where(t.c.path >= lo, t.c.path < hi).order_by(t.c.path)
         cut = len(ROOT) + 1
         stamp = datetime.fromtimestamp
-        with self.engine.connect() as c:
+        with self.reader.connect() as c:
             return [(p[cut:], size, stamp(m, UTC)) for p, size, m in c.execute(q)]
+
+
+def _own(url: str, contender: str) -> str:
+    """SQLite: a database file per contender (same folder); a server URL as is."""
+    if url.startswith("sqlite:///") and url.endswith(".db"):
+        return f"{url[:-3]}-{contender}.db"
+    return url
 
 
 def _timing(
     dbname: str, url: str, rounds: int, sample_ms: float, count: int
 ) -> list[dict[str, Any]]:
-    raw = Raw(url)
-    store = _storeroom(url)
-    rstore = _remote_store(url)
+    raw = Raw(_own(url, "raw"))
+    store = _storeroom(_own(url, "storeroom"))
+    rstore = _remote_store(_own(url, "remote-store"))
     data = os.urandom(MiB)
     contenders: dict[str, Any] = {"raw": raw, "storeroom": store, "remote-store": rstore}
     # Fixture: the same files for everyone.
