@@ -158,8 +158,9 @@ class DeleteSuite:
         assert sorted(results) == sorted([a, b, gone, sub])
         assert results[a] is None
         assert results[b] is None
-        assert isinstance(results[gone], NotFound)
-        assert results[gone].path == gone
+        missing = results[gone]
+        assert isinstance(missing, NotFound)
+        assert missing.path == gone
         # A folder fails exactly as ``delete`` fails on it (InvalidPath with real folders).
         with pytest.raises(StoreroomError) as info:
             backend.delete(sub)
