@@ -13,7 +13,11 @@ like with like:
 
 Target: the full stack adds at most 10 µs per ``stat`` (median), hit and miss.
 
-    python benchmarks/bench_layers.py [--quick] [--json PATH] [--markdown PATH]
+``--s3`` adds, in a second interleaved run against ``STOREROOM_TEST_S3_*``,
+``exists`` and ``get_file_info`` on an s3 store without layers against the
+same store with a cache layer answering (target: the hit is at least 20 times faster).
+
+    python benchmarks/bench_layers.py [--quick] [--json PATH] [--markdown PATH] [--s3]
 """
 
 from __future__ import annotations
@@ -125,6 +129,72 @@ def run(rounds: int, sample_ms: float) -> dict[str, Any]:
     return {"rows": rows, "checks": checks, "rounds": rounds, "number": number}
 
 
+S3_TARGET = 20.0
+
+
+def run_s3(rounds: int, sample_ms: float) -> dict[str, Any]:
+    """Uncached vs cache-hit ``exists`` / ``get_file_info`` against the S3 server."""
+    from _s3env import s3_bucket
+
+    with s3_bucket() as opts:
+        config = {
+            "backends": {
+                "plain": {"type": "s3", "options": opts},
+                "cached": {
+                    "type": "s3",
+                    "options": opts,
+                    "layers": [{"type": "cache", "ttl_s": 3600}],
+                },
+            },
+            "stores": {
+                "plain": {"backend": "plain", "root_path": "bench"},
+                "cached": {"backend": "cached", "root_path": "bench"},
+            },
+        }
+        with Registry(config) as registry:
+            plain, cached = registry.get_store("plain"), registry.get_store("cached")
+            plain.write(PATH, b"x" * 100, overwrite=True)
+            variants = []
+            for op in ("exists", "get_file_info"):
+                for label, store in (("uncached", plain), ("cache hit", cached)):
+                    fn = getattr(store, op)
+                    variants.append(
+                        Variant(f"s3 {op} ({label})", lambda _n, fn=fn: lambda: fn(PATH))
+                    )
+            number = calibrate_number(variants, int(sample_ms * 1e6), cap=2000)
+            stats = measure(variants, rounds=rounds, number=number)
+    rows = {
+        name: {"median_us": st.median, "p25_us": st.p25, "p75_us": st.p75}
+        for name, st in stats.items()
+    }
+    checks = []
+    for op in ("exists", "get_file_info"):
+        ratio = rows[f"s3 {op} (uncached)"]["median_us"] / rows[f"s3 {op} (cache hit)"]["median_us"]
+        checks.append(
+            {
+                "name": f"s3 {op}: cache hit speed-up",
+                "value": ratio,
+                "limit": S3_TARGET,
+                "ok": ratio >= S3_TARGET,
+            }
+        )
+    return {"rows": rows, "checks": checks, "rounds": rounds, "number": number}
+
+
+def format_s3(result: dict[str, Any]) -> str:
+    out = [
+        "",
+        f"cache hit vs uncached against S3; {result['rounds']} rounds x {result['number']} calls",
+    ]
+    out.append(f"{'variant':<30} {'median µs':>10} {'p25':>9} {'p75':>9}")
+    for name, r in result["rows"].items():
+        out.append(f"{name:<30} {r['median_us']:>10.2f} {r['p25_us']:>9.2f} {r['p75_us']:>9.2f}")
+    for c in result["checks"]:
+        status = "PASS" if c["ok"] else "FAIL"
+        out.append(f"{status}  {c['name']}: {c['value']:.0f}x (target ≥ {c['limit']:g}x)")
+    return "\n".join(out)
+
+
 def format_text(result: dict[str, Any], machine: dict[str, Any]) -> str:
     out = [
         f"layer overhead per stat (memory backend) — Python {machine['python']} — "
@@ -158,10 +228,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--markdown", metavar="PATH")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--s3", action="store_true", help="also the S3 cache-hit case")
     args = parser.parse_args(argv)
     machine = machine_info(_HERE)
     result = run(rounds=15 if args.quick else 61, sample_ms=2.0 if args.quick else 5.0)
     print(format_text(result, machine))
+    if args.s3:
+        from _s3env import s3_missing
+
+        missing = s3_missing()
+        if missing:
+            print(f"--s3: set {', '.join(missing)} (scripts/services up s3); skipped")
+        else:
+            s3 = run_s3(rounds=5 if args.quick else 15, sample_ms=50.0 if args.quick else 200.0)
+            print(format_s3(s3))
+            result["s3"] = s3
+            result["checks"] = [*result["checks"], *s3["checks"]]
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"machine": machine, **result}, f, indent=2)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import abc
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, Protocol, TypeVar, runtime_checkable
 
 from storeroom.capabilities import Capability
@@ -26,6 +26,7 @@ from storeroom.errors import (
     DirectoryNotEmpty,
     InvalidPath,
     NotFound,
+    StoreroomError,
 )
 from storeroom.models import FileInfo, FolderEntry, WriteResult
 
@@ -70,6 +71,8 @@ class Backend(abc.ABC):
     #: True when folders exist on their own (empty folders survive).
     real_folders: bool = False
     capabilities: frozenset[Capability] = frozenset()
+    #: True when ``delete_many`` is the backend's own bulk request (not the generic loop).
+    native_delete_many: bool = False
 
     # -- required primitives -------------------------------------------------
 
@@ -152,6 +155,26 @@ class Backend(abc.ABC):
         self.copy(src, dst, overwrite=overwrite)
         self.delete(src)
 
+    def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
+        """Delete many files; ``key -> None`` (deleted) or the error ``delete(key)`` raises.
+
+        Never stops at a failing key and raises only for what is not about a
+        key. Duplicate keys are deleted once. The generic version loops over
+        ``delete``; a backend with a bulk request overrides it and sets
+        ``native_delete_many`` (spec BACKEND-016).
+        """
+        results: dict[str, StoreroomError | None] = {}
+        for key in keys:
+            if key in results:
+                continue
+            try:
+                self.delete(key)
+            except StoreroomError as exc:
+                results[key] = exc
+            else:
+                results[key] = None
+        return results
+
     def remove_folder(self, key: str, *, recursive: bool = False) -> None:
         """Remove folder ``key``; generic version deletes the files under it.
 
@@ -173,6 +196,11 @@ class Backend(abc.ABC):
         # Collect first: deleting while a listing is open is unsafe on many
         # backends. Only keys are kept, not full entries.
         files = [e.path for e in self.list(key, recursive=True) if isinstance(e, FileInfo)]
+        if self.native_delete_many:
+            for err in self.delete_many(files).values():
+                if err is not None and not isinstance(err, NotFound):
+                    raise err
+            return
         for k in files:
             try:
                 self.delete(k)
@@ -230,6 +258,7 @@ class BackendProtocol(Protocol):
     type_name: str
     real_folders: bool
     capabilities: frozenset[Capability]
+    native_delete_many: bool
 
     def stat(self, key: str) -> Entry: ...
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO: ...
@@ -243,6 +272,7 @@ class BackendProtocol(Protocol):
         atomic: bool = False,
     ) -> WriteResult: ...
     def delete(self, key: str) -> None: ...
+    def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]: ...
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]: ...
     def exists(self, key: str) -> bool: ...
     def is_folder(self, key: str) -> bool: ...
@@ -266,6 +296,7 @@ class Forwarding(Backend):
         self.type_name = inner.type_name
         self.real_folders = inner.real_folders
         self.capabilities = inner.capabilities
+        self.native_delete_many = inner.native_delete_many
 
     def stat(self, key: str) -> Entry:
         return self.inner.stat(key)
@@ -286,6 +317,15 @@ class Forwarding(Backend):
 
     def delete(self, key: str) -> None:
         self.inner.delete(key)
+
+    def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
+        """The inner bulk delete when it is native; else the loop over this layer's ``delete``.
+
+        So without a native bulk request every layer sees each delete on its own.
+        """
+        if self.native_delete_many:
+            return self.inner.delete_many(keys)
+        return Backend.delete_many(self, keys)
 
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
         return self.inner.list(prefix, recursive=recursive, base=base)

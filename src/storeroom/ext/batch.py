@@ -12,13 +12,14 @@ started are reported as ``"skipped"``.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
-from storeroom.errors import StoreroomError
-from storeroom.ext._pool import PartialFailure, as_error, run_parallel
+from storeroom.errors import NotFound, StoreroomError
+from storeroom.ext._pool import DEFAULT_WORKERS, PartialFailure, as_error, run_parallel
 from storeroom.store import Store
 
 __all__ = [
@@ -125,6 +126,66 @@ def _run(op: str, store: Store, kwargs: Mapping[str, Any], item: Any) -> ItemRes
     return ItemResult(item, "ok", value)
 
 
+def _delete_chunk(store: Store, missing_ok: bool, paths: list[str]) -> list[ItemResult[None]]:
+    """Delete ``paths`` with one ``delete_many`` call (spec EXT-009)."""
+    out: list[ItemResult[None] | None] = [None] * len(paths)
+    keys: dict[int, str] = {}
+    for i, path in enumerate(paths):
+        try:
+            keys[i] = store._file_key(path)
+        except Exception as exc:
+            out[i] = ItemResult(path, "error", error=as_error(exc))
+    try:
+        store._gate("delete")
+        results = store.backend.delete_many(list(dict.fromkeys(keys.values())))
+    except Exception as exc:
+        for i, key in keys.items():
+            out[i] = ItemResult(paths[i], "error", error=as_error(store._fail(exc, "delete", key)))
+        return out  # type: ignore[return-value]
+    for i, key in keys.items():
+        err = results.get(key)
+        if err is None or (missing_ok and isinstance(err, NotFound)):
+            out[i] = ItemResult(paths[i], "ok")
+        else:
+            out[i] = ItemResult(paths[i], "error", error=as_error(store._fail(err, "delete", key)))
+    return out  # type: ignore[return-value]
+
+
+def _bulk_delete(
+    store: Store,
+    items: list[str],
+    missing_ok: bool,
+    max_workers: int | None,
+    executor: Executor | None,
+    stop_on_error: bool,
+    chunk_size: int | None,
+) -> BatchResult[None]:
+    workers = max_workers or DEFAULT_WORKERS
+    size = chunk_size or min(1000, max(250, math.ceil(len(items) / workers)))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    fn = functools.partial(_delete_chunk, store, missing_ok)
+
+    def failed(rows: list[ItemResult[None]]) -> bool:
+        return any(r.status == "error" for r in rows)
+
+    def crashed(chunk: list[str], exc: BaseException) -> list[ItemResult[None]]:
+        return [ItemResult(p, "error", error=as_error(exc)) for p in chunk]
+
+    results = run_parallel(
+        fn,
+        chunks,
+        max_workers=max_workers,
+        executor=executor,
+        stop_on_error=stop_on_error,
+        failed=failed,
+        on_exception=crashed,
+    )
+    out: list[ItemResult[None]] = []
+    for chunk, rows in zip(chunks, results, strict=True):
+        out.extend(rows if rows is not None else [ItemResult(p, "skipped") for p in chunk])
+    return BatchResult("delete", tuple(out))
+
+
 def _batch(
     op: str,
     store: Store,
@@ -159,12 +220,24 @@ def batch_delete(
     max_workers: int | None = None,
     executor: Executor | None = None,
     stop_on_error: bool = False,
+    chunk_size: int | None = None,
 ) -> BatchResult[None]:
-    """Delete many files in parallel; each missing one is ``NotFound`` unless ``missing_ok``."""
+    """Delete many files in parallel; each missing one is ``NotFound`` unless ``missing_ok``.
+
+    On a backend with a native bulk delete (S3 ``DeleteObjects``) the paths go
+    in chunks of ``chunk_size`` (default: spread over the workers, 250 to
+    1,000) through ``delete_many``, the chunks in parallel; elsewhere each
+    path is one ``delete``. ``stop_on_error`` then stops at chunk granularity.
+    """
+    items = list(paths)
+    if store.backend.native_delete_many:
+        return _bulk_delete(
+            store, items, missing_ok, max_workers, executor, stop_on_error, chunk_size
+        )
     return _batch(
         "delete",
         store,
-        list(paths),
+        items,
         {"missing_ok": missing_ok},
         max_workers,
         executor,

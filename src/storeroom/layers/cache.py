@@ -35,7 +35,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
 from storeroom.backend import Backend, Entry, Source
@@ -437,6 +437,15 @@ class CacheLayer(Layer):
             self.inner.delete(key)
         finally:
             self.invalidate(key)
+
+    def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
+        if not self.native_delete_many:
+            return super().delete_many(keys)  # through self.delete: invalidates per key
+        try:
+            return self.inner.delete_many(keys)
+        finally:
+            for key in keys:
+                self.invalidate(key)
 
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
         try:

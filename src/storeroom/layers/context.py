@@ -10,7 +10,7 @@ iterating are translated too.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, NoReturn
 
 from storeroom._sources import is_user_error
@@ -108,6 +108,21 @@ class ContextLayer(Layer):
             self.inner.delete(key)
         except BaseException as exc:
             self._fail(exc, "delete", key)
+
+    def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
+        if not self.native_delete_many:
+            return super().delete_many(keys)
+        try:
+            results = self.inner.delete_many(keys)
+        except BaseException as exc:
+            self._fail(exc, "delete", keys[0] if keys else "")
+        for key, err in results.items():
+            if err is not None:
+                fixed = translate(err, "delete", self.type_name, key)
+                if fixed is not err:
+                    fixed.__cause__ = err
+                results[key] = fixed  # type: ignore[assignment]
+        return results
 
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
         try:

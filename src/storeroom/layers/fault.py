@@ -19,7 +19,7 @@ import io
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, Literal
 
 from storeroom.backend import Backend, Entry, Source
@@ -205,6 +205,24 @@ class FaultLayer(Layer):
     def delete(self, key: str) -> None:
         self._maybe("delete", key)
         self.inner.delete(key)
+
+    def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
+        """With a native bulk delete, the ``delete`` fault is drawn for each key."""
+        if not self.native_delete_many:
+            return super().delete_many(keys)
+        injected: dict[str, StoreroomError | None] = {}
+        for key in keys:
+            if key in injected:
+                continue
+            try:
+                self._maybe("delete", key)
+            except StoreroomError as exc:
+                injected[key] = exc
+            else:
+                injected[key] = None
+        rest = [k for k, e in injected.items() if e is None]
+        done = self.inner.delete_many(rest) if rest else {}
+        return {k: (e if e is not None else done.get(k)) for k, e in injected.items()}
 
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
         self._maybe("copy", src)

@@ -18,11 +18,11 @@ import itertools
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, TypeVar
 
 from storeroom.backend import Backend, Entry, Source
-from storeroom.errors import BackendUnavailable
+from storeroom.errors import BackendUnavailable, StoreroomError
 from storeroom.layers._base import Layer, LayerOptions, build_options
 from storeroom.models import WriteResult
 
@@ -235,6 +235,12 @@ class LimitLayer(Layer):
 
     def delete(self, key: str) -> None:
         self._run("delete", key, self.inner.delete, key)
+
+    def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
+        """A native bulk delete is one request: one slot, one token."""
+        if not self.native_delete_many:
+            return super().delete_many(keys)
+        return self._run("delete_many", keys[0] if keys else "", self.inner.delete_many, keys)
 
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
         return self._run("copy", src, self.inner.copy, src, dst, overwrite=overwrite)

@@ -25,10 +25,11 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, NamedTuple
 
 from storeroom.backend import Backend, Entry, Source
+from storeroom.errors import StoreroomError
 from storeroom.layers._base import (
     _CURRENT,
     CallRecord,
@@ -343,6 +344,26 @@ class ObserveLayer(Layer):
 
     def delete(self, key: str) -> None:
         self._observe("delete", key, self.inner.delete, key)
+
+    def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
+        """One ``delete_many`` event for a native bulk delete (else one ``delete`` per key)."""
+        if not self.native_delete_many:
+            return super().delete_many(keys)
+        rec = CallRecord()
+        token = _CURRENT.set(rec)
+        t0 = _now()
+        first = keys[0] if keys else ""
+        try:
+            results = self.inner.delete_many(keys)
+        except BaseException as exc:
+            _CURRENT.reset(token)
+            self._event("delete_many", first, t0, type(exc).__name__, rec, entries=len(keys))
+            raise
+        _CURRENT.reset(token)
+        failed = next((e for e in results.values() if e is not None), None)
+        outcome = "ok" if failed is None else type(failed).__name__
+        self._event("delete_many", first, t0, outcome, rec, entries=len(keys))
+        return results
 
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
         result: WriteResult = self._observe(

@@ -10,11 +10,12 @@ primitives refuse too, for callers that use the backend directly
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
 from storeroom.backend import Backend, Source, unsupported
 from storeroom.capabilities import Capability
+from storeroom.errors import StoreroomError
 from storeroom.layers._base import Layer, LayerOptions
 from storeroom.models import WriteResult
 
@@ -68,6 +69,9 @@ class ReadOnlyLayer(Layer):
 
     def delete(self, key: str) -> None:
         self._refuse(C.DELETE, "delete", key)
+
+    def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
+        self._refuse(C.DELETE, "delete_many", keys[0] if keys else "")
 
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
         self._refuse(C.COPY, "copy", src)

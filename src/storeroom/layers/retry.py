@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, TypeVar
 
 from storeroom.backend import Backend, Entry, Source, entry_sort_key
@@ -221,6 +221,43 @@ class RetryLayer(Layer):
     def delete(self, key: str) -> None:
         self._call(self.inner.delete, key)
 
+    def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
+        """A native bulk delete re-sends only the keys whose error is retryable.
+
+        One budget (attempts, deadline) covers the whole call; each remaining
+        error records how many tries its key had.
+        """
+        if not self.native_delete_many:
+            return super().delete_many(keys)
+        started = self._clock() if self._deadline is not None else None
+        results = dict(self.inner.delete_many(keys))
+        pending = [k for k, e in results.items() if e is not None and e.retryable]
+        attempt = 1
+        while pending and attempt < self._attempts:
+            hint = max(_retry_after(results[k]) for k in pending)
+            delay = max(self.delay(attempt), hint)
+            deadline = self._deadline
+            if (
+                started is not None
+                and deadline is not None
+                and self._clock() - started + delay > deadline
+            ):
+                break
+            self._sleep(delay)
+            attempt += 1
+            again = self.inner.delete_many(pending)
+            results.update(again)
+            for key in pending:
+                err = again.get(key)
+                if err is not None:
+                    err.attempts = attempt  # tries this key had
+            pending = [k for k in pending if (e := again.get(k)) is not None and e.retryable]
+        if attempt > 1:
+            rec = current_call()
+            if rec is not None:
+                rec.attempts = attempt
+        return results
+
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
         return self._call(self.inner.copy, src, dst, overwrite=overwrite)
 
@@ -303,6 +340,10 @@ class RetryLayer(Layer):
                     entries = self.inner.list(prefix, recursive=recursive, base=base)
                 except StoreroomError as again:
                     entries = _raising(again)
+
+
+def _retry_after(err: StoreroomError | None) -> float:
+    return float(err.retry_after or 0.0) if err is not None else 0.0
 
 
 def _raising(exc: StoreroomError) -> Iterator[Entry]:

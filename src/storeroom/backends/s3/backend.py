@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from heapq import merge
 from typing import Any, BinaryIO, ClassVar
 
 import botocore.exceptions as bx  # type: ignore[import-untyped]
 
 from storeroom.backend import Backend, Entry, Source, derive_folders, rel_key
+from storeroom.backends.s3 import _bulk
 from storeroom.backends.s3._conn import Connection
 from storeroom.backends.s3._transfer import (
     Upload,
@@ -86,6 +87,7 @@ class S3Backend(Backend):
         {Capability.LAZY_READ, Capability.USER_METADATA, Capability.WRITE_RESULT_NATIVE}
     )
     options_class: ClassVar[type[S3Options]] = S3Options
+    native_delete_many = True
 
     def __init__(self, bucket: str, **options: Any) -> None:
         for name in ("key", "secret", "token"):
@@ -322,6 +324,10 @@ class S3Backend(Backend):
         if self._head(key, "delete") is None:
             raise NotFound("file not found", path=key, backend=_NAME, operation="delete")
         self._call("delete", key, "delete_object", Key=key)
+
+    def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
+        """Quiet ``DeleteObjects`` of up to 1,000 keys per request (see ``_bulk``)."""
+        return _bulk.delete_many(self, keys)
 
     # -- listing ----------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from storeroom.errors import (
     DirectoryNotEmpty,
     InvalidPath,
     NotFound,
+    StoreroomError,
 )
 from storeroom.store import Store
 from storeroom.testing.conformance._helpers import paths, tree, write_tree
@@ -141,6 +142,50 @@ class DeleteSuite:
             store.delete("no/such/dir/missing.bin")
         store.delete("missing.bin", missing_ok=True)
         store.delete("no/such/dir/missing.bin", missing_ok=True)
+
+    # spec: BACKEND-016, EXT-009
+    @requires(C.READ, C.LIST)
+    def test_delete_many_reports_each_key(self, store: Store) -> None:
+        write_tree(store, {"m/a.bin": b"a", "m/b.bin": b"b", "m/sub/c.bin": b"c", "k.bin": b"k"})
+        root = store.root_path
+
+        def key(path: str) -> str:
+            return f"{root}/{path}" if root else path
+
+        a, b, gone, sub = key("m/a.bin"), key("m/b.bin"), key("m/gone.bin"), key("m/sub")
+        backend = store.backend
+        results = backend.delete_many([a, gone, sub, b, a])
+        assert sorted(results) == sorted([a, b, gone, sub])
+        assert results[a] is None
+        assert results[b] is None
+        missing = results[gone]
+        assert isinstance(missing, NotFound)
+        assert missing.path == gone
+        # A folder fails exactly as ``delete`` fails on it (InvalidPath with real folders).
+        with pytest.raises(StoreroomError) as info:
+            backend.delete(sub)
+        assert type(results[sub]) is type(info.value)
+        assert isinstance(results[sub], InvalidPath if backend.real_folders else NotFound)
+        assert tree(store) == {"k.bin": b"k", "m/sub/c.bin": b"c"}
+        assert backend.delete_many([]) == {}
+
+    # spec: EXT-009
+    @requires(C.READ, C.LIST)
+    def test_batch_delete_reports_each_path(self, store: Store) -> None:
+        from storeroom.ext.batch import batch_delete
+
+        write_tree(store, {f"bd/f{i:03d}.bin": b"x" for i in range(30)} | {"k.bin": b"k"})
+        names = [f"bd/f{i:03d}.bin" for i in range(30)]
+        result = batch_delete(store, [*names, "bd/missing.bin", "../escape"], chunk_size=7)
+        assert [r.item for r in result] == [*names, "bd/missing.bin", "../escape"]
+        assert [r.status for r in result] == ["ok"] * 30 + ["error", "error"]
+        missing = result.items[30].error
+        assert isinstance(missing, NotFound)
+        assert missing.path == "bd/missing.bin"
+        assert isinstance(result.items[31].error, InvalidPath)
+        assert tree(store) == {"k.bin": b"k"}
+        again = batch_delete(store, ["bd/missing.bin"], missing_ok=True)
+        assert again.ok
 
     # spec: STORE-018, STORE-013
     @requires_real_folders
