@@ -286,7 +286,9 @@ def test_processes_sharing_a_directory_never_see_a_wrong_or_partial_file(tmp_pat
     outs = [p.communicate(timeout=120)[0].strip() for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0]
     assert outs == ["0", "0", "0"]
-    assert sum(p.stat().st_size for p in files(tmp_path, ".data")) <= 12_000 + 6 * 4300
+    # LAYER-028f: each process bounds what it adds since its last rescan, so three
+    # processes may each overshoot by up to disk_max_bytes plus one entry.
+    assert sum(p.stat().st_size for p in files(tmp_path, ".data")) <= 3 * (12_000 + 4300)
 
 
 def test_threads_share_the_disk_tier(tmp_path: Path) -> None:
