@@ -14,42 +14,71 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from storeroom.backend import Source
-from storeroom.backends.s3._conn import Connection
+from storeroom.backends.s3._conn import Connection, Lane
 from storeroom.backends.s3.config import MAX_PART_SIZE, MAX_PARTS
 from storeroom.backends.s3.errors import map_error
 
-__all__ = ["BodyReader", "Upload", "cut_parts", "fill", "part_sizes", "source_size"]
+__all__ = [
+    "BodyReader",
+    "PartBody",
+    "Upload",
+    "cut_parts",
+    "fill",
+    "fill_into",
+    "part_sizes",
+    "source_size",
+]
 
 #: Reads wider than this go straight to the body without buffering.
 READ_BUFFER = 256 * 1024
 
 
 class BodyReader(io.RawIOBase):
-    """A forward-only raw stream over an S3 GET body; errors are storeroom errors."""
+    """A forward-only raw stream over an S3 GET body; errors are storeroom errors.
 
-    def __init__(self, conn: Connection, body: Any, key: str, bucket: str) -> None:
+    It holds the lane the GET ran on until the body is read to the end or the
+    stream is closed; then the lane goes back to the pool.
+    """
+
+    def __init__(
+        self, conn: Connection, lane: Lane, epoch: int, body: Any, key: str, bucket: str
+    ) -> None:
         super().__init__()
         self._conn = conn
+        self._lane: Lane | None = lane
+        self._epoch = epoch
         self._body = body
         self._key = key
         self._bucket = bucket
-        self._pid = os.getpid()
         self._eof = False
 
     def readable(self) -> bool:
         return True
 
+    def _give_back(self, broken: bool = False) -> None:
+        lane, self._lane, self._body = self._lane, None, None
+        if lane is not None:
+            self._conn.release(lane, self._epoch, broken=broken)
+
     def _read(self, size: int | None) -> bytes:
         if self.closed:
             raise ValueError("I/O operation on closed file")
-        if self._eof:
+        lane = self._lane
+        if self._eof or lane is None:
             return b""
         try:
-            data: bytes = self._conn.run(self._body.read, size)
+            data: bytes = self._conn.run_on(lane, self._body.read(size))
         except Exception as exc:
+            self._eof = True
+            self._give_back()
             raise map_error(exc, self._key, operation="open_read", bucket=self._bucket) from exc
+        except BaseException:
+            self._eof = True
+            self._give_back(broken=True)
+            raise
         if (not data and size != 0) or size is None:
             self._eof = True
+            self._give_back()  # the body is read: its connection is back in the pool
         return data
 
     def readinto(self, buffer: Any) -> int:
@@ -64,19 +93,24 @@ class BodyReader(io.RawIOBase):
 
     def close(self) -> None:
         if not self.closed:
-            body, self._body = self._body, None
-            # A fully read body has already returned its connection to the pool.
-            if body is not None and not self._eof and self._pid == os.getpid():
+            lane, body = self._lane, self._body
+            # A body closed early drops its HTTP connection; then the lane is free again.
+            if lane is not None and body is not None and lane.pid == os.getpid():
                 try:
-                    self._conn.run(body.aclose)
+                    self._conn.run_on(lane, body.aclose())
                 except Exception:  # best effort: the connection is dropped either way
                     pass
+            self._give_back()
         super().close()
 
 
-def open_body(conn: Connection, body: Any, key: str, bucket: str) -> io.BufferedReader:
-    """A buffered, forward-only binary reader over ``body``."""
-    return io.BufferedReader(BodyReader(conn, body, key, bucket), buffer_size=READ_BUFFER)
+def open_body(
+    conn: Connection, lane: Lane, epoch: int, body: Any, key: str, bucket: str
+) -> io.BufferedReader:
+    """A buffered, forward-only binary reader over ``body`` (read on ``lane``)."""
+    return io.BufferedReader(
+        BodyReader(conn, lane, epoch, body, key, bucket), buffer_size=READ_BUFFER
+    )
 
 
 # -- uploads -----------------------------------------------------------------
@@ -143,38 +177,120 @@ def fill(read: Callable[[int], bytes], size: int, lead: bytes = b"") -> bytearra
     return buf
 
 
+def fill_into(buf: bytearray, read: Callable[[int], bytes], lead: bytes) -> tuple[int, bytes]:
+    """Fill ``buf`` in place (``lead`` first, then ``read``): bytes filled, and any excess.
+
+    ``buf`` is never resized, so a view of a previous part still alive cannot
+    block it; what a source returns beyond the buffer is handed back as excess.
+    """
+    size = len(buf)
+    view = memoryview(buf)
+    try:
+        got = min(len(lead), size)
+        view[:got] = lead[:got]
+        if len(lead) > got:
+            return got, bytes(lead[got:])
+        while got < size:
+            block = read(size - got)
+            if not block:
+                break
+            n = len(block)
+            if n > size - got:
+                k = size - got
+                view[got:] = memoryview(block)[:k]
+                return size, bytes(memoryview(block)[k:])
+            view[got : got + n] = block
+            got += n
+        return got, b""
+    finally:
+        view.release()
+
+
 def cut_parts(
     read: Callable[[int], bytes], first: bytearray, lead: bytes, sizes: Iterator[int]
-) -> Iterator[bytearray]:
+) -> Iterator[memoryview]:
     """Parts of the stream ``first + lead + read(...)``, each the next size but the last.
 
-    ``first`` is yielded as it is when it has the first part's size (the usual
-    case: ``multipart_threshold == part_size``), so a part is never copied.
+    Every part is a view of ONE buffer refilled in place (``first`` itself when
+    it has the first part's size, the usual case): the consumer must be done
+    with a part before asking for the next, and memory holds a single part.
     """
     size = next(sizes)
+    buf = bytearray()
     if len(first) == size:
-        yield first
+        buf = first
+        yield memoryview(buf)
         size = next(sizes)
     else:  # re-cut the head into parts of the right size
         head = memoryview(bytes(first) + lead)
         first.clear()
         pos = 0
         while len(head) - pos >= size:
-            yield bytearray(head[pos : pos + size])
+            yield head[pos : pos + size]
             pos += size
             size = next(sizes)
         lead = head[pos:].tobytes()
         head.release()
     del first
     while True:
-        part = fill(read, size, lead)
-        lead = b""
-        if not part:
+        if len(buf) != size:
+            buf = bytearray(size)
+        n, lead = fill_into(buf, read, lead)
+        if not n:
             return
-        yield part
-        if len(part) < size:
+        yield memoryview(buf)[:n]
+        if n < size:
             return
         size = next(sizes)
+
+
+class PartBody(io.BytesIO):
+    """A read-only, seekable file over a buffer, without copying it.
+
+    ``io.BytesIO(bytearray)`` copies the whole part; botocore and aiohttp only
+    read, seek and tell, chunk by chunk, so a view is enough.
+    """
+
+    def __init__(self, data: memoryview) -> None:
+        super().__init__()
+        self._view = data.cast("B") if data.format != "B" or data.ndim != 1 else data
+        self._pos = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = (
+            len(self._view) if size is None or size < 0 else min(len(self._view), self._pos + size)
+        )
+        out = self._view[self._pos : end].tobytes() if end > self._pos else b""
+        self._pos = max(self._pos, end)
+        return out
+
+    read1 = read
+
+    def readinto(self, buffer: Any) -> int:
+        out = memoryview(buffer).cast("B")
+        n = max(0, min(len(out), len(self._view) - self._pos))
+        out[:n] = self._view[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def getbuffer(self) -> memoryview:
+        return self._view[:]
+
+    def getvalue(self) -> bytes:
+        return self._view.tobytes()
+
+    def __len__(self) -> int:
+        return len(self._view)
 
 
 class Upload:
@@ -191,20 +307,22 @@ class Upload:
         self.parts: list[dict[str, Any]] = []
         self.size = 0
 
-    def add(self, data: bytes | bytearray) -> None:
+    def add(self, data: bytes | memoryview) -> None:
+        """Upload the next part; ``data`` is not copied (a view is read in place)."""
         number = len(self.parts) + 1
         if number > MAX_PARTS:
             raise ValueError("more than 10,000 parts")  # part_sizes() prevents this
+        body = data if isinstance(data, bytes) else PartBody(data)
         resp = self._conn.call(
             "upload_part",
             Bucket=self._bucket,
             Key=self._key,
             UploadId=self.upload_id,
             PartNumber=number,
-            Body=data,
+            Body=body,
         )
         self.parts.append({"PartNumber": number, "ETag": resp["ETag"]})
-        self.size += len(data)
+        self.size += memoryview(data).nbytes
 
     def add_copy(self, source: dict[str, str], first: int, last: int) -> None:
         number = len(self.parts) + 1

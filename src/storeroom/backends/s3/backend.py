@@ -185,14 +185,14 @@ class S3Backend(Backend):
         if first or end is not None:
             extra["Range"] = f"bytes={first}-{'' if end is None else end - 1}"
         try:
-            resp = self._conn.call("get_object", Bucket=self.bucket, Key=key, **extra)
+            resp, lane, epoch = self._conn.hold("get_object", Bucket=self.bucket, Key=key, **extra)
         except bx.ClientError as exc:
             if _status(exc) == 416:  # the range starts at or past the end: nothing to read
                 return io.BytesIO(b"")
             raise self._fail(exc, key, "open_read") from exc
         except Exception as exc:
             raise self._fail(exc, key, "open_read") from exc
-        return open_body(self._conn, resp["Body"], key, self.bucket)
+        return open_body(self._conn, lane, epoch, resp["Body"], key, self.bucket)
 
     # -- writes -----------------------------------------------------------------
 
@@ -202,9 +202,8 @@ class S3Backend(Backend):
         if not parts:
             return
         parents = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-        client = self._conn.client
 
-        async def probe() -> list[Any]:
+        async def probe(client: Any) -> list[Any]:
             calls = [client.head_object(Bucket=self.bucket, Key=p) for p in parents]
             return await asyncio.gather(*calls, return_exceptions=True)
 
@@ -279,7 +278,7 @@ class S3Backend(Backend):
     def _multipart(
         self,
         key: str,
-        parts: Iterator[bytearray],
+        parts: Iterator[memoryview],
         overwrite: bool,
         args: dict[str, Any],
         metadata: Mapping[str, str] | None,
@@ -291,9 +290,7 @@ class S3Backend(Backend):
         try:
             for part in parts:  # an error of the caller's source propagates unchanged
                 try:
-                    # bytes, not bytearray: botocore wraps a body in BytesIO, which
-                    # shares a bytes object but copies a bytearray.
-                    upload.add(bytes(part) if isinstance(part, bytearray) else part)
+                    upload.add(part)  # read in place: no copy of the part
                 except Exception as exc:
                     raise self._fail(exc, key, "write") from exc
                 del part
