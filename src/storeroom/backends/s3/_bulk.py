@@ -15,6 +15,7 @@ key it covered, never raised.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,7 @@ def delete_many(backend: S3Backend, keys: Sequence[str]) -> dict[str, StoreroomE
     for i in range(0, len(unique), CHUNK):
         chunk = unique[i : i + CHUNK]
         try:
-            results.update(backend._conn.run(_delete_chunk, backend, chunk))
+            results.update(backend._conn.run(functools.partial(_delete_chunk, backend, chunk)))
         except Exception as exc:  # the whole chunk failed (e.g. the request timed out)
             for key in chunk:
                 results[key] = _error(backend, exc, key)
@@ -57,8 +58,9 @@ def _error(backend: S3Backend, exc: BaseException, key: str) -> StoreroomError:
     return err
 
 
-async def _delete_chunk(backend: S3Backend, chunk: list[str]) -> dict[str, StoreroomError | None]:
-    client = backend._conn.client
+async def _delete_chunk(
+    backend: S3Backend, chunk: list[str], client: Any
+) -> dict[str, StoreroomError | None]:
     bucket = backend.bucket
     out: dict[str, StoreroomError | None] = {}
     groups: dict[str, list[str]] = {}
