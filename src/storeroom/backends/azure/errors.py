@@ -11,6 +11,7 @@ class hierarchy.
 
 from __future__ import annotations
 
+from storeroom.backends._errtable import ErrorRow, from_row
 from storeroom.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -26,7 +27,7 @@ __all__ = ["BACKEND", "map_azure_error"]
 
 BACKEND = "azure"
 
-Row = tuple[type[StoreroomError], bool, str, str | None]
+Row = ErrorRow
 _CREDS = "check account_key / sas_token / connection_string and the account's access rules"
 
 _GONE: Row = (NotFound, False, "file or folder not found", None)
@@ -128,7 +129,4 @@ def map_azure_error(
         return UnexpectedError(
             f"unexpected Azure error: {what}", path=key, backend=BACKEND, operation=operation
         )
-    cls, retryable, message, hint = row
-    return cls(
-        message, path=key, backend=BACKEND, operation=operation, retryable=retryable, hint=hint
-    )
+    return from_row(row, backend=BACKEND, key=key, operation=operation)

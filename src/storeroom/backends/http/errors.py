@@ -17,6 +17,7 @@ import ssl
 import time
 from email.utils import parsedate_to_datetime
 
+from storeroom.backends._errtable import ErrorRow, from_row
 from storeroom.errors import (
     BackendUnavailable,
     InvalidPath,
@@ -37,7 +38,7 @@ __all__ = [
 
 BACKEND = "http"
 
-Row = tuple[type[StoreroomError], bool, str, str | None]
+Row = ErrorRow
 
 #: status -> (storeroom class, retryable, message, hint or None).
 STATUS_TABLE: dict[int, Row] = {
@@ -164,12 +165,4 @@ def map_exception(exc: BaseException, key: str, *, operation: str | None = None)
             backend=BACKEND,
             operation=operation,
         )
-    cls, retryable, message, hint = row
-    return cls(
-        message,
-        path=key,
-        backend=BACKEND,
-        operation=operation,
-        retryable=retryable,
-        hint=hint,
-    )
+    return from_row(row, backend=BACKEND, key=key, operation=operation)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 
+from storeroom.backends._errtable import from_row
 from storeroom.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -96,12 +97,4 @@ def map_os_error(exc: OSError, key: str, *, operation: str | None = None) -> Sto
             backend=BACKEND,
             operation=operation,
         )
-    cls, retryable, message, hint = row
-    return cls(
-        message,
-        path=key,
-        backend=BACKEND,
-        operation=operation,
-        retryable=retryable,
-        hint=hint,
-    )
+    return from_row(row, backend=BACKEND, key=key, operation=operation)

@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import botocore.exceptions as bx  # type: ignore[import-untyped]
 
+from storeroom.backends._errtable import ErrorRow, from_row
 from storeroom.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -33,7 +34,7 @@ __all__ = ["BACKEND", "CODES", "ERRNOS", "STATUSES", "TYPES", "Row", "classify",
 BACKEND = "s3"
 
 #: (storeroom error class, retryable, message, hint or None)
-Row = tuple[type[StoreroomError], bool, str, str | None]
+Row = ErrorRow
 
 _EXISTS: Row = (AlreadyExists, False, "file already exists", "pass overwrite=True to replace it")
 _DENIED = "check the credentials and the bucket policy"
@@ -216,12 +217,6 @@ def map_error(
             backend=BACKEND,
             operation=operation,
         )
-    cls, retryable, message, hint = row
-    return cls(
-        f"{message}: {detail}{where}",
-        path=key,
-        backend=BACKEND,
-        operation=operation,
-        retryable=retryable,
-        hint=hint,
+    return from_row(
+        row, backend=BACKEND, key=key, operation=operation, message=f"{row[2]}: {detail}{where}"
     )

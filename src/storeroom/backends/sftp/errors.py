@@ -19,6 +19,7 @@ from typing import Literal
 
 import paramiko
 
+from storeroom.backends._errtable import ErrorRow, from_row
 from storeroom.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -50,7 +51,7 @@ FX_EOF, FX_NO_SUCH_FILE, FX_PERMISSION_DENIED, FX_FAILURE = 1, 2, 3, 4
 FX_BAD_MESSAGE, FX_NO_CONNECTION, FX_CONNECTION_LOST, FX_OP_UNSUPPORTED = 5, 6, 7, 8
 
 Found = Literal["file", "folder", "missing", "other"]
-Row = tuple[type[StoreroomError], bool, str, str | None]
+Row = ErrorRow
 
 
 class SFTPStatusError(IOError):
@@ -183,10 +184,7 @@ def is_connection_error(exc: BaseException) -> bool:
 
 
 def _build(row: Row, key: str, operation: str | None) -> StoreroomError:
-    cls, retryable, message, hint = row
-    return cls(
-        message, path=key, backend=BACKEND, operation=operation, retryable=retryable, hint=hint
-    )
+    return from_row(row, backend=BACKEND, key=key, operation=operation)
 
 
 #: Any failure on a connection that is no longer alive: paramiko then raises
