@@ -151,29 +151,19 @@ def part_sizes(part_size: int, total: int | None) -> Iterator[int]:
 
 
 def fill(read: Callable[[int], bytes], size: int, lead: bytes = b"") -> bytearray:
-    """Up to ``size`` bytes (``lead`` first, then ``read``) in one buffer, no joins.
+    """Up to ``size`` bytes (``lead`` first, then ``read``) in one growing buffer.
 
-    Only a source that returns more than asked makes the buffer longer.
+    The buffer grows with what arrives instead of being allocated at ``size``
+    up front: zeroing a whole part (8 MiB by default) for a 4 KiB file cost
+    more CPU than the request itself. Only a source that returns more than
+    asked makes the buffer longer than ``size``.
     """
-    buf = bytearray(size)
-    view = memoryview(buf)
-    got = len(lead)
-    view[:got] = lead
-    while got < size:
-        block = read(size - got)
+    buf = bytearray(lead)
+    while len(buf) < size:
+        block = read(size - len(buf))
         if not block:
             break
-        n = len(block)
-        if n > size - got:  # a source that returns more than asked: keep all of it
-            view[got:] = memoryview(block)[: size - got]
-            view.release()
-            buf += memoryview(block)[size - got :]
-            return buf
-        view[got : got + n] = block
-        got += n
-    view.release()
-    if got < size:
-        del buf[got:]
+        buf += block
     return buf
 
 
