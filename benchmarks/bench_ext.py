@@ -1,16 +1,19 @@
 """Parallel helpers vs the sequential loop: ``batch_delete`` of 1,000 files and
 ``transfer`` of 500 small files between two stores, side by side.
 
-    python benchmarks/bench_ext.py [--quick] [--json PATH] [--markdown PATH] [--s3]
+    python benchmarks/bench_ext.py [--quick] [--json PATH] [--markdown PATH]
                                    [--backends local,memory] [--workers N]
+                                   [--remote s3,s3-same,sftp,azure,postgres | all] [--s3]
 
 Each round times the sequential loop and the helper on freshly written
 files, alternating which goes first; the figure reported is the median
-over the rounds, with the speed-up (sequential / helper). ``--s3`` adds an
-``s3`` row when the ``s3`` backend type is available and the
-``STOREROOM_TEST_S3_*`` variables point at a server (a bucket is created
-for the run). Target (issue 4): ≥ 4x on S3; on local disk and memory the
-figure shows the overhead or gain of the thread pool on this machine.
+over the rounds, with the speed-up (sequential / helper), and the CPU
+seconds this process and the servers used (so a run bound by a
+single-threaded server or by the client's CPU shows as such). ``--remote``
+adds rows for the test servers of ``scripts/services`` (see
+``_ext_pairs.py``); ``--s3`` is ``--remote s3,s3-same``. Target (issue 4):
+≥ 4x; on local disk and memory the figure shows the overhead or gain of the
+thread pool on this machine.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,14 +34,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
 
+from _ext_pairs import REMOTE, missing, remote_pair  # noqa: E402
 from _harness import load_average, machine_info  # noqa: E402
 
-from storeroom import Registry, Store  # noqa: E402
+from storeroom import Store  # noqa: E402
 from storeroom.backend import Backend, Forwarding  # noqa: E402
 from storeroom.backends import LocalBackend, MemoryBackend  # noqa: E402
 from storeroom.ext.batch import batch_delete  # noqa: E402
 from storeroom.ext.transfer import transfer  # noqa: E402
-from storeroom.registry import known_backend_types  # noqa: E402
 
 
 class Latency(Forwarding):
@@ -70,9 +72,6 @@ class Latency(Forwarding):
         super().delete(key)
 
 
-S3_VARS = ("STOREROOM_TEST_S3_ENDPOINT", "STOREROOM_TEST_S3_KEY", "STOREROOM_TEST_S3_SECRET")
-
-
 @contextmanager
 def local_pair() -> Iterator[tuple[Store, Store]]:
     work = tempfile.mkdtemp(prefix="storeroom-bench-ext-")
@@ -96,42 +95,6 @@ def latency_pair(ms: float) -> Iterator[tuple[Store, Store]]:
         yield Store(Latency(a.backend, ms / 1000)), Store(Latency(b.backend, ms / 1000))
 
 
-@contextmanager
-def s3_pair() -> Iterator[tuple[Store, Store]]:
-    import boto3
-
-    env = os.environ
-    bucket = f"storeroom-bench-{uuid.uuid4().hex[:10]}"
-    region = env.get("STOREROOM_TEST_S3_REGION", "us-east-1")
-    client = boto3.client(
-        "s3",
-        endpoint_url=env["STOREROOM_TEST_S3_ENDPOINT"],
-        aws_access_key_id=env["STOREROOM_TEST_S3_KEY"],
-        aws_secret_access_key=env["STOREROOM_TEST_S3_SECRET"],
-        region_name=region,
-    )
-    client.create_bucket(Bucket=bucket)
-    options = {
-        "bucket": bucket,
-        "endpoint_url": env["STOREROOM_TEST_S3_ENDPOINT"],
-        "key": env["STOREROOM_TEST_S3_KEY"],
-        "secret": env["STOREROOM_TEST_S3_SECRET"],
-        "region_name": region,
-    }
-    config = {
-        "backends": {
-            "a": {"type": "s3", "options": options},
-            "b": {"type": "s3", "options": options},
-        },
-        "stores": {
-            "a": {"backend": "a", "root_path": "a"},
-            "b": {"backend": "b", "root_path": "b"},
-        },
-    }
-    with Registry(config) as registry:
-        yield registry.get_store("a"), registry.get_store("b")
-
-
 def _fill(store: Store, prefix: str, count: int, size: int) -> list[str]:
     payload = os.urandom(size)
     paths = [f"{prefix}/{i // 100:02d}/f{i:04d}.bin" for i in range(count)]
@@ -147,14 +110,29 @@ def _clear(store: Store, prefix: str) -> None:
             store.delete_folder(prefix, recursive=True, missing_ok=True)
 
 
-def _time(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
+Sample = tuple[float, float, float]  # wall seconds, this process's CPU seconds, busy cores
+
+
+def _busy_jiffies() -> int:
+    """CPU time the whole machine spent not idle, in clock ticks (Linux)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0
+    return sum(fields) - fields[3] - fields[4]  # minus idle and iowait
+
+
+def _time(fn: Callable[[], object]) -> Sample:
+    tick = os.sysconf("SC_CLK_TCK")
+    busy, cpu, start = _busy_jiffies(), time.process_time(), time.perf_counter()
     fn()
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    return wall, time.process_time() - cpu, (_busy_jiffies() - busy) / tick / wall
 
 
-def bench_delete(a: Store, count: int, rounds: int, workers: int) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"sequential": [], "helper": []}
+def bench_delete(a: Store, count: int, rounds: int, workers: int) -> dict[str, list[Sample]]:
+    out: dict[str, list[Sample]] = {"sequential": [], "helper": []}
     for r in range(rounds):
         order = ("sequential", "helper") if r % 2 == 0 else ("helper", "sequential")
         for name in order:
@@ -174,8 +152,8 @@ def bench_delete(a: Store, count: int, rounds: int, workers: int) -> dict[str, l
 
 def bench_transfer(
     a: Store, b: Store, count: int, size: int, rounds: int, workers: int
-) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"sequential": [], "helper": []}
+) -> dict[str, list[Sample]]:
+    out: dict[str, list[Sample]] = {"sequential": [], "helper": []}
     _fill(a, "src", count, size)
     for r in range(rounds):
         order = ("sequential", "helper") if r % 2 == 0 else ("helper", "sequential")
@@ -195,13 +173,19 @@ def bench_transfer(
     return out
 
 
-def summarise(samples: dict[str, list[float]]) -> dict[str, Any]:
-    seq = statistics.median(samples["sequential"])
-    par = statistics.median(samples["helper"])
+def summarise(samples: dict[str, list[Sample]]) -> dict[str, Any]:
+    def med(name: str, i: int) -> float:
+        return statistics.median(s[i] for s in samples[name])
+
+    seq, par = med("sequential", 0), med("helper", 0)
     return {
         "sequential_s": seq,
         "helper_s": par,
         "speedup": seq / par if par else None,
+        "sequential_cpu_s": med("sequential", 1),
+        "helper_cpu_s": med("helper", 1),
+        "sequential_busy_cores": med("sequential", 2),
+        "helper_busy_cores": med("helper", 2),
         "rounds": len(samples["helper"]),
     }
 
@@ -212,7 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--markdown", metavar="PATH")
-    parser.add_argument("--s3", action="store_true", help="also run against STOREROOM_TEST_S3_*")
+    parser.add_argument("--s3", action="store_true", help="same as --remote s3,s3-same")
+    parser.add_argument(
+        "--remote",
+        default="",
+        help=f"test servers to add, comma-separated: {', '.join(REMOTE)} or all",
+    )
     parser.add_argument(
         "--backends",
         default="local,memory,local+latency",
@@ -232,15 +221,20 @@ def main(argv: list[str] | None = None) -> int:
         "local+latency": lambda: latency_pair(args.latency_ms),
     }
     chosen = [b for b in args.backends.split(",") if b]
+    remote = [r for r in args.remote.split(",") if r]
+    if remote == ["all"]:
+        remote = list(REMOTE)
     if args.s3:
-        missing = [v for v in S3_VARS if not os.environ.get(v)]
-        if "s3" not in known_backend_types():
-            print("--s3: the s3 backend type is not available in this build; skipped")
-        elif missing:
-            print(f"--s3: set {', '.join(missing)} (scripts/services up s3); skipped")
-        else:
-            pairs["s3"] = s3_pair
-            chosen.append("s3")
+        remote += [r for r in ("s3", "s3-same") if r not in remote]
+    for name in remote:
+        if name not in REMOTE:
+            parser.error(f"--remote: unknown server {name!r}; choose from {', '.join(REMOTE)}")
+        why = missing(name)
+        if why:
+            print(f"{name}: {why}; skipped")
+            continue
+        pairs[name] = lambda name=name: remote_pair(name)
+        chosen.append(name)
 
     results: list[dict[str, Any]] = []
     for backend in chosen:
@@ -258,7 +252,15 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
 
-    header = ("backend", "case", "sequential", "helper", "speed-up")
+    header = (
+        "backend",
+        "case",
+        "sequential",
+        "helper",
+        "speed-up",
+        "client CPU (seq / helper)",
+        "busy cores (seq / helper)",
+    )
     rows = [
         (
             r["backend"],
@@ -266,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['sequential_s'] * 1000:.1f} ms",
             f"{r['helper_s'] * 1000:.1f} ms",
             f"{r['speedup']:.2f}x",
+            f"{r['sequential_cpu_s'] * 1000:.0f} / {r['helper_cpu_s'] * 1000:.0f} ms",
+            f"{r['sequential_busy_cores']:.2f} / {r['helper_busy_cores']:.2f}",
         )
         for r in results
     ]

@@ -31,6 +31,7 @@ import botocore.exceptions as bx
 
 from services_support import service_env
 from storeroom import Registry, RegistryConfig, Store
+from storeroom.backends.s3._transfer import RELAY_MAX
 from storeroom.backends.s3.backend import S3Backend
 from storeroom.backends.s3.config import S3Options
 from storeroom.backends.s3.errors import classify, map_error
@@ -312,6 +313,39 @@ def test_server_side_copy_keeps_metadata() -> None:
     assert store.read_bytes("c/other.bin") == b"other"
     store.copy("c/src.bin", "c/other.bin", overwrite=True)
     assert store.read_bytes("c/other.bin") == b"copy me"
+
+
+@needs_server
+def test_create_only_copy_relays_small_objects() -> None:
+    """S3-016: a create-only copy up to RELAY_MAX bytes is a GET and a conditional PUT
+    (a plain MD5 ETag); a larger one is a one-part multipart copy (an ETag ending in
+    ``-1``). Both keep content, metadata and content type and refuse an existing target.
+    """
+    store = _store()
+    bucket, root = store.unwrap(S3Backend).bucket, store.root_path
+    client = _client()
+    small, big = b"s" * 1000, os.urandom(RELAY_MAX + 1)
+    for name, data in (("small", small), ("big", big)):
+        client.put_object(
+            Bucket=bucket,
+            Key=f"{root}/{name}.bin",
+            Body=data,
+            ContentType="application/x-test",
+            Metadata={"tag": name},
+        )
+        store.copy(f"{name}.bin", f"{name}-copy.bin")
+        head = client.head_object(Bucket=bucket, Key=f"{root}/{name}-copy.bin")
+        assert store.read_bytes(f"{name}-copy.bin") == data
+        assert head["ContentType"] == "application/x-test"
+        assert head["Metadata"] == {"tag": name}
+        assert head["ETag"].strip('"').endswith("-1") is (name == "big")
+        store.write(f"{name}-taken.bin", b"taken")
+        with pytest.raises(AlreadyExists):
+            store.copy(f"{name}.bin", f"{name}-taken.bin")
+        assert store.read_bytes(f"{name}-taken.bin") == b"taken"
+    with pytest.raises(NotFound):
+        store.copy("absent.bin", "absent-copy.bin")
+    assert not store.exists("absent-copy.bin")
 
 
 @needs_server

@@ -23,6 +23,7 @@ __all__ = [
     "PartBody",
     "Upload",
     "cut_parts",
+    "fetch_small",
     "fill",
     "fill_into",
     "part_sizes",
@@ -31,6 +32,27 @@ __all__ = [
 
 #: Reads wider than this go straight to the body without buffering.
 READ_BUFFER = 256 * 1024
+
+#: Create-only copies of objects up to this size relay the bytes (spec S3-016).
+RELAY_MAX = 1024 * 1024
+
+
+def fetch_small(conn: Connection, bucket: str, key: str, limit: int) -> dict[str, Any]:
+    """GET ``key``: the response, with the content under ``"Data"`` when it is at
+    most ``limit`` bytes; a larger body is dropped unread (its size is in
+    ``ContentLength``)."""
+
+    async def get(client: Any) -> dict[str, Any]:
+        resp: dict[str, Any] = await client.get_object(Bucket=bucket, Key=key)
+        body = resp.pop("Body")
+        try:
+            if int(resp.get("ContentLength", 0)) <= limit:
+                resp["Data"] = await body.read()
+        finally:
+            body.close()
+        return resp
+
+    return conn.run(get)
 
 
 class BodyReader(io.RawIOBase):

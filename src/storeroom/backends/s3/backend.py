@@ -27,8 +27,10 @@ from storeroom.backend import Backend, Entry, Source, derive_folders, rel_key
 from storeroom.backends.s3 import _bulk
 from storeroom.backends.s3._conn import Connection
 from storeroom.backends.s3._transfer import (
+    RELAY_MAX,
     Upload,
     cut_parts,
+    fetch_small,
     fill,
     open_body,
     part_sizes,
@@ -374,12 +376,14 @@ class S3Backend(Backend):
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
         """Server-side copy of content, metadata and content type.
 
-        With ``overwrite`` one ``CopyObject``. Create-only copies must not race
-        a concurrent writer, so they complete a one-part multipart copy with
-        ``If-None-Match: *`` (honoured by S3 and moto, where ``CopyObject``'s
-        own condition is not); an empty source is a conditional empty PUT.
+        With ``overwrite`` a HEAD and one ``CopyObject``. Create-only copies must
+        not race a concurrent writer: up to ``RELAY_MAX`` bytes they GET the
+        source and PUT it with ``If-None-Match: *`` (two requests); larger ones
+        complete a one-part multipart copy with that condition (S3 and moto
+        honour it there, not on ``CopyObject``).
         """
-        head = self._head(src, "copy")
+        relay = not overwrite and src != dst and bool(src)
+        head = self._get_small(src) if relay else self._head(src, "copy")
         if head is None:
             raise NotFound("file not found", path=src, backend=_NAME, operation="copy")
         size = int(head.get("ContentLength", 0))
@@ -393,9 +397,22 @@ class S3Backend(Backend):
         args: dict[str, Any] = {"Metadata": meta}
         if head.get("ContentType"):
             args["ContentType"] = head["ContentType"]
+        if "Data" in head:  # small create-only copy: one conditional PUT of the bytes
+            return self._put(dst, head["Data"], overwrite, args, meta)
         if size == 0:
             return self._put(dst, b"", overwrite, args, meta)
         return self._copy_parts(dst, source, size, overwrite, args)
+
+    def _get_small(self, key: str) -> dict[str, Any] | None:
+        """GET for a create-only copy: the response (with ``Data`` up to ``RELAY_MAX``)."""
+        try:
+            return fetch_small(self._conn, self.bucket, key, RELAY_MAX)
+        except bx.ClientError as exc:
+            if _status(exc) == 404:
+                return None
+            raise self._fail(exc, key, "copy") from exc
+        except Exception as exc:
+            raise self._fail(exc, key, "copy") from exc
 
     def _copy_parts(
         self, dst: str, source: dict[str, str], size: int, overwrite: bool, args: dict[str, Any]
