@@ -370,7 +370,8 @@ def test_open_streams_hold_their_own_connection(store: Store) -> None:
 
 @needs_server
 def test_server_stopped_mid_write_leaves_no_partial_file() -> None:
-    """SFTP-042, SFTP-040: stop mid-write -> retryable BackendUnavailable, no file; restart ok."""
+    """SFTP-042, SFTP-040: stop mid-write -> retryable BackendUnavailable, no file (not even
+    the hidden temporary one, once the store is used again); restart ok."""
     registry, store = make_store()
     stopped = False
 
@@ -396,6 +397,11 @@ def test_server_stopped_mid_write_leaves_no_partial_file() -> None:
         store.write("big.bin", b"complete")
         assert store.read_bytes("big.bin") == b"complete"
         assert store.read_bytes("seed.txt") == b"seed"
+        # The half-written temporary file was removed by the next connection.
+        backend = store.unwrap(SFTPBackend)
+        names = backend._call("t", "", lambda c: c.sftp.listdir(backend._path(store.root_path)))
+        assert sorted(names) == ["big.bin", "seed.txt"]
+        assert not backend._orphans
     finally:
         cleanup(store)
         registry.close()

@@ -87,6 +87,7 @@ class SFTPBackend(Backend):
         self.options = SFTPOptions.parse({"host": host, **options})
         self._root = self.options.root()
         self._pool = Pool(self.options)
+        self._orphans: list[str] = []
 
     @classmethod
     def from_options(cls, opts: SFTPOptions) -> SFTPBackend:
@@ -95,6 +96,7 @@ class SFTPBackend(Backend):
         self.options = opts
         self._root = opts.root()
         self._pool = Pool(opts)
+        self._orphans = []
         return self
 
     # -- helpers ------------------------------------------------------------------
@@ -203,6 +205,8 @@ class SFTPBackend(Backend):
         """Like ``_call`` but keeps the connection (the caller releases it)."""
 
         def guarded(conn: Conn) -> T:
+            if self._orphans:
+                self._sweep(conn)
             try:
                 return fn(conn)
             except StoreroomError:
@@ -306,6 +310,25 @@ class SFTPBackend(Backend):
         # The reply is read by the next request on this connection: no extra round trip.
         sftp.send_async(type(None), CMD_REMOVE, self._path(src))
 
+    def _sweep(self, conn: Conn) -> None:
+        """Remove temporary files left by writes whose connection dropped (SFTP-040).
+
+        The server keeps a half-written temporary file when the connection dies;
+        the next working connection removes it. A removal that fails on a dead
+        connection is tried again later; any other failure is given up.
+        """
+        while self._orphans:
+            try:
+                tmp = self._orphans.pop()
+            except IndexError:
+                return
+            try:
+                conn.sftp.remove(self._path(tmp))
+            except Exception:
+                if not conn.alive():
+                    self._orphans.append(tmp)
+                    return
+
     def _quiet_remove(self, conn: Conn, path_key: str) -> None:
         try:
             conn.sftp.remove(self._path(path_key))
@@ -349,6 +372,7 @@ class SFTPBackend(Backend):
             if is_user_error(exc) or not isinstance(exc, Exception):
                 raise
             broken = True
+            self._orphans.append(tmp)
             raise self._error(conn, exc, op, key) from exc
         finally:
             self._pool.release(conn, broken=broken)
