@@ -15,6 +15,11 @@ rotates every round, medians are reported) it times the same job done by:
 
 Then streams 256 MiB through ``store.write(path, stream)`` and
 ``store.read(path)`` in fresh processes and reports the RSS growth.
+
+``exists`` answers for files and folders, so "exists (miss)" (the target row)
+times the raw SDK doing that same job: ``BlobClient.exists()`` (a HEAD), then a
+one-item ``list_blobs`` of ``key/`` when it says no. A second row, "raw HEAD
+only", shows the cheaper file-only answer for context; it has no target.
 """
 
 from __future__ import annotations
@@ -50,10 +55,22 @@ ENV = "STOREROOM_TEST_AZURE_CONNECTION_STRING"
 LIMIT = 1.15
 STREAM_SIZE = 256 * MiB
 RSS_LIMIT = 32.0
+#: Cases shown for context only: their baseline does less than storeroom (no target).
+INFORMATIONAL = frozenset({"exists_miss_head"})
 
 
 def _fixed(name: str, op: Callable[[], object]) -> Variant:
     return Variant(name, lambda _n: op)
+
+
+def _raw_exists_same(cc: Any, name: str) -> bool:
+    """The raw SDK doing storeroom's job: a file (HEAD), else a folder (a one-item listing)."""
+    if cc.get_blob_client(name).exists():
+        return True
+    for page in cc.list_blobs(name_starts_with=name + "/", results_per_page=1).by_page():
+        for _item in page:
+            return True
+    return False
 
 
 class Fixture:
@@ -122,6 +139,9 @@ class Fixture:
         """Every contender sees the same thing before anything is timed."""
         sr, fs, root = self.sr, self.fs, self.root
         assert sr.exists("data/hit.bin") and not sr.exists("data/miss.bin")
+        assert sr.exists("data") and _raw_exists_same(self.cc, "bench/data")
+        assert _raw_exists_same(self.cc, "bench/data/hit.bin")
+        assert not _raw_exists_same(self.cc, "bench/data/miss.bin")
         assert fs.exists(f"{root}/data/hit.bin") and not fs.exists(f"{root}/data/miss.bin")
         assert sr.read_bytes("data/read.bin") == self.data
         assert fs.cat_file(f"{root}/data/read.bin") == self.data
@@ -138,15 +158,28 @@ class Fixture:
             variants.append(_fixed("remote-store", lambda: op(rs)))
         return variants
 
-    def exists(self, rel: str) -> list[Variant]:
+    def exists(self, rel: str, *, same_job: bool = False) -> list[Variant]:
+        """``raw`` is ``BlobClient.exists()``; with ``same_job`` also the folder probe."""
         cc, sr, fs, path = self.cc, self.sr, self.fs, f"{self.root}/{rel}"
         name = f"bench/{rel}"
+        if same_job:
+            raw = _fixed("raw", lambda: _raw_exists_same(cc, name))
+        else:
+            raw = _fixed("raw", lambda: cc.get_blob_client(name).exists())
         out = [
-            _fixed("raw", lambda: cc.get_blob_client(name).exists()),
+            raw,
             _fixed("storeroom", lambda: sr.exists(rel)),
             _fixed("fsspec", lambda: fs.exists(path)),
         ]
         return self._with_rs(out, lambda rs: rs.exists(rel))
+
+    def exists_head_only(self, rel: str) -> list[Variant]:
+        """Context only: the raw SDK's file-only HEAD against storeroom's file-or-folder job."""
+        cc, sr, name = self.cc, self.sr, f"bench/{rel}"
+        return [
+            _fixed("raw", lambda: cc.get_blob_client(name).exists()),
+            _fixed("storeroom", lambda: sr.exists(rel)),
+        ]
 
     def read(self) -> list[Variant]:
         cc, sr, fs, rel = self.cc, self.sr, self.fs, "data/read.bin"
@@ -184,11 +217,24 @@ class Fixture:
 
 CASES: list[tuple[str, str, Callable[[Fixture], list[Variant]]]] = [
     ("exists_hit", "exists (hit)", lambda f: f.exists("data/hit.bin")),
-    ("exists_miss", "exists (miss)", lambda f: f.exists("data/miss.bin")),
+    ("exists_miss", "exists (miss)", lambda f: f.exists("data/miss.bin", same_job=True)),
+    (
+        "exists_miss_head",
+        "exists (miss), raw HEAD only",
+        lambda f: f.exists_head_only("data/miss.bin"),
+    ),
     ("read_bytes", "read 1 MiB", lambda f: f.read()),
     ("write_overwrite", "write 1 MiB (overwrite)", lambda f: f.write()),
     ("list_files", "list 1,000 files", lambda f: f.listing()),
 ]
+
+NOTES = {
+    "exists_hit": "raw: BlobClient.exists() (one HEAD)",
+    "exists_miss": "the target row: the raw SDK doing the same job as exists() (file or "
+    "folder): BlobClient.exists(), then a one-item list_blobs of key/ when it says no",
+    "exists_miss_head": "not a target: the raw SDK answers only 'is there a file' (one HEAD); "
+    "storeroom's exists() also finds folders, which costs a second request on a miss",
+}
 
 
 # -- streaming memory probe (runs in a fresh process) ----------------------------------
@@ -298,11 +344,15 @@ def main(argv: list[str] | None = None) -> int:
         for case_id, label, make in CASES:
             variants = make(fx)
             number = calibrate_number(variants, sample_ns, cap=50)
-            case = TimingCase(case_id, label, limit=LIMIT)
+            limit = None if case_id in INFORMATIONAL else LIMIT
+            case = TimingCase(case_id, label, limit=limit, note=NOTES.get(case_id, ""))
             case.results = measure(variants, rounds=rounds, number=number, warmup_rounds=1)
-            if fx.rs is None:
-                case.note = "remote-store: not run (" + fx.rs_error[:80] + ")"
+            if fx.rs is None and case_id not in INFORMATIONAL:
+                rs_note = "remote-store: not run (" + fx.rs_error[:80] + ")"
+                case.note = f"{case.note}; {rs_note}" if case.note else rs_note
             report.timings.append(case)
+            if limit is None:
+                continue
             ratio = case.ratio("storeroom")
             report.checks.append(
                 Check(

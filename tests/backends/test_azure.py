@@ -300,6 +300,44 @@ def test_listing_orders_folders_between_files(store: Store) -> None:
 
 
 @needs_server
+def test_exists_is_a_head_then_a_folder_probe(container: str) -> None:
+    """spec: AZURE-017 — a hit is one HEAD; a 404 adds one listing of ``key/``, page size 1."""
+    root = uuid.uuid4().hex
+    backend = AzureBackend(container, connection_string=CS, create_container=True, hns=False)
+    sent: list[tuple[str, dict[str, list[str]]]] = []
+
+    def record(pipeline_request: Any) -> None:
+        url = urlsplit(pipeline_request.http_request.url)
+        sent.append((pipeline_request.http_request.method, parse_qs(url.query)))
+
+    backend._sdk_extra = {"raw_request_hook": record}
+    cc = BlobServiceClient.from_connection_string(CS).get_container_client(container)
+    backend.exists(f"{root}/warm")  # builds the clients, creates the container
+    for name in ("f.txt", "d/inner.txt", "k-1", "m/"):  # m/: another tool's folder marker
+        cc.upload_blob(f"{root}/{name}", b"1", overwrite=True)
+
+    def requests_of(key: str) -> tuple[bool, list[tuple[str, dict[str, list[str]]]]]:
+        sent.clear()
+        return backend.exists(f"{root}/{key}"), list(sent)
+
+    found, reqs = requests_of("f.txt")
+    assert found and [m for m, _ in reqs] == ["HEAD"]
+    found, reqs = requests_of("d")
+    assert found and [m for m, _ in reqs] == ["HEAD", "GET"]
+    assert reqs[1][1]["prefix"] == [f"{root}/d/"] and reqs[1][1]["maxresults"] == ["1"]
+    assert "delimiter" not in reqs[1][1]
+    found, reqs = requests_of("k")  # only a sibling k-1
+    assert not found and [m for m, _ in reqs] == ["HEAD", "GET"]
+    assert backend.exists(f"{root}/m") and backend.is_folder(f"{root}/m")
+    assert not backend.exists(f"{root}/f.txt/x") and not backend.exists(f"{root}/nope")
+    missing = AzureBackend(
+        f"gone{uuid.uuid4().hex[:12]}", connection_string=CS, create_container=False, hns=False
+    )
+    with pytest.raises(NotFound):
+        missing.exists("a")
+
+
+@needs_server
 def test_wrong_key_is_permission_denied(container: str) -> None:
     """spec: AZURE-022."""
     fields = _fields(CS)

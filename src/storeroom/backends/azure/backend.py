@@ -155,37 +155,22 @@ class AzureBackend(Backend):
         return file_info(key, key.rpartition("/")[2], props)
 
     def exists(self, key: str) -> bool:
-        """File or folder, usually in one small listing request (cheaper than a HEAD miss).
+        """A file (one HEAD) or, when that misses, a folder (one one-item listing of ``key/``).
 
-        One page of up to two names starting with ``key`` decides: ``key``
-        (a file), ``key/`` (a folder), or a later name (neither). Only when
-        siblings such as ``key-1`` fill the page does it fall back to a HEAD
-        and a folder probe.
+        The HEAD is the SDK's own ``BlobClient.exists()``, so a hit costs what the
+        raw SDK's check costs; only a 404 pays for the folder probe. A blob named
+        ``key/`` (another tool's folder marker) is found by that probe too.
         """
         if not key:
             return True
         if self.hns:
             return self._hns().exists(key)
-        folder_name = key + "/"
         try:
-            pages = self._container().walk_blobs(
-                name_starts_with=key, delimiter="/", results_per_page=2
-            )
-            walker = pages.by_page()
-            page = next(walker, None)
-            names = sorted(item.name for item in page) if page is not None else []
-            for name in names:
-                if name in (key, folder_name):
-                    return True
-                if name > folder_name:
-                    return False
-            if not names or not getattr(walker, "continuation_token", None):
-                return False
-            if self._is_file(key):
+            if self._blob(key).exists():
                 return True
+            return self._has_children(key)
         except AzureError as exc:
             raise self._err(exc, key, "exists") from exc
-        return self.is_folder(key)
 
     def is_folder(self, key: str) -> bool:
         if not key:
@@ -193,16 +178,17 @@ class AzureBackend(Backend):
         if self.hns:
             return self._hns().is_folder(key)
         try:
-            return self._first_item(key + "/") is not None
+            return self._has_children(key)
         except AzureError as exc:
             raise self._err(exc, key, "is_folder") from exc
 
-    def _first_item(self, prefix: str) -> Any:
-        pages = self._container().list_blobs(name_starts_with=prefix, results_per_page=1)
+    def _has_children(self, key: str) -> bool:
+        """Whether any blob lies below ``key/`` (listing pages of at most one name)."""
+        pages = self._container().list_blobs(name_starts_with=key + "/", results_per_page=1)
         for page in pages.by_page():
-            for item in page:
-                return item
-        return None
+            for _item in page:
+                return True
+        return False
 
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
         """A stream over bytes ``[start, end)``, downloaded in ``block_size`` ranges."""
