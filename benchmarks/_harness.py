@@ -358,7 +358,7 @@ def _timing_rows(report: Report) -> tuple[list[str], list[list[str]]]:
         cells = [c.label]
         cells += [_us(c.results[n].median) if n in c.results else "—" for n in CONTENDERS]
         cells += [_ratio(c.ratio(n)) for n in COMPARED]
-        cells.append(f"≤ {c.limit:.1f}x" if c.limit is not None else "")
+        cells.append(f"≤ {c.limit:g}x" if c.limit is not None else "")
         rows.append(cells)
     return header, rows
 
