@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from storeroom import Store
+from storeroom.backend import Backend, Forwarding
 from storeroom.backends import LocalBackend, MemoryBackend
 from storeroom.errors import AlreadyExists, InvalidArgument, InvalidPath, NotFound
 from storeroom.ext.batch import (
@@ -113,3 +116,47 @@ def test_partial_failure_pickles() -> None:
     clone = pickle.loads(pickle.dumps(err))
     assert isinstance(clone, PartialFailure)
     assert isinstance(clone.failures[0][1], NotFound)
+
+
+class _Threads(Forwarding):
+    """Records which thread ran each ``exists`` and how many ran at once."""
+
+    def __init__(self, inner: Backend, delay: float) -> None:
+        super().__init__(inner)
+        self.delay = delay
+        self.threads: list[int] = []
+        self.running = 0
+        self.most = 0
+        self._lock = threading.Lock()
+
+    def exists(self, key: str) -> bool:
+        with self._lock:
+            self.threads.append(threading.get_ident())
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            return super().exists(key)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+def test_fast_items_run_on_the_calling_thread() -> None:
+    """spec: EXT-006 — items that take microseconds never pay for a thread pool."""
+    probe = _Threads(MemoryBackend(), delay=0)
+    result = batch_exists(Store(probe), [f"f{i}" for i in range(200)], max_workers=8)
+    assert result.ok and len(result) == 200
+    assert set(probe.threads) == {threading.get_ident()}
+
+
+def test_slow_items_move_to_the_pool_after_the_first() -> None:
+    """spec: EXT-006 — the first item slower than the inline limit hands the rest over."""
+    probe = _Threads(MemoryBackend(), delay=0.01)
+    paths = [f"f{i}" for i in range(40)]
+    result = batch_exists(Store(probe), paths, max_workers=8)
+    assert [r.item for r in result] == paths and result.ok
+    assert probe.threads[0] == threading.get_ident()
+    assert threading.get_ident() not in probe.threads[1:]
+    assert probe.most > 1

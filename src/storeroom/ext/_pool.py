@@ -1,16 +1,21 @@
 """Run one function over many work items in an executor, keeping input order.
 
-Shared by ``batch`` and ``transfer``. Items are submitted in small chunks
-and the in-flight window is bounded, so a million items never become a
-million futures at once; with
-``stop_on_error`` no new item is started after the first failure (items
-already running finish and are reported).
+Shared by ``batch`` and ``transfer``. Without an ``executor`` the items
+first run on the calling thread, for as long as each takes under
+``INLINE_LIMIT``: on local disk or in memory an item costs microseconds and a
+thread pool would only add overhead (spec EXT-005). The first slower item
+(a network round trip) hands the rest to the pool. Items are submitted in
+small chunks and the in-flight window is bounded, so a million items never
+become a million futures at once; with ``stop_on_error`` no new item is
+started after the first failure (items already running finish and are
+reported).
 """
 
 from __future__ import annotations
 
 import functools
 import queue
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -24,6 +29,9 @@ R = TypeVar("R")
 
 #: Threads used when neither ``max_workers`` nor ``executor`` is given.
 DEFAULT_WORKERS = 16
+
+#: Items faster than this (seconds) keep running on the calling thread.
+INLINE_LIMIT = 0.001
 
 
 def as_error(exc: BaseException) -> StoreroomError:
@@ -98,6 +106,12 @@ def run_parallel(
     results: list[R | None] = [None] * len(items)
     if not items:
         return results
+    first = 0
+    if executor is None:
+        first = _run_inline(fn, items, results, stop_on_error, failed, on_exception, on_done)
+        if first < 0:
+            return results
+        items = items[first:]
     workers = max_workers or DEFAULT_WORKERS
     size = chunk_size_for(len(items), workers, stop_on_error)
     starts = list(range(0, len(items), size))
@@ -115,7 +129,7 @@ def run_parallel(
     def record(start: int, outcomes: list[R]) -> None:
         nonlocal stopped
         for offset, outcome in enumerate(outcomes):
-            results[start + offset] = outcome
+            results[first + start + offset] = outcome
             if on_done is not None:
                 on_done(outcome)
             if stop_on_error and failed(outcome):
@@ -150,3 +164,34 @@ def run_parallel(
         if own:
             pool.shutdown(wait=True)
     return results
+
+
+def _run_inline(
+    fn: Callable[[W], R],
+    items: Sequence[W],
+    results: list[R | None],
+    stop_on_error: bool,
+    failed: Callable[[R], bool],
+    on_exception: Callable[[W, BaseException], R],
+    on_done: Callable[[R], None] | None,
+) -> int:
+    """Run items on this thread while each takes under ``INLINE_LIMIT``.
+
+    Returns the index of the first item left for the pool, or -1 when nothing
+    is left (all done, or stopped by ``stop_on_error``).
+    """
+    clock = time.perf_counter
+    for index, item in enumerate(items):
+        started = clock()
+        try:
+            outcome = fn(item)
+        except Exception as exc:
+            outcome = on_exception(item, exc)
+        results[index] = outcome
+        if on_done is not None:
+            on_done(outcome)
+        if stop_on_error and failed(outcome):
+            return -1
+        if clock() - started >= INLINE_LIMIT:
+            return index + 1 if index + 1 < len(items) else -1
+    return -1
