@@ -11,7 +11,10 @@ over the rounds, with the speed-up (sequential / helper), and the CPU
 seconds this process and the servers used (so a run bound by a
 single-threaded server or by the client's CPU shows as such). ``--remote``
 adds rows for the test servers of ``scripts/services`` (see
-``_ext_pairs.py``); ``--s3`` is ``--remote s3,s3-same``. Target (issue 4):
+``_ext_pairs.py``); ``--s3`` is ``--remote s3,s3-same``. With ``s3`` an
+``s3+latency`` row adds ``--remote-latency-ms`` of waiting to every call on
+the same server: on this machine client and server share two cores, so the
+plain ``s3`` row is bound by CPU, not by waiting. Target (issue 4):
 ≥ 4x; on local disk and memory the figure shows the overhead or gain of the
 thread pool on this machine.
 """
@@ -71,6 +74,14 @@ class Latency(Forwarding):
         time.sleep(self.seconds)
         super().delete(key)
 
+    def delete_many(self, keys: Any) -> Any:
+        time.sleep(self.seconds)  # one bulk request (S3: up to 1,000 keys)
+        return super().delete_many(keys)
+
+    def list(self, prefix: str, **kw: Any) -> Any:
+        time.sleep(self.seconds)
+        return super().list(prefix, **kw)
+
 
 @contextmanager
 def local_pair() -> Iterator[tuple[Store, Store]]:
@@ -93,6 +104,16 @@ def memory_pair() -> Iterator[tuple[Store, Store]]:
 def latency_pair(ms: float) -> Iterator[tuple[Store, Store]]:
     with local_pair() as (a, b):
         yield Store(Latency(a.backend, ms / 1000)), Store(Latency(b.backend, ms / 1000))
+
+
+@contextmanager
+def remote_latency_pair(name: str, ms: float) -> Iterator[tuple[Store, Store]]:
+    """A test-server pair with ``ms`` of waiting added to every primitive call."""
+    with remote_pair(name) as (a, b):
+        yield (
+            Store(Latency(a.backend, ms / 1000), a.root_path, owns_backend=False),
+            Store(Latency(b.backend, ms / 1000), b.root_path, owns_backend=False),
+        )
 
 
 def _fill(store: Store, prefix: str, count: int, size: int) -> list[str]:
@@ -208,6 +229,13 @@ def main(argv: list[str] | None = None) -> int:
         help="local, memory, local+latency (local with --latency-ms added per primitive)",
     )
     parser.add_argument("--latency-ms", type=float, default=2.0)
+    parser.add_argument(
+        "--remote-latency-ms",
+        type=float,
+        default=10.0,
+        help="with s3: also an s3+latency row, this much waiting added per call "
+        "(AWS puts S3's median latency for small requests in the tens of ms); 0: no row",
+    )
     parser.add_argument("--workers", type=int, default=16, help="max_workers of the helpers")
     parser.add_argument("--delete-count", type=int, default=1000)
     parser.add_argument("--transfer-count", type=int, default=500)
@@ -235,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         pairs[name] = lambda name=name: remote_pair(name)
         chosen.append(name)
+        if name == "s3" and args.remote_latency_ms:
+            pairs["s3+latency"] = lambda: remote_latency_pair("s3", args.remote_latency_ms)
+            chosen.append("s3+latency")
 
     results: list[dict[str, Any]] = []
     for backend in chosen:
