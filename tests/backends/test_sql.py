@@ -332,6 +332,44 @@ def test_move_is_atomic_and_no_clobber(url: str) -> None:
     assert not store.exists("a.bin")
 
 
+def test_listing_pages_match_the_memory_backend(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQL-023: small pages (flat ones, ones with subfolders, subfolders across a page
+    boundary) list exactly what the memory backend lists; entries carry etag and metadata."""
+    monkeypatch.setattr("storeroom.backends.sql._list.PAGE", 3)
+    store = _store(url)
+    ref = Registry(
+        RegistryConfig.from_dict(
+            {"backends": {"m": {"type": "memory"}}, "stores": {"m": {"backend": "m"}}}
+        )
+    ).get_store("m")
+    paths = [f"d/f{i}.bin" for i in range(7)]
+    paths += ["d/g/a.bin", "d/g/h/b.bin", "d/g/h/c.bin", "d/g/z.bin", "d/h.bin"]
+    paths += [f"d/k/{i}.bin" for i in range(5)] + ["d/l/m/n.bin", "d/zz.bin", "e.bin"]
+    for p in paths:
+        md = {"n": p} if p.endswith("1.bin") else None
+        store.write(p, p.encode(), metadata=md)
+        ref.write(p, p.encode(), metadata=md)
+
+    def shape(entries: Iterator[Any]) -> list[tuple[str, str, int | None]]:
+        return [(e.path, e.name, getattr(e, "size", None)) for e in entries]
+
+    for folder in ("", "d", "d/g", "d/k"):
+        for rec in (False, True):
+            assert shape(store.list_files(folder, recursive=rec)) == shape(
+                ref.list_files(folder, recursive=rec)
+            ), (folder, rec)
+        assert shape(store.iter_children(folder)) == shape(ref.iter_children(folder)), folder
+        for depth in (0, 1, 5):
+            assert shape(store.list_folders(folder, max_depth=depth)) == shape(
+                ref.list_folders(folder, max_depth=depth)
+            ), (folder, depth)
+    for info in store.list_files("", recursive=True):
+        assert info == store.get_file_info(info.path)
+        assert info.etag is not None and len(info.etag) == 16
+        expected = {"n": info.path} if info.name.endswith("1.bin") else {}
+        assert dict(info.metadata or {}) == expected
+
+
 # -- faults against the real server -----------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlalchemy as sa
 
 from storeroom.backend import Source
-from storeroom.backends.sql._sql import Statements, bounds, err, meta, new_id, when
+from storeroom.backends.sql._sql import Statements, bounds, err, etag, meta, new_id, when
 from storeroom.errors import AlreadyExists, DirectoryNotEmpty, InvalidPath, NotFound
 from storeroom.models import WriteResult
 from storeroom.path import RemotePath
@@ -31,7 +31,7 @@ def _result(key: str, size: int, fid: int, now: int, md: str | None) -> WriteRes
     return WriteResult(
         RemotePath._trusted(key),
         size,
-        etag=f"{fid:016x}",
+        etag=etag(fid),
         last_modified=when(now),
         metadata=dict(meta(md)),
     )

@@ -22,7 +22,7 @@ from storeroom.backend import Backend, Entry
 from storeroom.backends.sql import _list
 from storeroom.backends.sql._reader import ChunkStream
 from storeroom.backends.sql._schema import create_tables, make_engine, make_tables
-from storeroom.backends.sql._sql import Prepared, Statements, bounds, err, meta, when
+from storeroom.backends.sql._sql import Prepared, Statements, bounds, err, etag, meta, when
 from storeroom.backends.sql._write import Writes
 from storeroom.backends.sql.config import SQLBlobOptions
 from storeroom.backends.sql.errors import BACKEND, map_db_error
@@ -170,9 +170,9 @@ class SQLBlobBackend(Writes, Backend):
         row = self._one(key, "stat", self._s.stat, k=key)
         if row is None:
             raise err(NotFound, "file not found", key)
-        size, mtime, etag, md = row
+        size, mtime, vid, md = row
         name = key.rpartition("/")[2]
-        return FileInfo._fast(key, name, size, when(mtime), etag, None, meta(md))
+        return FileInfo._fast(key, name, size, when(mtime), etag(vid), None, meta(md))
 
     def exists(self, key: str) -> bool:
         if not key:
