@@ -81,19 +81,17 @@ class FileInfo:
         digest: ContentDigest | None = None,
     ) -> FileInfo:
         obj: FileInfo = _new(cls)
-        _set_file_dict(
-            obj,
-            {
-                "path": _str_new(RemotePath, path),
-                "name": name,
-                "size": size,
-                "modified_at": modified_at,
-                "etag": etag,
-                "content_type": content_type,
-                "metadata": metadata,
-                "digest": digest,
-            },
-        )
+        # A new instance's __dict__ shares the class's keys: filling it in field
+        # order is cheaper than building and assigning a separate dict.
+        d = obj.__dict__
+        d["path"] = _str_new(RemotePath, path)
+        d["name"] = name
+        d["size"] = size
+        d["modified_at"] = modified_at
+        d["etag"] = etag
+        d["content_type"] = content_type
+        d["metadata"] = metadata
+        d["digest"] = digest
         return obj
 
     def _rebase(self, path: str) -> FileInfo:
@@ -103,9 +101,6 @@ class FileInfo:
         obj.__dict__["path"] = RemotePath._trusted(path)
         return obj
 
-
-#: Sets a new instance's ``__dict__`` in one C call (``_fast``: no frozen ``__setattr__``).
-_set_file_dict = FileInfo.__dict__["__dict__"].__set__
 
 
 @dataclasses.dataclass(frozen=True)
