@@ -95,3 +95,36 @@ def test_quick_run_produces_every_case(bench_run, tmp_path, capsys):
     assert "storeroom/raw" in text and "summary:" in text
     md = out_md.read_text()
     assert md.count("\n|") > 10 and "CPUs" in md and "Python" in md
+
+
+def test_bench_ext_reports_every_row(tmp_path, capsys):
+    """bench_ext.py: both helpers on local, memory and simulated latency, in tiny sizes."""
+    sys.path.insert(0, str(BENCH_DIR))
+    try:
+        import bench_ext
+
+        out_json = tmp_path / "ext.json"
+        status = bench_ext.main(
+            [
+                "--backends=local,memory,local+latency",
+                "--latency-ms=0.5",
+                "--rounds=1",
+                "--delete-count=12",
+                "--transfer-count=6",
+                "--workers=4",
+                f"--json={out_json}",
+            ]
+        )
+    finally:
+        sys.path.remove(str(BENCH_DIR))
+    assert status == 0
+    results = json.loads(out_json.read_text())["results"]
+    assert [(r["backend"], r["case"].split()[0]) for r in results] == [
+        (backend, case)
+        for backend in ("local", "memory", "local+latency")
+        for case in ("batch_delete", "transfer")
+    ]
+    for r in results:
+        for key in ("sequential_s", "helper_s", "speedup", "sequential_cpu_s", "helper_cpu_s"):
+            assert _number(r[key]), (key, r)
+    assert "speed-up" in capsys.readouterr().out
