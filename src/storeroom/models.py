@@ -102,7 +102,6 @@ class FileInfo:
         return obj
 
 
-
 @dataclasses.dataclass(frozen=True)
 class FolderEntry:
     """A folder seen in a listing."""

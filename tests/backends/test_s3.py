@@ -7,6 +7,7 @@ launcher, another port), so the shared server is never disturbed.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import io
 import os
@@ -346,6 +347,23 @@ def test_create_only_copy_relays_small_objects() -> None:
     with pytest.raises(NotFound):
         store.copy("absent.bin", "absent-copy.bin")
     assert not store.exists("absent-copy.bin")
+
+
+@needs_server
+def test_sync_calls_inside_a_running_event_loop() -> None:
+    """S3-030: a fresh store used synchronously from async code (a notebook cell, an
+    async web handler) builds its connections and works; the loop is not blocked for good.
+    """
+    store = _store()
+
+    async def main() -> tuple[bytes, bool]:
+        store.write("loop/a.bin", b"from async code")
+        ticks = asyncio.create_task(asyncio.sleep(0))
+        data = store.read_bytes("loop/a.bin")
+        await ticks
+        return data, store.exists("loop/a.bin")
+
+    assert asyncio.run(main()) == (b"from async code", True)
 
 
 @needs_server

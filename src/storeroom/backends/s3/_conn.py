@@ -164,7 +164,7 @@ class Lane:
         self.loop = asyncio.new_event_loop()
         try:
             self.fs = _s3fs(opts, asynchronous=True)
-            self.client: Any = self.loop.run_until_complete(self.fs.set_session())
+            self.client: Any = self._start(self.fs.set_session())
         except BaseException:
             self.loop.close()
             raise
@@ -173,8 +173,12 @@ class Lane:
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
         """Run ``coro`` to completion on this lane's loop, in the calling thread."""
-        job = coro if timeout is None else _timed(coro, timeout)
-        if asyncio._get_running_loop() is not None:  # a caller inside async code
+        return self._start(coro if timeout is None else _timed(coro, timeout))
+
+    def _start(self, job: Coroutine[Any, Any, T]) -> T:
+        # A caller inside async code (a notebook cell, an async web handler) has a
+        # running loop on this thread, which forbids running another one here.
+        if asyncio._get_running_loop() is not None:
             return _on_helper_thread(lambda: self.loop.run_until_complete(job))
         return self.loop.run_until_complete(job)
 
