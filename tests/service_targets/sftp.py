@@ -12,8 +12,7 @@ from typing import Any
 from services_support import service_env
 from storeroom.testing.conformance.targets import Target, register_target
 
-ENV = service_env(
-    "sftp",
+ENV_NAMES = (
     "STOREROOM_TEST_SFTP_HOST",
     "STOREROOM_TEST_SFTP_PORT",
     "STOREROOM_TEST_SFTP_USER",
@@ -21,6 +20,7 @@ ENV = service_env(
     "STOREROOM_TEST_SFTP_BASE_PATH",
     "STOREROOM_TEST_SFTP_KNOWN_HOSTS",
 )
+ENV = service_env("sftp", *ENV_NAMES)
 
 
 def sftp_options(env: dict[str, str]) -> dict[str, Any]:
