@@ -9,6 +9,7 @@ through the client; ``s3-same`` puts both stores on one backend, so
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
@@ -54,6 +55,7 @@ def _s3_options() -> dict[str, Any]:
     }
 
 
+@functools.cache
 def _test_target(name: str) -> ModuleType:
     """``tests/service_targets/<name>.py``, the one place that maps a server's
     variables to backend options (loaded by path: that folder holds an
@@ -70,13 +72,16 @@ def _test_target(name: str) -> ModuleType:
     return module
 
 
-SFTP = _test_target("sftp")
-SFTP_VARS = tuple(SFTP.ENV_NAMES)
+def _sftp_vars() -> tuple[str, ...]:
+    # Loaded only when an sftp pair is asked for: the module registers a
+    # conformance target, which a test process has done already.
+    return tuple(_test_target("sftp").ENV_NAMES)
 
 
 def _sftp_options() -> dict[str, Any]:
-    env = {name: os.environ[name] for name in SFTP_VARS}
-    return {"type": "sftp", "options": SFTP.sftp_options(env)}
+    target = _test_target("sftp")
+    env = {name: os.environ[name] for name in target.ENV_NAMES}
+    return {"type": "sftp", "options": target.sftp_options(env)}
 
 
 def _azure_options() -> dict[str, Any]:
@@ -95,12 +100,12 @@ def _pg_options() -> dict[str, Any]:
 
 
 #: name -> (backend type, variables, backend config factory, one shared backend?)
-REMOTE: dict[str, tuple[str, tuple[str, ...], Callable[[], dict[str, Any]], bool]] = {
-    "s3": ("s3", S3_VARS, _s3_options, False),
-    "s3-same": ("s3", S3_VARS, _s3_options, True),
-    "sftp": ("sftp", SFTP_VARS, _sftp_options, False),
-    "azure": ("azure", AZURE_VARS, _azure_options, False),
-    "postgres": ("sql-blob", PG_VARS, _pg_options, False),
+REMOTE: dict[str, tuple[str, Callable[[], tuple[str, ...]], Callable[[], dict[str, Any]], bool]] = {
+    "s3": ("s3", lambda: S3_VARS, _s3_options, False),
+    "s3-same": ("s3", lambda: S3_VARS, _s3_options, True),
+    "sftp": ("sftp", _sftp_vars, _sftp_options, False),
+    "azure": ("azure", lambda: AZURE_VARS, _azure_options, False),
+    "postgres": ("sql-blob", lambda: PG_VARS, _pg_options, False),
 }
 
 
@@ -109,7 +114,7 @@ def missing(name: str) -> str | None:
     kind, variables, _, _ = REMOTE[name]
     if kind not in known_backend_types():
         return f"the {kind} backend type is not available in this build"
-    absent = [v for v in variables if not os.environ.get(v)]
+    absent = [v for v in variables() if not os.environ.get(v)]
     if absent:
         return f'set {", ".join(absent)} (eval "$(scripts/services up)")'
     return None
