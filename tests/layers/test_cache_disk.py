@@ -289,6 +289,12 @@ def test_processes_sharing_a_directory_never_see_a_wrong_or_partial_file(tmp_pat
     # LAYER-028f: each process bounds what it adds since its last rescan, so three
     # processes may each overshoot by up to disk_max_bytes plus one entry.
     assert sum(p.stat().st_size for p in files(tmp_path, ".data")) <= 3 * (12_000 + 4300)
+    # No race between the processes left a data file that no sidecar names, or a
+    # claimed sidecar behind.
+    cache = tmp_path / "c"
+    named = {json.loads(p.read_text())["data"] for p in cache.glob("*.meta")}
+    assert {p.name for p in cache.glob("*.data")} <= named
+    assert not list(cache.glob(".tmp-*"))
 
 
 def test_threads_share_the_disk_tier(tmp_path: Path) -> None:

@@ -178,9 +178,22 @@ class DiskTier:
 
     def renew(self, entry: DiskEntry, expires: float | None) -> None:
         """Give a revalidated entry a new expiry."""
-        doc = dict(entry.doc, expires=expires)
-        with contextlib.suppress(OSError):
-            self._write_meta(entry.meta_path, doc)
+        claim = self._claim(entry.meta_path)
+        if claim is None:
+            return
+        current, claimed = claim
+        try:
+            if current is not None and current.get("data") == entry.doc.get("data"):
+                if self._install(entry.meta_path, dict(entry.doc, expires=expires)):
+                    _unlink(claimed)  # its data file is named by the renewed sidecar
+                    return
+            # Republished since our lookup: put the newer sidecar back as it was.
+            elif self._install_file(claimed, entry.meta_path):
+                _unlink(claimed)
+                return
+        except OSError:
+            pass
+        self._discard(claim)
 
     # -- filling ------------------------------------------------------------------------
 
@@ -197,20 +210,28 @@ class DiskTier:
         name = self._name(key)
         data_name = f"{name}.{uuid.uuid4().hex[:16]}{_DATA}"
         meta_path = os.path.join(self.directory, name + _META)
-        old = self._read_doc(meta_path)
         size, etag, mtime = validator(info)
         doc = {"v": _VERSION, "id": self.identity, "key": key, "data": data_name}
         doc.update(size=size, etag=etag, mtime=mtime, expires=expires)
         data_path = os.path.join(self.directory, data_name)
+        claim = None
         try:
             os.replace(temp_path, data_path)
-            self._write_meta(meta_path, doc)
+            claim = self._claim(meta_path)
+            installed = self._install(meta_path, doc)
         except OSError:
             _unlink(temp_path)
             _unlink(data_path)
+            if claim is not None:
+                self._discard(claim)
             return False
-        if old is not None and isinstance(old.get("data"), str) and old["data"] != data_name:
-            _unlink(os.path.join(self.directory, os.path.basename(old["data"])))
+        if claim is not None:
+            self._discard(claim)
+        if not installed:
+            # Another process installed its entry for this key between our claim
+            # and our write; theirs stands and our data file is nobody's.
+            _unlink(data_path)
+            return True
         with self._lock:
             if self._estimate is not None:
                 self._estimate += size
@@ -220,16 +241,49 @@ class DiskTier:
         with self._lock:
             return self._estimate is None or self._estimate > self.max_bytes
 
-    def _write_meta(self, path: str, doc: dict[str, Any]) -> None:
+    # Sidecars are never overwritten or removed by path. A sidecar is taken away
+    # with an atomic rename (a *claim*: whoever renames it owns exactly the doc
+    # that was there, and removes its data file) and put in place with a hard link
+    # that fails if another process put one there first. So no race between
+    # processes leaves a data file that no sidecar names (LAYER-028f).
+
+    def _claim(self, meta_path: str) -> tuple[dict[str, Any] | None, str] | None:
+        """Take the sidecar at ``meta_path`` away: (its doc, its private path), or None."""
+        claimed = os.path.join(self.directory, f"{_TMP}claim-{uuid.uuid4().hex}")
+        try:
+            os.replace(meta_path, claimed)
+        except OSError:
+            return None
+        return self._read_doc(claimed), claimed
+
+    def _discard(self, claim: tuple[dict[str, Any] | None, str]) -> None:
+        """Remove a claimed sidecar and the data file it names."""
+        doc, claimed = claim
+        data = doc.get("data") if doc is not None else None
+        if isinstance(data, str):
+            _unlink(os.path.join(self.directory, os.path.basename(data)))
+        _unlink(claimed)
+
+    def _install_file(self, src: str, meta_path: str) -> bool:
+        """Make ``src`` the sidecar at ``meta_path`` unless one is there already."""
+        try:
+            os.link(src, meta_path)
+        except FileExistsError:
+            return False
+        except OSError:  # a filesystem without hard links: last writer wins
+            os.replace(src, meta_path)
+        return True
+
+    def _install(self, meta_path: str, doc: dict[str, Any]) -> bool:
+        """Write ``doc`` as the sidecar at ``meta_path`` unless one is there already."""
         fd, tmp = tempfile.mkstemp(prefix=_TMP, dir=self.directory)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(json.dumps(doc).encode())
             _touch(tmp)
-            os.replace(tmp, path)
-        except BaseException:
+            return self._install_file(tmp, meta_path)
+        finally:
             _unlink(tmp)
-            raise
 
     # -- dropping -----------------------------------------------------------------------
 
@@ -238,10 +292,9 @@ class DiskTier:
         self._drop_meta(self._meta_path(key))
 
     def _drop_meta(self, meta_path: str) -> None:
-        doc = self._read_doc(meta_path)
-        _unlink(meta_path)
-        if doc is not None and isinstance(doc.get("data"), str):
-            _unlink(os.path.join(self.directory, os.path.basename(doc["data"])))
+        claim = self._claim(meta_path)
+        if claim is not None:
+            self._discard(claim)
 
     def drop_where(self, keep_out: Callable[[str], bool]) -> None:
         """Remove this backend's entries whose key satisfies ``keep_out`` (scans the directory)."""
@@ -290,7 +343,7 @@ class DiskTier:
             data = doc.get("data") if doc is not None else None
             if not isinstance(data, str) or data not in datas:
                 if now - last_use > _ORPHAN_AGE_S:
-                    _unlink(path)  # its data is gone: the sidecar is useless
+                    self._drop_meta(path)  # its data is gone: the sidecar is useless
                 continue
             live.append((last_use, path, data, datas.pop(data)[0]))
         total = sum(row[3] for row in live)
@@ -300,11 +353,10 @@ class DiskTier:
             else:
                 _unlink(os.path.join(self.directory, name))
         live.sort()
-        for _, path, data, size in live:
+        for _, path, _data, size in live:
             if total <= self.max_bytes:
                 break
-            _unlink(path)
-            _unlink(os.path.join(self.directory, data))
+            self._drop_meta(path)
             total -= size
             self.evictions += 1
         self._estimate = total
