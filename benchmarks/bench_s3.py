@@ -42,6 +42,7 @@ from _harness import (
     machine_info,
     measure,
 )
+from _memprobe import _status_kib
 
 MiB = 1024 * 1024
 LIMIT = 1.15
@@ -254,14 +255,6 @@ def cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
 # -- streaming memory (fresh process per direction) ---------------------------------
 
 
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def _probe(direction: str, bucket: str, size_mib: int) -> None:
     """Child process: stream ``size_mib`` MiB through one Store, print JSON."""
     import storeroom
@@ -285,7 +278,7 @@ def _probe(direction: str, bucket: str, size_mib: int) -> None:
             self.left -= n
             return block if n == MiB else block[:n]
 
-    rss0 = _status_kib("VmRSS")
+    rss0 = _status_kib("VmRSS") or 0
     with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
         fh.write("5")
     t0 = time.perf_counter()
@@ -298,7 +291,7 @@ def _probe(direction: str, bucket: str, size_mib: int) -> None:
             while chunk := stream.read(MiB):
                 moved += len(chunk)
     seconds = time.perf_counter() - t0
-    growth = max(0, _status_kib("VmHWM") - rss0) / 1024
+    growth = max(0, (_status_kib("VmHWM") or 0) - rss0) / 1024
     print(json.dumps({"direction": direction, "bytes": moved, "seconds": seconds, "rss": growth}))
 
 

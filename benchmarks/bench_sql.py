@@ -46,6 +46,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _harness import Stats, Variant, calibrate_number, loop_overhead_ns, measure
+from _memprobe import _status_kib
 
 MiB = 1024 * 1024
 ROOT = "bench"
@@ -248,14 +249,6 @@ def _timing(
 # -- streaming memory, one contender per fresh process ---------------------------------------
 
 
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def _reset_peak() -> None:
     with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
         f.write("5")
@@ -283,14 +276,14 @@ def _probe(contender: str, url: str, size_mib: int) -> dict[str, Any]:
     store.write("warm.bin", b"w", overwrite=True)
     store.read_bytes("warm.bin")
     out: dict[str, Any] = {"contender": contender, "size_mib": size_mib}
-    base = _status_kib("VmRSS")
+    base = _status_kib("VmRSS") or 0
     _reset_peak()
     t0 = time.perf_counter()
     try:
         store.write("stream.bin", io.BufferedReader(_Source(size_mib * MiB), MiB), overwrite=True)
         out["write_s"] = round(time.perf_counter() - t0, 2)
-        out["write_rss_growth_mib"] = round((_status_kib("VmHWM") - base) / 1024, 1)
-        base = _status_kib("VmRSS")
+        out["write_rss_growth_mib"] = round(((_status_kib("VmHWM") or 0) - base) / 1024, 1)
+        base = _status_kib("VmRSS") or 0
         _reset_peak()
         t0 = time.perf_counter()
         total = 0
@@ -299,7 +292,7 @@ def _probe(contender: str, url: str, size_mib: int) -> dict[str, Any]:
                 total += len(piece)
         assert total == size_mib * MiB, total
         out["read_s"] = round(time.perf_counter() - t0, 2)
-        out["read_rss_growth_mib"] = round((_status_kib("VmHWM") - base) / 1024, 1)
+        out["read_rss_growth_mib"] = round(((_status_kib("VmHWM") or 0) - base) / 1024, 1)
     except Exception as exc:  # report, do not hide: remote-store may fail here
         out["error"] = f"{type(exc).__name__}: {exc}"[:200]
     try:
