@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from storeroom import Registry, Store
 from storeroom.backends import MemoryBackend
 from storeroom.config import RegistryConfig
-from storeroom.errors import StoreroomError, UnexpectedError
+from storeroom.errors import ConfigError, StoreroomError, UnexpectedError
 
 _ids = itertools.count()
 
@@ -261,3 +261,67 @@ def test_random_operations_raise_only_storeroom_errors(
 ) -> None:
     # spec: ERR-002, ERR-011, STORE-008
     _check(store, ops)
+
+
+# -- a directly built Store gives the registry-built store's errors ------------------
+
+
+def _failures(store: Store) -> list[tuple[Any, ...]]:
+    """(type, message, path, backend, operation, store) of a fixed set of failures."""
+    store.write("d/f.txt", b"hello")
+    calls: list[Callable[[], object]] = [
+        lambda: store.read_bytes("d/missing.txt"),
+        lambda: store.write("d/f.txt", b"again"),
+        lambda: store.delete_folder("/"),
+        lambda: store.read_range("d/f.txt", 2**63),
+        lambda: store.write_text("d/t.txt", "x", encoding="no-such-codec"),
+        lambda: store.write_text("d/t.txt", "\ud800"),
+        lambda: list(store.glob("d/[z-a]")),
+        lambda: list(store.list_files("d", max_depth=-1)),
+        lambda: store.read("d/\udcff"),
+        lambda: store.read("d/f.txt").read(2**63),
+        lambda: store.read("d/f.txt").seek(2**63),
+        lambda: store.read_seekable("d/f.txt").seek(-(2**64)),
+    ]
+    out: list[tuple[Any, ...]] = []
+    for call in calls:
+        with pytest.raises(StoreroomError) as info:
+            call()
+        e = info.value
+        out.append((type(e), e.message, e.path, e.backend, e.operation, e.store))
+    return out
+
+
+def test_direct_store_errors_equal_registry_store_errors() -> None:
+    # spec: STORE-001a, LAYER-070, ERR-003
+    config = {
+        "backends": {"m": {"type": "memory"}},
+        "stores": {"s": {"backend": "m", "root_path": "root"}},
+    }
+    via_registry = _failures(Registry(config).get_store("s"))
+    direct = _failures(Store(MemoryBackend(), "root", name="s"))
+    assert direct == via_registry
+    assert all(row[3] == "memory" and row[5] == "s" for row in direct)
+
+
+def test_direct_store_hides_its_context_layer() -> None:
+    # spec: STORE-001a
+    mem = MemoryBackend()
+    store = Store(mem)
+    assert store.backend is mem and store.unwrap(MemoryBackend) is mem
+    assert store == Store(mem) and store.child("") == store
+
+
+# -- configuration files that are not UTF-8 ------------------------------------------
+
+
+@pytest.mark.parametrize(("suffix", "text"), [(".json", '{"a": "é"}'), (".toml", 'a = "é"\n')])
+def test_config_file_that_is_not_utf8_is_config_error(
+    tmp_path: Path, suffix: str, text: str
+) -> None:
+    # spec: CONFIG-042
+    path = tmp_path / f"conf{suffix}"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8") as info:
+        RegistryConfig.from_file(path)
+    assert str(path) in str(info.value)

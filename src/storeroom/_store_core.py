@@ -10,17 +10,18 @@ translation with context (spec STORE-001, STORE-002, ERR-002, ERR-003).
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, BinaryIO
 
 from storeroom._sources import is_user_error
 from storeroom._store_support import GATES, store_capabilities
 from storeroom.backend import Backend, unsupported
 from storeroom.capabilities import Capability
 from storeroom.errors import InvalidArgument, InvalidPath, StoreroomError, UnexpectedError
+from storeroom.layers._base import ProxyStream
 from storeroom.layers.context import ContextLayer
 from storeroom.path import normalize, normalize_file
 
-__all__ = ["StoreCore", "with_context_layer"]
+__all__ = ["StoreCore", "StoreStream", "with_context_layer"]
 
 
 def with_context_layer(backend: Backend) -> Backend:
@@ -145,3 +146,27 @@ class StoreCore:
         )
         err.__cause__ = exc
         return err
+
+
+class StoreStream(ProxyStream):
+    """A read stream whose failures carry the Store's context like every other error.
+
+    Below it the context layer already made each failure a ``StoreroomError``
+    naming the backend key; this rebases the path onto the store root and adds
+    the store name and the public method (ERR-003).
+    """
+
+    def __init__(self, inner: BinaryIO, core: StoreCore, op: str, key: str) -> None:
+        super().__init__(inner)
+        self._core = core
+        self._op = op
+        self._key = key
+
+    def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self._inner, method)(*args)
+        except Exception as exc:
+            err = self._core._fail(exc, self._op, self._key)
+            if err is exc:
+                raise
+            raise err from exc

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from storeroom import _store_list, _store_write
 from storeroom._rangeio import open_seekable
-from storeroom._store_core import StoreCore
+from storeroom._store_core import StoreCore, StoreStream
 from storeroom._store_support import GATES, check_depth
 from storeroom.backend import Backend
 from storeroom.capabilities import Capability
@@ -95,9 +95,10 @@ class Store(StoreCore):
         self._gate("read")
         key = self._file_key(path)
         try:
-            return self._backend.open_read(key)
+            stream = self._backend.open_read(key)
         except Exception as exc:
             raise self._fail(exc, "read", key)
+        return StoreStream(stream, self, "read", key)  # type: ignore[return-value]
 
     def read_bytes(self, path: str) -> bytes:
         """Whole file content."""
@@ -163,7 +164,7 @@ class Store(StoreCore):
             if C.SEEKABLE_READ in self._caps:
                 stream = backend.open_read(key)
                 if stream.seekable():
-                    return stream
+                    return StoreStream(stream, self, "read_seekable", key)  # type: ignore[return-value]
                 stream.close()
             size = backend._check_file(key).size
         except Exception as exc:
@@ -171,9 +172,10 @@ class Store(StoreCore):
 
         def opener(start: int, end: int | None) -> BinaryIO:
             try:
-                return backend.open_read(key, start, end)
+                stream = backend.open_read(key, start, end)
             except Exception as exc:
                 raise self._fail(exc, "read_seekable", key)
+            return StoreStream(stream, self, "read_seekable", key)  # type: ignore[return-value]
 
         reader: BinaryIO = open_seekable(
             opener,
