@@ -12,7 +12,6 @@ gap in an error mapping).
 from __future__ import annotations
 
 import io
-import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,9 @@ from hypothesis import strategies as st
 
 from storeroom import Registry, Store
 from storeroom.backends import MemoryBackend
+from storeroom.backends.sql import SQLBlobBackend
 from storeroom.config import RegistryConfig
-from storeroom.errors import ConfigError, StoreroomError, UnexpectedError
-
-_ids = itertools.count()
+from storeroom.errors import ConfigError, InvalidPath, StoreroomError, UnexpectedError
 
 
 class SourceFailure(OSError):
@@ -302,10 +300,7 @@ def test_direct_store_errors_equal_registry_store_errors() -> None:
     direct = _failures(Store(MemoryBackend(), "root", name="s"))
     assert direct == via_registry
     assert all(row[3] == "memory" and row[5] == "s" for row in direct)
-
-
-def test_direct_store_hides_its_context_layer() -> None:
-    # spec: STORE-001a
+    # The added context layer stays invisible: backend, unwrap and equality as given.
     mem = MemoryBackend()
     store = Store(mem)
     assert store.backend is mem and store.unwrap(MemoryBackend) is mem
@@ -315,13 +310,26 @@ def test_direct_store_hides_its_context_layer() -> None:
 # -- configuration files that are not UTF-8 ------------------------------------------
 
 
-@pytest.mark.parametrize(("suffix", "text"), [(".json", '{"a": "é"}'), (".toml", 'a = "é"\n')])
-def test_config_file_that_is_not_utf8_is_config_error(
-    tmp_path: Path, suffix: str, text: str
-) -> None:
+def test_json_config_that_is_not_utf8_is_config_error(tmp_path: Path) -> None:
     # spec: CONFIG-042
-    path = tmp_path / f"conf{suffix}"
-    path.write_bytes(text.encode("latin-1"))
+    path = tmp_path / "conf.json"
+    path.write_bytes('{"a": "é"}'.encode("latin-1"))
     with pytest.raises(ConfigError, match="not UTF-8") as info:
         RegistryConfig.from_file(path)
     assert str(path) in str(info.value)
+
+
+def test_sql_backend_refuses_a_name_the_database_cannot_encode(tmp_path: Path) -> None:
+    # spec: SQL-036, PATH-014 — used directly, below the Store's path check
+    store = _registry_store("sqlite", tmp_path)
+    backend = store.unwrap(SQLBlobBackend)
+    for call in (
+        lambda: backend.stat("root/a\ud800"),
+        lambda: backend.write("root/b\udcff.bin", b"x"),
+        lambda: backend.delete("root/\udfff"),
+    ):
+        with pytest.raises(InvalidPath) as info:
+            call()
+        assert info.value.backend == "sql-blob" and "\\ud" in str(info.value.path)
+    with pytest.raises(InvalidPath):  # through the Store: refused before the backend
+        store.write("a\ud800", b"x")
