@@ -24,7 +24,13 @@ from storeroom import Registry, Store
 from storeroom.backends import MemoryBackend
 from storeroom.backends.sql import SQLBlobBackend
 from storeroom.config import RegistryConfig
-from storeroom.errors import ConfigError, InvalidPath, StoreroomError, UnexpectedError
+from storeroom.errors import (
+    ConfigError,
+    InvalidArgument,
+    InvalidPath,
+    StoreroomError,
+    UnexpectedError,
+)
 
 
 class SourceFailure(OSError):
@@ -259,6 +265,34 @@ def test_random_operations_raise_only_storeroom_errors(
 ) -> None:
     # spec: ERR-002, ERR-011, STORE-008
     _check(store, ops)
+
+
+def test_odd_arguments_are_typed_errors(store: Store) -> None:
+    # spec: STORE-004, STORE-005, STORE-010, PATH-014, ERR-011
+    store.write("t.txt", "héllo".encode())
+    for text, encoding in (("x", "no-such-codec"), ("x", "rot13"), ("\ud800", "utf-8")):
+        with pytest.raises(InvalidArgument) as info:
+            store.write_text("new.txt", text, encoding=encoding)
+        assert (info.value.operation, info.value.path) == ("write_text", "new.txt")
+    assert not store.exists("new.txt")
+    for encoding, errors in (("no-such-codec", "strict"), ("ascii", "strict"), ("utf-8", "bogus")):
+        with pytest.raises(InvalidArgument):
+            store.read_text("t.txt", encoding=encoding, errors=errors)
+    for start, end in ((2**63, None), (0, 2**63), (2**64, 2**65), (-1, 3)):
+        with pytest.raises(InvalidArgument) as info:
+            store.read_range("t.txt", start, end)
+        assert info.value.path == "t.txt"
+    with store.read_seekable("t.txt") as f, pytest.raises(InvalidArgument):
+        f.seek(2**63)
+    for call in (
+        lambda: store.write("a/\udcff.txt", b"x"),
+        lambda: store.exists("b\ud800"),
+        lambda: list(store.glob("\ud800*")),
+    ):
+        with pytest.raises(InvalidPath) as bad:
+            call()
+        assert "\\ud" in str(bad.value.path)
+    assert sorted(f.path for f in store.list_files(recursive=True)) == ["t.txt"]
 
 
 # -- a directly built Store gives the registry-built store's errors ------------------

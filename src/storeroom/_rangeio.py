@@ -16,11 +16,12 @@ from typing import Any, BinaryIO
 
 from storeroom.errors import InvalidArgument
 
-__all__ = ["RangeReader", "open_seekable"]
+__all__ = ["MAX_OFFSET", "RangeReader", "open_seekable"]
 
 #: Forward seeks up to this many bytes read through the open stream.
 SKIP_LIMIT = 256 * 1024
-#: Largest position or size a stream accepts (signed 64-bit, like files).
+#: Largest offset, position or size storeroom accepts: signed 64-bit on every
+#: backend (files, HTTP ranges, SQL integers).
 MAX_OFFSET = 2**63 - 1
 
 Opener = Callable[[int, int | None], BinaryIO]

@@ -9,9 +9,11 @@ translation with context (spec STORE-001, STORE-002, ERR-002, ERR-003).
 
 from __future__ import annotations
 
+import io
 import sys
 from typing import Any, BinaryIO
 
+from storeroom._rangeio import MAX_OFFSET
 from storeroom._sources import is_user_error
 from storeroom._store_support import GATES, store_capabilities
 from storeroom.backend import Backend, unsupported
@@ -21,7 +23,7 @@ from storeroom.layers._base import ProxyStream
 from storeroom.layers.context import ContextLayer
 from storeroom.path import normalize, normalize_file
 
-__all__ = ["StoreCore", "StoreStream", "with_context_layer"]
+__all__ = ["MAX_OFFSET", "StoreCore", "StoreStream", "with_context_layer"]
 
 
 def with_context_layer(backend: Backend) -> Backend:
@@ -170,3 +172,10 @@ class StoreStream(ProxyStream):
             if err is exc:
                 raise
             raise err from exc
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        # Streams differ on 2**63 (OverflowError, or accepted); refuse it alike.
+        if isinstance(offset, int) and not -MAX_OFFSET <= offset <= MAX_OFFSET:
+            err = InvalidArgument(f"seek offset {offset} is outside (-2**63, 2**63)")
+            raise self._core._stamp(err, self._op, self._core._rel(self._key))
+        return super().seek(offset, whence)

@@ -9,6 +9,7 @@ write and listing families in ``_store_write`` and ``_store_list``.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -16,7 +17,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from storeroom import _store_list, _store_write
 from storeroom._rangeio import open_seekable
-from storeroom._store_core import StoreCore, StoreStream
+from storeroom._store_core import MAX_OFFSET, StoreCore, StoreStream
 from storeroom._store_support import GATES, check_depth
 from storeroom.backend import Backend
 from storeroom.capabilities import Capability
@@ -28,9 +29,6 @@ __all__ = ["GATES", "Store"]
 
 T = TypeVar("T")
 C = Capability
-
-#: Offsets and lengths are signed 64-bit on every backend (files, HTTP ranges, SQL).
-MAX_OFFSET = 2**63 - 1
 
 
 class Store(StoreCore):
@@ -115,6 +113,7 @@ class Store(StoreCore):
         self._gate("read_text")
         data = self.read_bytes(path)
         try:
+            codecs.lookup_error(errors)  # decode() looks a handler up only on an error
             return data.decode(encoding, errors)
         except (LookupError, UnicodeError, TypeError, ValueError) as exc:
             raise InvalidArgument(
