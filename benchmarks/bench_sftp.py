@@ -286,7 +286,7 @@ def run_timings(e: dict[str, str], quick: bool) -> list[dict[str, Any]]:
 
 
 def _rmtree(setup: Storeroom, base: str) -> None:
-    backend = setup.store._backend
+    backend = setup.store.backend
     backend._pool.run(lambda conn: backend._rmtree(conn, base))  # type: ignore[attr-defined]
 
 

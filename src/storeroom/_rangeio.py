@@ -3,19 +3,26 @@
 A ``RangeReader`` opens a forward-only stream lazily at the current
 position; a seek drops it and the next read reopens at the new offset. A
 small forward seek reads through instead of reopening (cheaper on remote
-backends). Wrapped in ``io.BufferedReader`` by ``open_seekable``.
+backends). Wrapped in a buffered reader by ``open_seekable``; a position or
+size outside ``[0, 2**63)`` is ``InvalidArgument`` (STORE-006), not a C-level
+``OverflowError``.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-__all__ = ["RangeReader", "open_seekable"]
+from storeroom.errors import InvalidArgument
+
+__all__ = ["MAX_OFFSET", "RangeReader", "open_seekable"]
 
 #: Forward seeks up to this many bytes read through the open stream.
 SKIP_LIMIT = 256 * 1024
+#: Largest offset, position or size storeroom accepts: signed 64-bit on every
+#: backend (files, HTTP ranges, SQL integers).
+MAX_OFFSET = 2**63 - 1
 
 Opener = Callable[[int, int | None], BinaryIO]
 
@@ -23,8 +30,9 @@ Opener = Callable[[int, int | None], BinaryIO]
 class RangeReader(io.RawIOBase):
     """A raw, seekable, read-only stream over a file of known ``size``."""
 
-    def __init__(self, opener: Opener, size: int, name: str = "") -> None:
+    def __init__(self, opener: Opener, size: int, name: str = "", **context: Any) -> None:
         super().__init__()
+        self._context = context
         self._opener = opener
         self._size = size
         self._pos = 0
@@ -55,11 +63,15 @@ class RangeReader(io.RawIOBase):
         elif whence == io.SEEK_END:
             target = self._size + offset
         else:
-            raise ValueError(f"invalid whence {whence!r}")
-        if target < 0:
-            raise ValueError(f"negative seek position {target}")
+            raise self.bad(f"invalid whence {whence!r}")
+        if not 0 <= target <= MAX_OFFSET:
+            raise self.bad(f"seek position {target} is outside [0, 2**63)")
         self._pos = target
         return target
+
+    def bad(self, message: str) -> InvalidArgument:
+        """An ``InvalidArgument`` about this stream, with the Store's context."""
+        return InvalidArgument(message, path=self.name, **self._context)
 
     def _drop(self) -> None:
         if self._stream is not None:
@@ -96,6 +108,27 @@ class RangeReader(io.RawIOBase):
         super().close()
 
 
-def open_seekable(opener: Opener, size: int, name: str = "") -> io.BufferedReader:
-    """A buffered, seekable binary reader over ``opener``."""
-    return io.BufferedReader(RangeReader(opener, size, name), buffer_size=256 * 1024)
+class _Buffered(io.BufferedReader):
+    """``io.BufferedReader`` that refuses out-of-range positions and sizes typed."""
+
+    def _check(self, value: Any, what: str) -> None:
+        if isinstance(value, int) and not -MAX_OFFSET <= value <= MAX_OFFSET:
+            raw: RangeReader = self.raw  # type: ignore[assignment]
+            raise raw.bad(f"{what} {value} is outside (-2**63, 2**63)")
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._check(offset, "seek offset")
+        return super().seek(offset, whence)
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._check(size, "read size")
+        return super().read(size)
+
+    def read1(self, size: int = -1) -> bytes:
+        self._check(size, "read size")
+        return super().read1(size)
+
+
+def open_seekable(opener: Opener, size: int, name: str = "", **context: Any) -> io.BufferedReader:
+    """A buffered, seekable binary reader over ``opener``; ``context`` goes into its errors."""
+    return _Buffered(RangeReader(opener, size, name, **context), buffer_size=256 * 1024)

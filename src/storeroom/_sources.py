@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 from storeroom.backend import Source
 from storeroom.errors import InvalidArgument
 
-__all__ = ["SourceReader", "is_user_error", "to_source"]
+__all__ = ["SourceReader", "is_user_error", "source_failure", "to_source"]
 
 _MARK = "_storeroom_from_source"
 
@@ -17,6 +17,16 @@ _MARK = "_storeroom_from_source"
 def is_user_error(exc: BaseException) -> bool:
     """True when ``exc`` was raised by the caller's own content source."""
     return getattr(exc, _MARK, False) is True
+
+
+def source_failure(src: object) -> Exception | None:
+    """The exception the caller's own content source raised while a write read it, if any.
+
+    Backends may wrap it (an ``OSError`` looks like a disk failure to them);
+    the Store re-raises this very object instead (STORE-008).
+    """
+    failure = getattr(src, "failure", None)
+    return failure if isinstance(failure, Exception) else None
 
 
 class SourceReader(io.RawIOBase):
@@ -32,6 +42,8 @@ class SourceReader(io.RawIOBase):
         self._file = fileobj
         self._chunks = chunks
         self._pending = b""
+        #: The first exception the source raised (re-raised by the Store as is).
+        self.failure: Exception | None = None
 
     def readable(self) -> bool:
         return True
@@ -62,6 +74,8 @@ class SourceReader(io.RawIOBase):
             return self._read_chunks(size)
         except Exception as exc:
             setattr(exc, _MARK, True)
+            if self.failure is None:
+                self.failure = exc
             raise
 
     def _read_chunks(self, size: int) -> bytes:

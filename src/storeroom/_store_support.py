@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from fnmatch import fnmatchcase
+from collections.abc import Callable, Iterator, Mapping
 from typing import cast
 
 from storeroom.backend import Backend, Entry
@@ -54,6 +53,7 @@ def store_capabilities(backend: Backend) -> frozenset[Capability]:
 
 
 def check_depth(max_depth: int | None) -> None:
+    """``max_depth`` is ``None`` or an ``int >= 0``."""
     if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 0):
         raise InvalidArgument(f"max_depth must be a non-negative integer, got {max_depth!r}")
 
@@ -67,39 +67,43 @@ def check_metadata(metadata: Mapping[str, str], path: str) -> None:
         )
 
 
+#: Matches an entry's name (a compiled name pattern's ``match``).
+NameMatch = Callable[[str], object]
+
+
 def filter_files(
-    entries: Iterator[Entry], max_depth: int | None, base_depth: int, pattern: str | None
+    entries: Iterator[Entry], max_depth: int | None, base_depth: int, match: NameMatch | None
 ) -> Iterator[FileInfo]:
-    if max_depth is None and pattern is None:
+    if max_depth is None and match is None:
         # A C-level filter: no Python frame per entry (FileInfo has no subclasses).
         return cast(Iterator[FileInfo], filter(_is_file, entries))
-    return _filter_files(entries, max_depth, base_depth, pattern)
+    return _filter_files(entries, max_depth, base_depth, match)
 
 
 _is_file = FileInfo.__instancecheck__
 
 
 def _filter_files(
-    entries: Iterator[Entry], max_depth: int | None, base_depth: int, pattern: str | None
+    entries: Iterator[Entry], max_depth: int | None, base_depth: int, match: NameMatch | None
 ) -> Iterator[FileInfo]:
     for e in entries:
         if type(e) is not FileInfo:
             continue
         if max_depth is not None and e.path.count("/") - base_depth > max_depth:
             continue
-        if pattern is not None and not fnmatchcase(e.name, pattern):
+        if match is not None and not match(e.name):
             continue
         yield e
 
 
 def filter_folders(
-    entries: Iterator[Entry], max_depth: int, base_depth: int, pattern: str | None
+    entries: Iterator[Entry], max_depth: int, base_depth: int, match: NameMatch | None
 ) -> Iterator[FolderEntry]:
     for e in entries:
         if type(e) is not FolderEntry:
             continue
         if e.path.count("/") - base_depth > max_depth:
             continue
-        if pattern is not None and not fnmatchcase(e.name, pattern):
+        if match is not None and not match(e.name):
             continue
         yield e

@@ -2,13 +2,15 @@
 
 One rule set, applied once at the Store boundary (spec PATH-*):
 ``\\`` becomes ``/``; empty, repeated and edge ``/`` and ``.`` segments are
-dropped; a ``..`` segment or a NUL byte is an ``InvalidPath``. The
-result never starts or ends with ``/``; the store root is ``""``.
+dropped; a ``..`` segment, a NUL byte or a lone surrogate (text no backend
+can encode) is an ``InvalidPath``. The result never starts or ends with
+``/``; the store root is ``""``.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Any
 
 from storeroom.errors import InvalidPath
@@ -16,13 +18,14 @@ from storeroom.errors import InvalidPath
 __all__ = ["RemotePath", "join_key", "normalize", "normalize_file"]
 
 _BAD_SEGMENTS = frozenset(("", ".", ".."))
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def normalize(path: object, *, backend: str | None = None) -> str:
     """Return the canonical form of ``path`` ("" for the root).
 
-    Raises ``InvalidPath`` for ``..`` segments, NUL bytes and non-string
-    input; the message shows the offending input.
+    Raises ``InvalidPath`` for ``..`` segments, NUL bytes, lone surrogates
+    and non-string input; the message shows the offending input.
     """
     if type(path) is not str:
         if isinstance(path, str):
@@ -35,7 +38,7 @@ def normalize(path: object, *, backend: str | None = None) -> str:
                 hint="pass a store-relative string such as 'reports/2024.csv'",
             )
     # Fast path: the common clean path needs one split and three lookups.
-    if "\\" not in path and "\x00" not in path:
+    if "\\" not in path and "\x00" not in path and (path.isascii() or not _SURROGATE.search(path)):
         parts = path.split("/")
         if not _BAD_SEGMENTS.intersection(parts):
             return path
@@ -48,6 +51,13 @@ def _normalize_slow(path: str, backend: str | None) -> str:
             "path contains a NUL byte",
             path=path.replace("\x00", "\\x00"),
             backend=backend,
+        )
+    if _SURROGATE.search(path):
+        raise InvalidPath(
+            "path contains a lone surrogate, which is not valid Unicode text",
+            path=_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", path),
+            backend=backend,
+            hint="names must be encodable as UTF-8; decode raw bytes before using them as paths",
         )
     out = []
     for seg in path.replace("\\", "/").split("/"):

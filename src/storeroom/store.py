@@ -3,42 +3,27 @@
 The Store is the only place user paths are validated and scoped to the root,
 capabilities are checked (before any I/O), errors get their store-relative
 path and context, and the wide user API is derived from the backend's few
-primitives (spec STORE-*).
+primitives (spec STORE-*). The shared machinery lives in ``StoreCore``; the
+write and listing families in ``_store_write`` and ``_store_list``.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
-import sys
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, BinaryIO, TypeVar
 
-from storeroom._glob import compile_glob
+from storeroom import _store_list, _store_write
 from storeroom._rangeio import open_seekable
-from storeroom._sources import is_user_error, to_source
-from storeroom._store_support import (
-    GATES,
-    SPOOL_MAX,
-    TMP_PREFIX,
-    check_depth,
-    check_metadata,
-    filter_files,
-    filter_folders,
-    store_capabilities,
-)
-from storeroom.backend import Backend, Entry, unsupported
+from storeroom._store_core import MAX_OFFSET, StoreCore, StoreStream
+from storeroom._store_support import GATES, check_depth
+from storeroom.backend import Backend
 from storeroom.capabilities import Capability
-from storeroom.errors import (
-    AlreadyExists,
-    InvalidArgument,
-    InvalidPath,
-    NotFound,
-    StoreroomError,
-    UnexpectedError,
-)
+from storeroom.errors import InvalidArgument, InvalidPath, NotFound
 from storeroom.models import FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult
-from storeroom.path import RemotePath, join_key, normalize, normalize_file
+from storeroom.path import RemotePath, join_key, normalize
 
 __all__ = ["GATES", "Store"]
 
@@ -46,40 +31,21 @@ T = TypeVar("T")
 C = Capability
 
 
-class Store:
+class Store(StoreCore):
     """Files under one folder of one backend. Immutable and thread-safe.
 
     Every path is relative to ``root_path``; no path can leave it. Build one
-    with ``Registry.get_store`` or directly: ``Store(LocalBackend(root="/data"))``.
+    with ``Registry.get_store`` or directly: ``Store(LocalBackend(root="/data"))``;
+    both give the same typed, context-stamped errors.
     """
 
-    __slots__ = ("_backend", "_caps", "_name", "_owns", "_prefix", "_type")
-
-    def __init__(
-        self,
-        backend: Backend,
-        root_path: str = "",
-        *,
-        name: str | None = None,
-        owns_backend: bool = True,
-    ) -> None:
-        if not isinstance(backend, Backend):
-            raise InvalidArgument(
-                f"Store needs a storeroom Backend, got {type(backend).__name__}",
-                hint="build one with Registry.get_store() or e.g. LocalBackend(root=...)",
-            )
-        self._backend = backend
-        self._prefix = normalize(root_path)
-        self._name = name
-        self._type = backend.type_name
-        self._caps = store_capabilities(backend)
-        self._owns = owns_backend
+    __slots__ = ()
 
     # -- identity ---------------------------------------------------------------
 
     @property
     def backend(self) -> Backend:
-        return self._backend
+        return self._given
 
     @property
     def root_path(self) -> str:
@@ -98,98 +64,27 @@ class Store:
 
     def __repr__(self) -> str:
         label = f"name={self._name!r}, " if self._name else ""
-        return f"Store({label}backend={self._backend!r}, root_path={self._prefix!r})"
+        return f"Store({label}backend={self._given!r}, root_path={self._prefix!r})"
 
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, Store)
-            and other._backend is self._backend
+            and other._given is self._given
             and other._prefix == self._prefix
         )
 
     def __hash__(self) -> int:
-        return hash((id(self._backend), self._prefix))
+        return hash((id(self._given), self._prefix))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled as configuration: the backend pickles as its options.
-        return (_restore_store, (self._backend, self._prefix, self._name))
+        return (_restore_store, (self._given, self._prefix, self._name))
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- internals --------------------------------------------------------------
-
-    def _gate(self, method: str) -> None:
-        cap = GATES[method]
-        if cap not in self._caps:
-            raise unsupported(cap, self._type, method).with_context(store=self._name)
-
-    def _key(self, path: object) -> str:
-        try:
-            key = normalize(path, backend=self._type)
-        except InvalidPath as exc:
-            raise self._bad_path(exc) from None
-        if self._prefix:
-            return f"{self._prefix}/{key}" if key else self._prefix
-        return key
-
-    def _file_key(self, path: object) -> str:
-        try:
-            key = normalize_file(path, backend=self._type)
-        except InvalidPath as exc:
-            raise self._bad_path(exc) from None
-        return f"{self._prefix}/{key}" if self._prefix else key
-
-    def _bad_path(self, exc: InvalidPath) -> InvalidPath:
-        # Off the hot path: name the public method that was called.
-        frame = sys._getframe(2)
-        op = None
-        for _ in range(4):
-            if frame is None:
-                break
-            name = frame.f_code.co_name
-            if not name.startswith("_") and hasattr(Store, name):
-                op = name
-                break
-            frame = frame.f_back  # type: ignore[assignment]
-        exc.with_context(store=self._name, operation=op)
-        return exc
-
-    def _rel(self, key: str) -> str:
-        """Store-relative path of a backend key."""
-        p = self._prefix
-        if not p:
-            return key
-        if key == p:
-            return ""
-        if key.startswith(p) and key[len(p) : len(p) + 1] == "/":
-            return key[len(p) + 1 :]
-        return key
-
-    def _fail(self, exc: Exception, op: str, key: str) -> Exception:
-        """Translate any failure inside a backend call into a contextual storeroom error."""
-        if is_user_error(exc):
-            return exc
-        if isinstance(exc, StoreroomError):
-            exc.path = self._rel(exc.path) if exc.path is not None else self._rel(key)
-            # The public method the user called wins over the primitive the
-            # context layer stamped underneath it.
-            exc.operation = op
-            exc.with_context(backend=self._type, store=self._name)
-            return exc
-        err = UnexpectedError(
-            f"unexpected {type(exc).__name__} from the backend",
-            path=self._rel(key),
-            backend=self._type,
-            operation=op,
-            store=self._name,
-            hint="this is a bug in the backend's error mapping; please report it",
-        )
-        err.__cause__ = exc
-        return err
 
     # -- read -------------------------------------------------------------------
 
@@ -198,9 +93,10 @@ class Store:
         self._gate("read")
         key = self._file_key(path)
         try:
-            return self._backend.open_read(key)
+            stream = self._backend.open_read(key)
         except Exception as exc:
             raise self._fail(exc, "read", key)
+        return StoreStream(stream, self, "read", key)  # type: ignore[return-value]
 
     def read_bytes(self, path: str) -> bytes:
         """Whole file content."""
@@ -213,37 +109,39 @@ class Store:
             raise self._fail(exc, "read_bytes", key)
 
     def read_text(self, path: str, *, encoding: str = "utf-8", errors: str = "strict") -> str:
-        """Whole file decoded as text."""
+        """Whole file decoded as text; a decode error or unknown codec is ``InvalidArgument``."""
         self._gate("read_text")
         data = self.read_bytes(path)
         try:
+            codecs.lookup_error(errors)  # decode() looks a handler up only on an error
             return data.decode(encoding, errors)
-        except (UnicodeDecodeError, LookupError) as exc:
+        except (LookupError, UnicodeError, TypeError, ValueError) as exc:
             raise InvalidArgument(
-                f"cannot decode as {encoding}: {exc}",
+                f"cannot decode as {encoding!r}: {exc}",
                 path=normalize(path),
                 backend=self._type,
                 operation="read_text",
                 store=self._name,
-                hint="pass the right encoding= or use read_bytes()",
+                hint="pass the right encoding= (and errors=) or use read_bytes()",
             ) from exc
 
     def read_range(self, path: str, start: int, end: int | None = None) -> bytes:
         """Bytes ``[start, end)``; ``end=None`` reads to the end. Past-EOF ranges shrink."""
         self._gate("read_range")
+        key = self._file_key(path)
         if (
             not isinstance(start, int)
-            or start < 0
-            or (end is not None and (not isinstance(end, int) or end < start))
+            or not 0 <= start <= MAX_OFFSET
+            or (end is not None and (not isinstance(end, int) or not start <= end <= MAX_OFFSET))
         ):
             raise InvalidArgument(
                 f"invalid byte range start={start!r} end={end!r}",
-                path=normalize(path),
+                path=self._rel(key),
                 backend=self._type,
                 operation="read_range",
-                hint="use 0 <= start <= end (end exclusive, None for end of file)",
+                store=self._name,
+                hint="use 0 <= start <= end < 2**63 (end exclusive, None for end of file)",
             )
-        key = self._file_key(path)
         if end == start:
             try:
                 self._backend._check_file(key)
@@ -265,7 +163,7 @@ class Store:
             if C.SEEKABLE_READ in self._caps:
                 stream = backend.open_read(key)
                 if stream.seekable():
-                    return stream
+                    return StoreStream(stream, self, "read_seekable", key)  # type: ignore[return-value]
                 stream.close()
             size = backend._check_file(key).size
         except Exception as exc:
@@ -273,58 +171,22 @@ class Store:
 
         def opener(start: int, end: int | None) -> BinaryIO:
             try:
-                return backend.open_read(key, start, end)
+                stream = backend.open_read(key, start, end)
             except Exception as exc:
                 raise self._fail(exc, "read_seekable", key)
+            return StoreStream(stream, self, "read_seekable", key)  # type: ignore[return-value]
 
-        reader: BinaryIO = open_seekable(opener, size, name=self._rel(key))
+        reader: BinaryIO = open_seekable(
+            opener,
+            size,
+            name=self._rel(key),
+            backend=self._type,
+            operation="read_seekable",
+            store=self._name,
+        )
         return reader
 
     # -- write ------------------------------------------------------------------
-
-    def _write(
-        self,
-        op: str,
-        path: str,
-        content: object,
-        overwrite: bool,
-        metadata: Mapping[str, str] | None,
-        atomic: bool,
-    ) -> WriteResult:
-        key = self._file_key(path)
-        if metadata:
-            check_metadata(metadata, self._rel(key))
-            if C.USER_METADATA not in self._caps:
-                raise unsupported(C.USER_METADATA, self._type, op).with_context(
-                    path=self._rel(key), store=self._name
-                )
-        src = to_source(content)
-        try:
-            if atomic and C.ATOMIC_WRITE not in self._backend.capabilities:
-                result = self._write_via_move(key, src, overwrite, metadata)
-            else:
-                result = self._backend.write(
-                    key, src, overwrite=overwrite, metadata=metadata, atomic=atomic
-                )
-        except Exception as exc:
-            raise self._fail(exc, op, key)
-        return result._rebase(self._rel(result.path)) if self._prefix else result
-
-    def _write_via_move(
-        self, key: str, src: Any, overwrite: bool, metadata: Mapping[str, str] | None
-    ) -> WriteResult:
-        import uuid
-
-        parent = key.rpartition("/")[0]
-        tmp = join_key(parent, f"{TMP_PREFIX}{uuid.uuid4().hex}.tmp")
-        result = self._backend.write(tmp, src, overwrite=False, metadata=metadata)
-        try:
-            self._backend.move(tmp, key, overwrite=overwrite)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                self._backend.delete(tmp)
-            raise
-        return result._rebase(key)
 
     def write(
         self,
@@ -339,7 +201,7 @@ class Store:
         An existing file raises ``AlreadyExists`` unless ``overwrite=True``.
         """
         self._gate("write")
-        return self._write("write", path, content, overwrite, metadata, False)
+        return _store_write.write_file(self, "write", path, content, overwrite, metadata, False)
 
     def write_text(
         self,
@@ -350,16 +212,10 @@ class Store:
         overwrite: bool = False,
         metadata: Mapping[str, str] | None = None,
     ) -> WriteResult:
-        """Encode ``text`` and write it."""
+        """Encode ``text`` and write it; an encode error or unknown codec is ``InvalidArgument``."""
         self._gate("write_text")
-        if not isinstance(text, str):
-            raise InvalidArgument(
-                f"write_text() needs str, got {type(text).__name__}",
-                path=str(path),
-                backend=self._type,
-                hint="use write() for bytes",
-            )
-        return self._write("write_text", path, text.encode(encoding), overwrite, metadata, False)
+        data = _store_write.encode_text(self, path, text, encoding)
+        return _store_write.write_file(self, "write_text", path, data, overwrite, metadata, False)
 
     def write_atomic(
         self,
@@ -371,7 +227,9 @@ class Store:
     ) -> WriteResult:
         """Like ``write``, but readers never see a partial file, even on failure."""
         self._gate("write_atomic")
-        return self._write("write_atomic", path, content, overwrite, metadata, True)
+        return _store_write.write_file(
+            self, "write_atomic", path, content, overwrite, metadata, True
+        )
 
     @contextlib.contextmanager
     def open_atomic(self, path: str, *, overwrite: bool = False) -> Iterator[BinaryIO]:
@@ -381,27 +239,8 @@ class Store:
         written in one atomic write; an exception inside the block discards it.
         """
         self._gate("open_atomic")
-        key = self._file_key(path)
-        if not overwrite:
-            try:
-                exists = self._backend.exists(key)
-            except Exception as exc:
-                raise self._fail(exc, "open_atomic", key)
-            if exists:
-                raise AlreadyExists(
-                    "file already exists",
-                    path=self._rel(key),
-                    backend=self._type,
-                    operation="open_atomic",
-                    store=self._name,
-                    hint="pass overwrite=True to replace it",
-                )
-        import tempfile  # imported here: it costs ~3 ms and most programs never need it
-
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX) as spool:
-            yield spool  # type: ignore[misc]
-            spool.seek(0)
-            self._write("open_atomic", self._rel(key), spool, overwrite, None, True)
+        with _store_write.open_atomic(self, path, overwrite) as spool:
+            yield spool
 
     # -- delete -----------------------------------------------------------------
 
@@ -443,12 +282,6 @@ class Store:
 
     # -- listing ----------------------------------------------------------------
 
-    def _iterate(self, op: str, key: str, recursive: bool) -> Iterator[Entry]:
-        try:
-            yield from self._backend.list(key, recursive=recursive, base=self._prefix)
-        except Exception as exc:
-            raise self._fail(exc, op, key)
-
     def list_files(
         self,
         path: str = "",
@@ -463,40 +296,24 @@ class Store:
         is a glob matched against each file's name.
         """
         self._gate("list_files")
-        check_depth(max_depth)
-        key = self._key(path)
-        rec = max_depth > 0 if max_depth is not None else recursive
-        entries = self._iterate("list_files", key, rec)
-        base = self._rel(key)
-        base_depth = base.count("/") + 1 if base else 0
-        return filter_files(entries, max_depth, base_depth, pattern)
+        return _store_list.list_files(self, path, recursive, max_depth, pattern)
 
     def list_folders(
         self, path: str = "", *, max_depth: int | None = None, pattern: str | None = None
     ) -> Iterator[FolderEntry]:
         """Sub-folders of ``path``: children only, or down to ``max_depth`` extra levels."""
         self._gate("list_folders")
-        check_depth(max_depth)
-        key = self._key(path)
-        depth = max_depth or 0
-        entries = self._iterate("list_folders", key, depth > 0)
-        base = self._rel(key)
-        base_depth = base.count("/") + 1 if base else 0
-        return filter_folders(entries, depth, base_depth, pattern)
+        return _store_list.list_folders(self, path, max_depth, pattern)
 
     def iter_children(self, path: str = "") -> Iterator[FileInfo | FolderEntry]:
         """Immediate files and folders of ``path`` in one pass."""
         self._gate("iter_children")
-        return self._iterate("iter_children", self._key(path), False)
+        return _store_list.iterate(self, "iter_children", self._key(path), False)
 
     def glob(self, pattern: str) -> Iterator[FileInfo]:
         """Files matching ``pattern`` (``*``, ``?``, ``[..]``, ``**``), sorted by path."""
         self._gate("glob")
-        norm = normalize(pattern, backend=self._type)
-        prefix, recursive, regex = compile_glob(norm)
-        entries = self._iterate("glob", self._key(prefix), recursive)
-        match = regex.match
-        return (e for e in entries if type(e) is FileInfo and match(e.path))
+        return _store_list.glob(self, pattern)
 
     # -- move / copy --------------------------------------------------------------
 
@@ -583,8 +400,11 @@ class Store:
     def get_folder_info(self, path: str = "", *, max_depth: int | None = None) -> FolderInfo:
         """File count, total size and newest time below ``path`` (all depths by default)."""
         self._gate("get_folder_info")
-        check_depth(max_depth)
         key = self._key(path)
+        try:
+            check_depth(max_depth)
+        except InvalidArgument as exc:
+            raise self._stamp(exc, "get_folder_info", self._rel(key)) from None
         count = total = 0
         newest: datetime | None = None
         files = self.list_files(path, recursive=max_depth is None, max_depth=max_depth)
@@ -608,9 +428,7 @@ class Store:
     def child(self, subpath: str) -> Store:
         """A Store rooted at ``subpath`` of this one, sharing the backend."""
         sub = normalize(subpath, backend=self._type)
-        return Store(
-            self._backend, join_key(self._prefix, sub), name=self._name, owns_backend=False
-        )
+        return Store(self._given, join_key(self._prefix, sub), name=self._name, owns_backend=False)
 
     def resolve(self, path: str = "") -> ResolutionPlan:
         """How ``path`` maps onto the backend (no I/O)."""
@@ -652,11 +470,11 @@ class Store:
     def close(self) -> None:
         """Release the backend if this Store owns it (Registry stores: the Registry does)."""
         if self._owns:
-            self._backend.close()
+            self._given.close()
 
     def unwrap(self, kind: type[T]) -> T:
         """The first backend or layer of type ``kind`` in this Store's stack."""
-        current: Any = self._backend
+        current: Any = self._given
         while current is not None:
             if isinstance(current, kind):
                 return current

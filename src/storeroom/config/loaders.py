@@ -65,6 +65,10 @@ def load_json(path: Any, table: tuple[str, ...] = ()) -> Loaded:
         raise ConfigError(
             f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"{source}: not UTF-8 text", hint="save the config file as UTF-8"
+        ) from None
     return _pick(data, table, source), source
 
 

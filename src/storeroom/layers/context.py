@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, NoReturn
 
 from storeroom._sources import is_user_error
 from storeroom.backend import Backend, Entry, Source
-from storeroom.errors import StoreroomError, UnexpectedError
+from storeroom.errors import InvalidArgument, StoreroomError, UnexpectedError
 from storeroom.layers._base import Layer, LayerOptions, ProxyStream
 from storeroom.models import WriteResult
 
@@ -53,6 +53,17 @@ class _ContextStream(ProxyStream):
         try:
             return getattr(self._inner, method)(*args)
         except BaseException as exc:
+            if isinstance(exc, OverflowError | ValueError) and not isinstance(
+                exc, StoreroomError | UnicodeError
+            ):
+                # The caller's arguments or use of the stream (a position of
+                # 2**63, a read after close), not a backend failure (ERR-011).
+                raise InvalidArgument(
+                    f"{method}() refused: {exc}",
+                    path=self._key,
+                    backend=self._backend,
+                    operation="open_read",
+                ) from exc
             err = translate(exc, "open_read", self._backend, self._key)
             if err is exc:
                 raise

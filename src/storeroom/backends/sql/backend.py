@@ -18,6 +18,7 @@ from typing import Any, BinaryIO, ClassVar, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from storeroom._sources import is_user_error
 from storeroom.backend import Backend, Entry
 from storeroom.backends.sql import _list
 from storeroom.backends.sql._reader import ChunkStream
@@ -25,7 +26,7 @@ from storeroom.backends.sql._schema import create_tables, make_engine, make_tabl
 from storeroom.backends.sql._sql import Prepared, Statements, bounds, err, etag, meta, when
 from storeroom.backends.sql._write import Writes
 from storeroom.backends.sql.config import SQLBlobOptions
-from storeroom.backends.sql.errors import BACKEND, map_db_error
+from storeroom.backends.sql.errors import BACKEND, map_db_error, unencodable
 from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.errors import ConfigError, InvalidPath, NotFound
 from storeroom.models import FileInfo
@@ -157,6 +158,10 @@ class SQLBlobBackend(Writes, Backend):
                 raise map_db_error(exc, key, operation=op, where=self._where) from exc
             except sa.exc.SQLAlchemyError as exc:
                 raise map_db_error(exc, key, operation=op, where=self._where) from exc
+            except UnicodeEncodeError as exc:  # the driver encoding a lone surrogate
+                if is_user_error(exc):
+                    raise
+                raise unencodable(key, op) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _one(self, key: str, op: str, q: Prepared, **params: Any) -> Any:

@@ -17,12 +17,21 @@ from storeroom.errors import (
     BackendUnavailable,
     ConfigError,
     InvalidArgument,
+    InvalidPath,
     PermissionDenied,
     StoreroomError,
     UnexpectedError,
 )
 
-__all__ = ["BACKEND", "SQLITE_CODES", "SQLSTATE", "SQLSTATE_CLASS", "TYPES", "map_db_error"]
+__all__ = [
+    "BACKEND",
+    "SQLITE_CODES",
+    "SQLSTATE",
+    "SQLSTATE_CLASS",
+    "TYPES",
+    "map_db_error",
+    "unencodable",
+]
 
 BACKEND = "sql-blob"
 
@@ -155,4 +164,18 @@ def map_db_error(
             hint = "check the url, or set create_table = true"
     return cls(
         message, path=key, backend=BACKEND, operation=operation, retryable=retryable, hint=hint
+    )
+
+
+def unencodable(key: str | None, operation: str | None) -> InvalidPath:
+    """The error for a name the database driver cannot encode (a lone surrogate).
+
+    The Store refuses such paths first (PATH-014); this covers direct backend use.
+    """
+    return InvalidPath(
+        "the database cannot store this name: it is not valid Unicode text",
+        path=None if key is None else key.encode("utf-8", "backslashreplace").decode("utf-8"),
+        backend=BACKEND,
+        operation=operation,
+        hint="names must be encodable as UTF-8",
     )

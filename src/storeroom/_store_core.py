@@ -1,0 +1,181 @@
+"""``StoreCore``: what every Store method needs, and nothing else.
+
+The core holds the backend stack, the root, the store name and the
+capability set, and offers the four things the Store's method families
+(``_store_write``, ``_store_list`` and ``Store`` itself) build on: the
+capability gate, path-to-key validation, key-to-path rebasing, and error
+translation with context (spec STORE-001, STORE-002, ERR-002, ERR-003).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from typing import Any, BinaryIO
+
+from storeroom._rangeio import MAX_OFFSET
+from storeroom._sources import is_user_error
+from storeroom._store_support import GATES, store_capabilities
+from storeroom.backend import Backend, unsupported
+from storeroom.capabilities import Capability
+from storeroom.errors import InvalidArgument, InvalidPath, StoreroomError, UnexpectedError
+from storeroom.layers._base import ProxyStream
+from storeroom.layers.context import ContextLayer
+from storeroom.path import normalize, normalize_file
+
+__all__ = ["MAX_OFFSET", "StoreCore", "StoreStream", "with_context_layer"]
+
+
+def with_context_layer(backend: Backend) -> Backend:
+    """``backend``, or ``ContextLayer(backend)`` when its stack has no context layer yet.
+
+    The Registry puts one innermost (LAYER-070); a Store built directly gets
+    one on top, so its errors are stamped and its streams and listings
+    translated exactly like a registry-built store's (STORE-001a).
+    """
+    current: Any = backend
+    while current is not None:
+        if isinstance(current, ContextLayer):
+            return backend
+        current = getattr(current, "inner", None)
+    return ContextLayer(backend)
+
+
+class StoreCore:
+    """Backend stack, root, name and capabilities of a Store, with its gate and translation.
+
+    ``_given`` is the backend the caller passed (``Store.backend``);
+    ``_backend`` is the stack every primitive is called on (``_given`` with
+    a context layer when it had none).
+    """
+
+    __slots__ = ("_backend", "_caps", "_given", "_name", "_owns", "_prefix", "_type")
+
+    def __init__(
+        self,
+        backend: Backend,
+        root_path: str = "",
+        *,
+        name: str | None = None,
+        owns_backend: bool = True,
+    ) -> None:
+        if not isinstance(backend, Backend):
+            raise InvalidArgument(
+                f"Store needs a storeroom Backend, got {type(backend).__name__}",
+                hint="build one with Registry.get_store() or e.g. LocalBackend(root=...)",
+            )
+        self._given = backend
+        self._backend = with_context_layer(backend)
+        self._prefix = normalize(root_path)
+        self._name = name
+        self._type = backend.type_name
+        self._caps = store_capabilities(backend)
+        self._owns = owns_backend
+
+    def _gate(self, method: str) -> None:
+        cap = GATES[method]
+        if cap not in self._caps:
+            raise unsupported(cap, self._type, method).with_context(store=self._name)
+
+    def _has(self, capability: Capability) -> bool:
+        return capability in self._caps
+
+    def _key(self, path: object) -> str:
+        try:
+            key = normalize(path, backend=self._type)
+        except InvalidPath as exc:
+            raise self._bad_path(exc) from None
+        if self._prefix:
+            return f"{self._prefix}/{key}" if key else self._prefix
+        return key
+
+    def _file_key(self, path: object) -> str:
+        try:
+            key = normalize_file(path, backend=self._type)
+        except InvalidPath as exc:
+            raise self._bad_path(exc) from None
+        return f"{self._prefix}/{key}" if self._prefix else key
+
+    def _bad_path(self, exc: InvalidPath) -> InvalidPath:
+        # Off the hot path: name the public method that was called.
+        frame = sys._getframe(2)
+        op = None
+        cls = type(self)
+        for _ in range(4):
+            if frame is None:
+                break
+            name = frame.f_code.co_name
+            if not name.startswith("_") and hasattr(cls, name):
+                op = name
+                break
+            frame = frame.f_back  # type: ignore[assignment]
+        exc.with_context(store=self._name, operation=op)
+        return exc
+
+    def _rel(self, key: str) -> str:
+        """Store-relative path of a backend key."""
+        p = self._prefix
+        if not p:
+            return key
+        if key == p:
+            return ""
+        if key.startswith(p) and key[len(p) : len(p) + 1] == "/":
+            return key[len(p) + 1 :]
+        return key
+
+    def _stamp(self, exc: StoreroomError, op: str, path: str | None = None) -> StoreroomError:
+        """Fill a Store-level error's context: backend, store, operation, path."""
+        return exc.with_context(path=path, backend=self._type, operation=op, store=self._name)
+
+    def _fail(self, exc: Exception, op: str, key: str) -> Exception:
+        """Translate any failure inside a backend call into a contextual storeroom error."""
+        if is_user_error(exc):
+            return exc
+        if isinstance(exc, StoreroomError):
+            exc.path = self._rel(exc.path) if exc.path is not None else self._rel(key)
+            # The public method the user called wins over the primitive the
+            # context layer stamped underneath it.
+            exc.operation = op
+            exc.with_context(backend=self._type, store=self._name)
+            return exc
+        err = UnexpectedError(
+            f"unexpected {type(exc).__name__} from the backend",
+            path=self._rel(key),
+            backend=self._type,
+            operation=op,
+            store=self._name,
+            hint="this is a bug in the backend's error mapping; please report it",
+        )
+        err.__cause__ = exc
+        return err
+
+
+class StoreStream(ProxyStream):
+    """A read stream whose failures carry the Store's context like every other error.
+
+    Below it the context layer already made each failure a ``StoreroomError``
+    naming the backend key; this rebases the path onto the store root and adds
+    the store name and the public method (ERR-003).
+    """
+
+    def __init__(self, inner: BinaryIO, core: StoreCore, op: str, key: str) -> None:
+        super().__init__(inner)
+        self._core = core
+        self._op = op
+        self._key = key
+
+    def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self._inner, method)(*args)
+        except Exception as exc:
+            err = self._core._fail(exc, self._op, self._key)
+            if err is exc:
+                raise
+            raise err from exc
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        # Streams differ on 2**63 (OverflowError, or accepted); refuse it alike.
+        if isinstance(offset, int) and not -MAX_OFFSET <= offset <= MAX_OFFSET:
+            err = InvalidArgument(f"seek offset {offset} is outside (-2**63, 2**63)")
+            raise self._core._stamp(err, self._op, self._core._rel(self._key))
+        return super().seek(offset, whence)
