@@ -52,7 +52,7 @@ from storeroom.backends.sftp.errors import (
 from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.errors import InvalidPath, NotFound, StoreroomError
 from storeroom.models import FileInfo, FolderEntry, WriteResult
-from storeroom.path import RemotePath
+from storeroom.path import RemotePath, listable
 
 __all__ = ["SFTPBackend"]
 
@@ -461,7 +461,9 @@ class SFTPBackend(Backend):
             kind = (attrs.st_mode or 0) & _IFMT
             if name.startswith(TMP_PREFIX) or kind not in (_IFDIR, _IFREG):
                 continue  # unfinished writes, symlinks, devices: not part of the store
-            out.append(self._entry(f"{key}/{name}" if key else name, attrs))
+            path = f"{key}/{name}" if key else name
+            if listable(path, BACKEND):  # a name with "\\" is no store path (BACKEND-006)
+                out.append(self._entry(path, attrs))
         out.sort(key=entry_sort_key)
         return out
 
