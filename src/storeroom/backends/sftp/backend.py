@@ -310,6 +310,30 @@ class SFTPBackend(Backend):
         # The reply is read by the next request on this connection: no extra round trip.
         sftp.send_async(type(None), CMD_REMOVE, self._path(src))
 
+    def _rename(self, conn: Conn, src: str, dst: str, overwrite: bool) -> None:
+        """``move``'s commit: ``_place``, but the source's removal is awaited (SFTP-044).
+
+        Movers racing on one file can all link it; the one whose removal finds
+        the source gone lost: it removes its own link again and gets ``NotFound``.
+        """
+        if overwrite or not conn.hardlink:
+            self._place(conn, src, dst, overwrite)
+            return
+        sftp = conn.sftp
+        sftp.request(CMD_EXTENDED, "hardlink@openssh.com", self._path(src), self._path(dst))
+        try:
+            sftp.request(CMD_REMOVE, self._path(src))
+        except SFTPStatusError as exc:
+            if exc.code != FX_NO_SUCH_FILE:
+                raise
+            self._quiet_remove(conn, dst)
+            raise NotFound(
+                "file not found (another client moved or deleted it meanwhile)",
+                path=src,
+                backend=BACKEND,
+                operation="move",
+            ) from exc
+
     def _sweep(self, conn: Conn) -> None:
         """Remove temporary files left by writes whose connection dropped (SFTP-040).
 
@@ -396,13 +420,13 @@ class SFTPBackend(Backend):
                     raise NotFound("file not found", path=src, backend=BACKEND, operation="move")
                 raise InvalidPath("expected a file, found a folder", path=src, backend=BACKEND)
             try:
-                self._place(conn, src, dst, overwrite)
+                self._rename(conn, src, dst, overwrite)
             except SFTPStatusError as exc:
                 if exc.code != FX_NO_SUCH_FILE or "/" not in dst:
                     raise self._error(conn, exc, "move", dst) from exc
                 self._mkdirs(conn, dst.rpartition("/")[0])
                 try:
-                    self._place(conn, src, dst, overwrite)
+                    self._rename(conn, src, dst, overwrite)
                 except SFTPStatusError as again:
                     raise self._error(conn, again, "move", dst) from again
 
