@@ -122,10 +122,13 @@ class Store:
 
     # -- internals --------------------------------------------------------------
 
-    def _gate(self, method: str) -> None:
+    def _gate(self, method: str, path: object = None) -> None:
         cap = GATES[method]
         if cap not in self._caps:
-            raise unsupported(cap, self._type, method).with_context(store=self._name)
+            from storeroom.layers.readonly import refusal  # off the hot path
+
+            where = path if path is None or isinstance(path, str) else repr(path)
+            raise refusal(self._backend, cap, method, path=where, store=self._name)
 
     def _key(self, path: object) -> str:
         try:
@@ -338,7 +341,7 @@ class Store:
 
         An existing file raises ``AlreadyExists`` unless ``overwrite=True``.
         """
-        self._gate("write")
+        self._gate("write", path)
         return self._write("write", path, content, overwrite, metadata, False)
 
     def write_text(
@@ -351,7 +354,7 @@ class Store:
         metadata: Mapping[str, str] | None = None,
     ) -> WriteResult:
         """Encode ``text`` and write it."""
-        self._gate("write_text")
+        self._gate("write_text", path)
         if not isinstance(text, str):
             raise InvalidArgument(
                 f"write_text() needs str, got {type(text).__name__}",
@@ -370,7 +373,7 @@ class Store:
         metadata: Mapping[str, str] | None = None,
     ) -> WriteResult:
         """Like ``write``, but readers never see a partial file, even on failure."""
-        self._gate("write_atomic")
+        self._gate("write_atomic", path)
         return self._write("write_atomic", path, content, overwrite, metadata, True)
 
     @contextlib.contextmanager
@@ -380,7 +383,7 @@ class Store:
         Content is spooled (in memory up to 8 MiB, then a temporary file) and
         written in one atomic write; an exception inside the block discards it.
         """
-        self._gate("open_atomic")
+        self._gate("open_atomic", path)
         key = self._file_key(path)
         if not overwrite:
             try:
@@ -407,7 +410,7 @@ class Store:
 
     def delete(self, path: str, *, missing_ok: bool = False) -> None:
         """Delete one file. Missing: ``NotFound`` unless ``missing_ok``."""
-        self._gate("delete")
+        self._gate("delete", path)
         key = self._file_key(path)
         try:
             self._backend.delete(key)
@@ -421,7 +424,7 @@ class Store:
         self, path: str, *, recursive: bool = False, missing_ok: bool = False
     ) -> None:
         """Delete a folder; non-empty needs ``recursive=True``. The root cannot be deleted."""
-        self._gate("delete_folder")
+        self._gate("delete_folder", path)
         rel = normalize(path, backend=self._type)
         if not rel:
             raise InvalidPath(
@@ -516,12 +519,12 @@ class Store:
 
     def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
         """Move a file. Atomic only where ``supports(Capability.ATOMIC_MOVE)``."""
-        self._gate("move")
+        self._gate("move", src)
         self._transfer("move", src, dst, overwrite)
 
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> None:
         """Copy a file (server-side where the backend can)."""
-        self._gate("copy")
+        self._gate("copy", src)
         self._transfer("copy", src, dst, overwrite)
 
     # -- metadata -------------------------------------------------------------------
