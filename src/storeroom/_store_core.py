@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 from storeroom._rangeio import MAX_OFFSET
 from storeroom._sources import is_user_error
 from storeroom._store_support import GATES, store_capabilities
-from storeroom.backend import Backend, unsupported
+from storeroom.backend import Backend
 from storeroom.capabilities import Capability
 from storeroom.errors import InvalidArgument, InvalidPath, StoreroomError, UnexpectedError
 from storeroom.layers._base import ProxyStream
@@ -72,10 +72,13 @@ class StoreCore:
         self._caps = store_capabilities(backend)
         self._owns = owns_backend
 
-    def _gate(self, method: str) -> None:
+    def _gate(self, method: str, path: object = None) -> None:
         cap = GATES[method]
         if cap not in self._caps:
-            raise unsupported(cap, self._type, method).with_context(store=self._name)
+            from storeroom.layers.readonly import refusal  # off the hot path
+
+            where = path if path is None or isinstance(path, str) else repr(path)
+            raise refusal(self._backend, cap, method, path=where, store=self._name)
 
     def _has(self, capability: Capability) -> bool:
         return capability in self._caps

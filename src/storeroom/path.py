@@ -9,16 +9,25 @@ can encode) is an ``InvalidPath``. The result never starts or ends with
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import re
 from typing import Any
 
 from storeroom.errors import InvalidPath
 
-__all__ = ["RemotePath", "join_key", "normalize", "normalize_file"]
+__all__ = [
+    "RemotePath",
+    "is_store_key",
+    "join_key",
+    "listable",
+    "normalize",
+    "normalize_file",
+]
 
 _BAD_SEGMENTS = frozenset(("", ".", ".."))
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_log = logging.getLogger("storeroom.listing")
 
 
 def normalize(path: object, *, backend: str | None = None) -> str:
@@ -85,6 +94,34 @@ def normalize_file(path: object, *, backend: str | None = None) -> str:
             hint="name a file, e.g. 'data/file.bin'",
         )
     return key
+
+
+def is_store_key(key: str) -> bool:
+    """True when ``key`` is a canonical, non-root store path: ``normalize(key) == key``.
+
+    So no NUL byte, no ``\\``, no lone surrogate, no empty, ``.`` or ``..`` segment (hence no
+    leading, trailing or doubled ``/``). Backends check the names they list
+    with it (spec BACKEND-006): a foreign client may create any name.
+    """
+    return (
+        bool(key)
+        and "\x00" not in key
+        and "\\" not in key
+        and not _SURROGATE.search(key)
+        and not _BAD_SEGMENTS.intersection(key.split("/"))
+    )
+
+
+def listable(key: str, backend: str) -> bool:
+    """``is_store_key(key)``; when false, log one warning naming the skipped key.
+
+    A listing skips such a name instead of failing (spec BACKEND-006), so one
+    object written by another client cannot make a whole folder unlistable.
+    """
+    if is_store_key(key):
+        return True
+    _log.warning("%s: skipped a listed name that is not a valid store path: %r", backend, key)
+    return False
 
 
 def join_key(prefix: str, key: str) -> str:

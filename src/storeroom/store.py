@@ -200,7 +200,7 @@ class Store(StoreCore):
 
         An existing file raises ``AlreadyExists`` unless ``overwrite=True``.
         """
-        self._gate("write")
+        self._gate("write", path)
         return _store_write.write_file(self, "write", path, content, overwrite, metadata, False)
 
     def write_text(
@@ -213,7 +213,7 @@ class Store(StoreCore):
         metadata: Mapping[str, str] | None = None,
     ) -> WriteResult:
         """Encode ``text`` and write it; an encode error or unknown codec is ``InvalidArgument``."""
-        self._gate("write_text")
+        self._gate("write_text", path)
         data = _store_write.encode_text(self, path, text, encoding)
         return _store_write.write_file(self, "write_text", path, data, overwrite, metadata, False)
 
@@ -226,7 +226,7 @@ class Store(StoreCore):
         metadata: Mapping[str, str] | None = None,
     ) -> WriteResult:
         """Like ``write``, but readers never see a partial file, even on failure."""
-        self._gate("write_atomic")
+        self._gate("write_atomic", path)
         return _store_write.write_file(
             self, "write_atomic", path, content, overwrite, metadata, True
         )
@@ -238,7 +238,7 @@ class Store(StoreCore):
         Content is spooled (in memory up to 8 MiB, then a temporary file) and
         written in one atomic write; an exception inside the block discards it.
         """
-        self._gate("open_atomic")
+        self._gate("open_atomic", path)
         with _store_write.open_atomic(self, path, overwrite) as spool:
             yield spool
 
@@ -246,7 +246,7 @@ class Store(StoreCore):
 
     def delete(self, path: str, *, missing_ok: bool = False) -> None:
         """Delete one file. Missing: ``NotFound`` unless ``missing_ok``."""
-        self._gate("delete")
+        self._gate("delete", path)
         key = self._file_key(path)
         try:
             self._backend.delete(key)
@@ -260,7 +260,7 @@ class Store(StoreCore):
         self, path: str, *, recursive: bool = False, missing_ok: bool = False
     ) -> None:
         """Delete a folder; non-empty needs ``recursive=True``. The root cannot be deleted."""
-        self._gate("delete_folder")
+        self._gate("delete_folder", path)
         rel = normalize(path, backend=self._type)
         if not rel:
             raise InvalidPath(
@@ -333,12 +333,12 @@ class Store(StoreCore):
 
     def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
         """Move a file. Atomic only where ``supports(Capability.ATOMIC_MOVE)``."""
-        self._gate("move")
+        self._gate("move", src)
         self._transfer("move", src, dst, overwrite)
 
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> None:
         """Copy a file (server-side where the backend can)."""
-        self._gate("copy")
+        self._gate("copy", src)
         self._transfer("copy", src, dst, overwrite)
 
     # -- metadata -------------------------------------------------------------------

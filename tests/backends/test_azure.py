@@ -600,6 +600,24 @@ def test_hns_listing_uses_get_paths_per_directory() -> None:
     assert all(r[1] == "acct.dfs.core.windows.net" for r in gets)
 
 
+def test_hns_listing_skips_foreign_names(caplog: pytest.LogCaptureFixture) -> None:
+    """spec: BACKEND-006 — a path another client created that is no store path is skipped."""
+
+    def handler(method: str, host: str, path: str, q: dict[str, list[str]], h: dict[str, str]):
+        code, headers, body = _tree_handler(method, host, path, q, h)
+        if method == "GET" and q.get("resource") == ["filesystem"] and not q.get("directory"):
+            listing = json.loads(body)
+            row = dict(listing["paths"][0], name="back\\slash")
+            listing["paths"].append(row)
+            body = json.dumps(listing).encode()
+        return code, headers, body
+
+    backend, _ = _hns_backend(handler)
+    caplog.set_level("WARNING", logger="storeroom.listing")
+    assert [e.path for e in backend.list("", recursive=True)] == ["d", "d/a.txt", "d/e", "top.txt"]
+    assert len([r for r in caplog.records if r.name == "storeroom.listing"]) == 1
+
+
 def test_hns_move_is_one_rename_and_folders_are_real() -> None:
     """spec: AZURE-033, AZURE-034."""
     backend, t = _hns_backend(_tree_handler)

@@ -7,6 +7,7 @@ import io
 import pickle
 import random
 import threading
+import tracemalloc
 from collections.abc import Callable
 from typing import BinaryIO, cast
 
@@ -272,7 +273,7 @@ def test_reads_are_snapshots_and_ranges_slice(
     assert stream.read() == data[start:end]
 
 
-def test_listing_is_a_snapshot(backend: MemoryBackend) -> None:
+def test_listing_reads_a_folder_when_it_enters_it(backend: MemoryBackend) -> None:
     # spec: MEM-016
     for i in range(5):
         backend.write(f"d/{i}", b"x")
@@ -284,6 +285,61 @@ def test_listing_is_a_snapshot(backend: MemoryBackend) -> None:
     assert [e.path for e in backend.list("d")] == ["d/new"]
     assert list(backend.list("missing")) == []
     assert list(backend.list("d/new")) == []
+
+
+def test_listing_streams_folder_by_folder(backend: MemoryBackend) -> None:
+    # spec: MEM-016
+    for folder in "abd":
+        for i in range(3):
+            backend.write(f"{folder}/{i}", b"x")
+    it = backend.list("", recursive=True)
+    head = [next(it).path for _ in range(3)]
+    assert head == ["a", "a/0", "a/1"]
+    backend.write("b/new", b"y")  # b is not entered yet: shows
+    backend.write("c/x", b"y")  # a new folder after the walk's position: shows
+    backend.delete("a/2")  # a was read when entered: still listed
+    backend.remove_folder("d", recursive=True)  # gone before the walk reaches it
+    rest = [e.path for e in it]
+    assert rest == ["a/2", "b", "b/0", "b/1", "b/2", "b/new"]
+    # "c" is not in the root folder as read at the start; "d" is gone when reached.
+
+
+def test_listing_holds_one_folder_per_level(backend: MemoryBackend) -> None:
+    # spec: MEM-016
+    for f in range(100):
+        for i in range(100):
+            backend.write(f"folder{f:03}/file{i:03}.bin", b"")
+    tracemalloc.start()
+    try:
+        it = backend.list("", recursive=True)
+        assert [next(it).path for _ in range(3)] == [
+            "folder000",
+            "folder000/file000.bin",
+            "folder000/file001.bin",
+        ]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 150_000, peak  # a snapshot of the 10,100 entries takes over 1 MB
+
+
+def test_listing_survives_changes_at_every_step(backend: MemoryBackend) -> None:
+    # spec: MEM-016
+    rng = random.Random(7)
+    for i in range(200):
+        backend.write(f"{rng.choice('abcde')}/{rng.choice('xyz')}/{i}", b"x")
+    seen = []
+    for entry in backend.list("", recursive=True):
+        seen.append(entry)
+        folder = f"{rng.choice('abcdef')}/{rng.choice('xyzw')}"
+        backend.write(f"{folder}/n{len(seen)}", b"y", overwrite=True)
+        if rng.random() < 0.3:
+            try:
+                backend.remove_folder(folder, recursive=True)
+            except NotFound:
+                pass
+    assert seen == sorted(seen, key=entry_sort_key)
+    assert len({e.path for e in seen}) == len(seen)
 
 
 segment = st.sampled_from(["a", "b", "a-b", "a0", "B", "é", "a.txt"])

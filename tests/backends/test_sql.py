@@ -118,6 +118,34 @@ def test_create_table_false_on_missing_tables_names_them(sqlite_url: str) -> Non
     assert "storeroom_files" in str(info.value)
 
 
+@pytest.mark.parametrize("create_table", [True, False])
+def test_foreign_table_of_that_name_is_named_and_nothing_is_created(
+    url: str, create_table: bool
+) -> None:
+    """SQL-003: another application's table under table_name is a ConfigError naming the
+    table and its missing columns (not "server unreachable"); nothing is created."""
+    table = f"foreign{time.time_ns()}"
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'CREATE TABLE "{table}" (id INTEGER PRIMARY KEY, path TEXT)')
+        before = sorted(sa.inspect(engine).get_table_names())
+        store = _store(url, table_name=table, create_table=create_table)
+        for op in (lambda: store.write("a.txt", b"x"), store.ping, lambda: store.exists("a")):
+            with pytest.raises(ConfigError) as info:
+                op()
+            message = str(info.value)
+            assert f"table {table!r}" in message and "not a storeroom sql-blob table" in message
+            assert "missing columns: size, mtime, chunk_size, meta" in message
+            assert "unreachable" not in message
+        assert sorted(sa.inspect(engine).get_table_names()) == before
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}"')
+            conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}_chunks"')
+        engine.dispose()
+
+
 # -- error table -------------------------------------------------------------------
 
 

@@ -8,7 +8,8 @@ import time
 import pytest
 from layer_support import NoSleep, Scripted, memory_config, store_on
 
-from storeroom import Registry
+from storeroom import Registry, Store
+from storeroom.backend import Forwarding
 from storeroom.backends.memory.backend import MemoryBackend
 from storeroom.capabilities import Capability as C
 from storeroom.errors import (
@@ -151,6 +152,39 @@ def test_readonly_store_layer_over_a_writable_backend() -> None:
         assert ro.read_bytes("f") == b"shared"
         with pytest.raises(CapabilityNotSupported):
             ro.delete("f")
+
+
+def test_readonly_errors_say_the_store_is_read_only() -> None:
+    # spec: LAYER-053
+    config = memory_config([])
+    config["stores"]["ro"] = {"backend": "b", "root_path": "r", "layers": [{"type": "readonly"}]}
+    with Registry(config) as registry:
+        registry.get_store("s").write("f", b"shared")
+        ro = registry.get_store("ro")
+        for op, call in (
+            ("write", lambda: ro.write("d/new.txt", b"x")),
+            ("write_atomic", lambda: ro.write_atomic("d/new.txt", b"x")),
+            ("delete", lambda: ro.delete("d/new.txt")),
+            ("delete_folder", lambda: ro.delete_folder("d/new.txt")),
+            ("move", lambda: ro.move("d/new.txt", "g")),
+            ("copy", lambda: ro.copy("d/new.txt", "g")),
+        ):
+            with pytest.raises(CapabilityNotSupported) as info:
+                call()
+            err = info.value
+            text = str(err)
+            assert "the store is read-only" in text and "does not support" not in text, text
+            assert (err.store, err.path, err.operation) == ("ro", "d/new.txt", op)
+        # A direct caller of the layer gets the same reason.
+        with pytest.raises(CapabilityNotSupported) as info:
+            ro.backend.write("r/x", b"")
+        assert "the store is read-only" in str(info.value) and info.value.path == "r/x"
+    # A backend that really lacks a capability is still named as the reason.
+    narrowed = Forwarding(MemoryBackend())
+    narrowed.capabilities = narrowed.capabilities - {C.WRITE}
+    with pytest.raises(CapabilityNotSupported) as info:
+        Store(narrowed).write("x", b"")
+    assert "the 'memory' backend does not support write" in str(info.value)
 
 
 def test_fault_rate_is_deterministic_with_a_seed() -> None:

@@ -160,28 +160,46 @@ def cmd_info(ctx: Context) -> int:
 
 
 def cmd_rm(ctx: Context) -> int:
-    """Delete a file, or with ``-r`` a folder and everything below it."""
+    """Delete a file, or with ``-r`` a folder and everything below it.
+
+    With ``--missing-ok`` a missing path succeeds, and the output says nothing
+    was there instead of claiming a deletion (CLI-073).
+    """
     args = ctx.args
     addr = ctx.remote(args.target)
     store = ctx.store(addr.store)
     key = addr.key
     kind = "file"
+    deleted = True
     if args.recursive and (not key or addr.names_folder or not store.is_file(key)):
         kind = "folder"
-        store.delete_folder(key, recursive=True, missing_ok=args.missing_ok)
+        try:
+            store.delete_folder(key, recursive=True)
+        except NotFound:
+            if not args.missing_ok:
+                raise
+            deleted = False
     else:
         try:
-            store.delete(addr.path, missing_ok=args.missing_ok)
-        except (InvalidPath, NotFound, DirectoryNotEmpty):
+            store.delete(addr.path)
+        except (InvalidPath, NotFound, DirectoryNotEmpty) as exc:
             if key and store.is_folder(key):
                 raise UsageError(
                     f"{addr.at(key)} is a folder", hint="use rm -r to delete a folder"
                 ) from None
-            raise
+            if not (args.missing_ok and isinstance(exc, NotFound)):
+                raise
+            deleted = False
+    where = f"{addr.at(key)}{'/' if kind == 'folder' else ''}"
     if ctx.out.json_mode:
-        ctx.out.json({"deleted": addr.at(key), "type": kind})
+        record = {"deleted": addr.at(key), "type": kind}
+        ctx.out.json(
+            record if deleted else {"deleted": None, "missing": addr.at(key), "type": kind}
+        )
+    elif deleted:
+        ctx.out.status(f"deleted {where}")
     else:
-        ctx.out.status(f"deleted {addr.at(key)}{'/' if kind == 'folder' else ''}")
+        ctx.out.status(f"nothing to delete: {where} does not exist")
     return 0
 
 

@@ -66,7 +66,10 @@ class _Side:
         if self.remote is not None:
             return self.remote.at(join_key(self.key, rel))
         assert self.local is not None
-        return str(self.local.joinpath(*rel.split("/")))
+        from storeroom.ext._transfer_jobs import local_target
+
+        # A relative path from a listing never leads outside the local folder (CLI-088).
+        return str(local_target(self.local, rel, key=rel, operation="sync"))
 
     def files(self, *, source: bool) -> dict[str, _Facts]:
         """Every file below the folder by relative path; a missing destination is empty."""

@@ -145,7 +145,10 @@ def cmd_get(ctx: Context) -> int:
         return 0
     target = ctx.local(args.local)
     if args.local.endswith(("/", os.sep)) or target.is_dir():
-        target = target / posixpath.basename(key)
+        from storeroom.ext._transfer_jobs import local_target
+
+        # The file's name goes into the folder; the same check as download (EXT-075).
+        target = local_target(target, posixpath.basename(key), key=key, operation="get")
     if target.is_dir():
         raise UsageError(f"local path {target} is a folder", hint="name a file to write")
     if not args.overwrite and target.exists():

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from storeroom.errors import AlreadyExists, StoreroomError
+from storeroom.errors import AlreadyExists, InvalidPath, StoreroomError
 from storeroom.ext._pool import PartialFailure, as_error
 from storeroom.ext.integrity import ChecksumMismatch, content_digest, digest_stream, native_digest
 from storeroom.ext.streams import ChecksumReader, ProgressReader, new_hasher, normalize_algorithm
 from storeroom.models import ContentDigest
-from storeroom.path import join_key
+from storeroom.path import is_store_key, join_key
 from storeroom.store import Store
 
 CHUNK = 1024 * 1024
@@ -95,6 +95,27 @@ class TransferReport:
             err.operation = "transfer"
             raise err from first
         return self
+
+
+def local_target(root: str | os.PathLike[str], rel: str, *, key: str, operation: str) -> Path:
+    """Where store path ``rel`` goes under local folder ``root`` (spec EXT-075).
+
+    ``InvalidPath`` naming the store path ``key`` unless ``rel`` is a store path
+    (no ``..``, empty or absolute segment, NUL, ``\\``) and the joined path,
+    resolved (symlinks followed), stays inside ``root``: a listing can never
+    make a helper write outside its destination folder. Returns ``root``
+    joined with the segments of ``rel``.
+    """
+    base = Path(root).resolve()
+    inside = is_store_key(rel) and base in base.joinpath(*rel.split("/")).resolve().parents
+    if not inside:
+        raise InvalidPath(
+            f"refusing to write outside the local destination folder {str(base)!r}",
+            path=key,
+            operation=operation,
+            hint="the store listed a name that is not a valid store path",
+        )
+    return Path(root).joinpath(*rel.split("/"))
 
 
 # -- one file (module level and picklable, so any executor can run it) ---------------

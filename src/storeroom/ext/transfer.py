@@ -36,7 +36,14 @@ from typing import Literal
 from storeroom.capabilities import Capability
 from storeroom.errors import InvalidPath, NotFound
 from storeroom.ext._pool import PartialFailure, as_error, run_parallel
-from storeroom.ext._transfer_jobs import CHUNK, FileTransfer, TransferReport, _execute, _Job
+from storeroom.ext._transfer_jobs import (
+    CHUNK,
+    FileTransfer,
+    TransferReport,
+    _execute,
+    _Job,
+    local_target,
+)
 from storeroom.ext.progress import CallbackProgress, TransferProgress
 from storeroom.ext.streams import new_hasher, normalize_algorithm
 from storeroom.models import FileInfo
@@ -247,10 +254,11 @@ def download(
         size = infos[0].size if infos else None
         pairs = [(base, target, size)] if _included(include, base.rpartition("/")[2]) else []
     else:
+        # Every destination is checked before anything is written (EXT-075).
         pairs = [
-            (info.path, target.joinpath(*_relative(info.path, base).split("/")), info.size)
+            (info.path, local_target(target, rel, key=info.path, operation="download"), info.size)
             for info in infos
-            if _included(include, _relative(info.path, base))
+            if _included(include, rel := _relative(info.path, base))
         ]
     jobs = [
         _Job(

@@ -4,22 +4,23 @@ The Store checks capabilities before any I/O, so a write, delete, move,
 copy or atomic write through a read-only stack raises
 ``CapabilityNotSupported`` without touching the backend. The write
 primitives refuse too, for callers that use the backend directly
-(spec LAYER-050..052).
+(spec LAYER-050..053). Either way the error says the store is read-only
+(``refusal``), not that the backend lacks the operation.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from storeroom.backend import Backend, Source, unsupported
 from storeroom.capabilities import Capability
-from storeroom.errors import StoreroomError
+from storeroom.errors import CapabilityNotSupported, StoreroomError
 from storeroom.layers._base import Layer, LayerOptions
 from storeroom.models import WriteResult
 
-__all__ = ["WRITE_CAPABILITIES", "ReadOnlyLayer"]
+__all__ = ["WRITE_CAPABILITIES", "ReadOnlyLayer", "refusal"]
 
 C = Capability
 
@@ -38,6 +39,36 @@ WRITE_CAPABILITIES: frozenset[Capability] = frozenset(
 )
 
 
+def _read_only_error(cap: Capability, backend: str, op: str) -> CapabilityNotSupported:
+    return CapabilityNotSupported(
+        f"the store is read-only (readonly layer): {op} is not allowed",
+        capability=cap.value,
+        backend=backend,
+        operation=op,
+        hint="write through a store configured without the readonly layer",
+    )
+
+
+def refusal(
+    backend: Backend, cap: Capability, op: str, *, path: str | None, store: str | None
+) -> CapabilityNotSupported:
+    """The error for a Store call gated on ``cap`` that ``backend``'s stack lacks (LAYER-053).
+
+    A read-only layer anywhere in the stack is named as the reason for a
+    writing capability; otherwise it is the backend's ``unsupported`` error.
+    """
+    layer: Any = backend
+    while layer is not None and cap in WRITE_CAPABILITIES:
+        if isinstance(layer, ReadOnlyLayer):
+            err = _read_only_error(cap, backend.type_name, op)
+            break
+        layer = getattr(layer, "inner", None)
+    else:
+        err = unsupported(cap, backend.type_name, op)
+    err.with_context(path=path, store=store)
+    return err
+
+
 @dataclasses.dataclass(frozen=True)
 class ReadOnlyOptions(LayerOptions):
     layer_type = "readonly"
@@ -54,7 +85,7 @@ class ReadOnlyLayer(Layer):
         self.capabilities = inner.capabilities - WRITE_CAPABILITIES
 
     def _refuse(self, cap: Capability, op: str, key: str) -> NoReturn:
-        raise unsupported(cap, self.type_name, op).with_context(path=key)
+        raise _read_only_error(cap, self.type_name, op).with_context(path=key)
 
     def write(
         self,

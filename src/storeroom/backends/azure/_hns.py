@@ -33,7 +33,7 @@ from storeroom.backends.azure._conn import make_client
 from storeroom.backends.azure.errors import BACKEND, error_code, map_azure_error
 from storeroom.errors import DirectoryNotEmpty, InvalidPath, NotFound, StoreroomError
 from storeroom.models import FileInfo, FolderEntry, WriteResult
-from storeroom.path import RemotePath
+from storeroom.path import RemotePath, listable
 
 if TYPE_CHECKING:
     from storeroom.backends.azure.backend import AzureBackend
@@ -217,6 +217,8 @@ class HnsOps:
         """One directory's entries, sorted (a directory's names are held to sort them)."""
         out: list[Entry] = []
         for item in self._page(key):
+            if not listable(item.name, BACKEND):  # spec BACKEND-006
+                continue
             path = item.name[cut:]
             if item.is_directory:
                 out.append(folder(path))

@@ -46,7 +46,7 @@ from storeroom.backends.azure.errors import BACKEND, error_code, map_azure_error
 from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.errors import AlreadyExists, InvalidPath, NotFound, StoreroomError
 from storeroom.models import FileInfo, WriteResult
-from storeroom.path import RemotePath
+from storeroom.path import RemotePath, is_store_key, listable
 
 __all__ = ["AzureBackend"]
 
@@ -59,6 +59,17 @@ _HNS_CAPS = _FLAT_CAPS | {Capability.ATOMIC_MOVE}
 
 def _status(exc: BaseException) -> int | None:
     return getattr(exc, "status_code", None)
+
+
+def _listable(name: str) -> bool:
+    """True for blob names that are store keys (spec BACKEND-006).
+
+    A folder marker (``a/b/``, written by other tools) is skipped silently;
+    any other name that is not a store path is skipped with a warning.
+    """
+    if name.endswith("/") and is_store_key(name[:-1]):
+        return False
+    return listable(name, BACKEND)
 
 
 def _strip(etag: str | None) -> str | None:
@@ -349,8 +360,8 @@ class AzureBackend(Backend):
             for page in pages:
                 for item in page:
                     name = item.name
-                    if name.endswith("/"):
-                        continue  # a folder marker written by another tool
+                    if not _listable(name):
+                        continue
                     yield file_info(name[cut:], name.rpartition("/")[2], item)
         except AzureError as exc:
             raise self._err(exc, prefix, "list") from exc
@@ -372,9 +383,10 @@ class AzureBackend(Backend):
                 for item in page:
                     name = item.name
                     if isinstance(item, BlobPrefix):
-                        folders = True
-                        batch.append(folder(name[cut:-1]))
-                    elif not name.endswith("/"):
+                        if listable(name[:-1], BACKEND):
+                            folders = True
+                            batch.append(folder(name[cut:-1]))
+                    elif _listable(name):
                         batch.append(file_info(name[cut:], name.rpartition("/")[2], item))
                 if folders:  # the SDK returns a page's folders first
                     batch.sort(key=entry_sort_key)

@@ -7,6 +7,7 @@ nothing can fail any more, so each operation is all-or-nothing. Writes
 read the whole source before taking the lock, which makes every write
 atomic. Files are immutable records that are replaced, never changed, so a
 reader or listing holding one outside the lock always sees whole content.
+Listings read one folder at a time, when the walk enters it.
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ class _Folder:
         self.children: dict[str, _Folder | _File] = {}
 
 
-#: Listing snapshot rows: (path as yielded, name, node).
-_Rows = list[tuple[str, str, "_Folder | _File"]]
+#: One folder's children as a listing reads them: (name, node), in entry order.
+_Children = list[tuple[str, "_Folder | _File"]]
 
 
 def _err(
@@ -247,27 +248,41 @@ class MemoryBackend(Backend):
             self._detach(key)
 
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
-        """Snapshot the entries under ``prefix`` (sorted) now; build them while iterating."""
+        """Entries under ``prefix`` in entry order, read lazily one folder at a time (MEM-016)."""
+        self._parts(prefix)  # a malformed key fails now, not at the first entry (MEM-004)
         rel = rel_key(prefix, base) if prefix else ""
-        with self._lock:
-            node = self._find(prefix)
-            if not isinstance(node, _Folder):
-                return iter(())
-            snapshot: _Rows = []
-            self._collect(node, rel + "/" if rel else "", recursive, snapshot)
-        return (self._entry(path, name, item) for path, name, item in snapshot)
+        return self._walk(prefix, rel + "/" if rel else "", recursive)
 
-    @staticmethod
-    def _collect(folder: _Folder, rel: str, recursive: bool, out: _Rows) -> None:
-        """Append the entries below ``folder`` depth-first, in listing order."""
-        stack = [(rel, iter(sorted(folder.children.items(), key=_sort_key)))]
+    def _children(self, key: str) -> _Children | None:
+        """Sorted children of folder ``key`` read under the lock; ``None`` if no folder is there."""
+        with self._lock:
+            node = self._find(key)
+            if not isinstance(node, _Folder):
+                return None
+            return sorted(node.children.items(), key=_sort_key)
+
+    def _walk(self, prefix: str, rel: str, recursive: bool) -> Iterator[Entry]:
+        """Depth-first walk holding one folder's sorted children per level.
+
+        Each folder is read when the walk reaches it, so changes show in folders
+        not reached yet and never disturb the iteration; a subfolder gone (or
+        replaced by a file) by then is not yielded.
+        """
+        first = self._children(prefix)
+        if first is None:
+            return
+        stack = [(prefix, rel, iter(first))]
         while stack:
-            rel, items = stack[-1]
+            key, rel, items = stack[-1]
             for name, node in items:
-                out.append((rel + name, name, node))
-                if recursive and isinstance(node, _Folder):
-                    children = sorted(node.children.items(), key=_sort_key)
-                    stack.append((f"{rel}{name}/", iter(children)))
+                if not (recursive and isinstance(node, _Folder)):
+                    yield self._entry(rel + name, name, node)
+                    continue
+                sub = f"{key}/{name}" if key else name
+                children = self._children(sub)
+                if children is not None:
+                    yield self._entry(rel + name, name, node)
+                    stack.append((sub, f"{rel}{name}/", iter(children)))
                     break
             else:
                 stack.pop()

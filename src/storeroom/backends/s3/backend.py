@@ -48,7 +48,7 @@ from storeroom.errors import (
     StoreroomError,
 )
 from storeroom.models import FileInfo, FolderEntry, WriteResult
-from storeroom.path import RemotePath
+from storeroom.path import RemotePath, is_store_key, listable
 
 __all__ = ["S3Backend"]
 
@@ -68,10 +68,14 @@ def _etag(value: Any) -> str | None:
 
 
 def _canonical(key: str) -> bool:
-    """True for object names that are storeroom keys (no empty, ``.`` or ``..`` segment)."""
-    if not key or key.endswith("/") or key.startswith("/") or "//" in key:
+    """True for object names that are store keys (spec BACKEND-006).
+
+    A folder marker (``a/b/``, written by other tools) is skipped silently;
+    any other name that is not a store path is skipped with a warning.
+    """
+    if key.endswith("/") and is_store_key(key[:-1]):
         return False
-    return "." not in key or not {".", ".."} & set(key.split("/"))
+    return listable(key, _NAME)
 
 
 class S3Backend(Backend):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import io
+import stat
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,15 +21,16 @@ from paramiko.sftp import (
     CMD_DATA,
     CMD_FSTAT,
     CMD_READ,
+    CMD_REMOVE,
     CMD_STATUS,
     CMD_WRITE,
     int64,
 )
 
 from storeroom.backends.sftp._conn import Conn
-from storeroom.backends.sftp.errors import FX_EOF, SFTPStatusError
+from storeroom.backends.sftp.errors import FX_EOF, FX_NO_SUCH_FILE, SFTPStatusError
 
-__all__ = ["Replies", "Stream", "write_all"]
+__all__ = ["Replies", "Stream", "rmtree", "write_all"]
 
 #: Bytes in flight per direction: enough to fill a fast link, small enough for
 #: flat memory (measured on loopback; more only adds buffering).
@@ -269,3 +271,22 @@ class Stream(io.RawIOBase):
                 self._finish(None)
             finally:
                 super().close()
+
+
+def rmtree(conn: Conn, path: str) -> None:
+    """Remove folder ``path`` and everything below it, depth first, file removals pipelined."""
+    replies = Replies(conn)
+    nums = []
+    for attrs in conn.sftp.listdir_attr(path):
+        child = f"{path}/{attrs.filename}"
+        if stat.S_ISDIR(attrs.st_mode or 0):
+            rmtree(conn, child)
+        else:
+            nums.append(replies.send(CMD_REMOVE, child))
+    for num in nums:
+        try:
+            check(replies.wait(num))
+        except SFTPStatusError as exc:
+            if exc.code != FX_NO_SUCH_FILE:
+                raise
+    conn.sftp.rmdir(path)

@@ -38,7 +38,7 @@ from storeroom._sources import is_user_error
 from storeroom._store_support import TMP_PREFIX
 from storeroom.backend import Backend, Entry, Source, entry_sort_key, iter_source, unsupported
 from storeroom.backends.sftp._conn import Conn, Pool
-from storeroom.backends.sftp._io import Replies, Stream, check, write_all
+from storeroom.backends.sftp._io import Replies, Stream, rmtree, write_all
 from storeroom.backends.sftp.config import SFTPOptions
 from storeroom.backends.sftp.errors import (
     BACKEND,
@@ -52,7 +52,7 @@ from storeroom.backends.sftp.errors import (
 from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.errors import InvalidPath, NotFound, StoreroomError
 from storeroom.models import FileInfo, FolderEntry, WriteResult
-from storeroom.path import RemotePath
+from storeroom.path import RemotePath, listable
 
 __all__ = ["SFTPBackend"]
 
@@ -297,7 +297,13 @@ class SFTPBackend(Backend):
                 raise self._error(conn, exc, op, key) from exc
             raise
 
-    def _place(self, conn: Conn, src: str, key: str, overwrite: bool) -> None:
+    def _place(self, conn: Conn, src: str, key: str, overwrite: bool, move: bool = False) -> None:
+        """Commit ``src`` (a temporary file, or a file being moved) under ``key``.
+
+        For a ``move`` the source's removal is awaited: movers racing on one file
+        can all link it, and each whose removal finds it gone removes its own
+        link again and gets ``NotFound`` (SFTP-044).
+        """
         sftp = conn.sftp
         if overwrite:
             sftp.posix_rename(self._path(src), self._path(key))
@@ -307,8 +313,17 @@ class SFTPBackend(Backend):
             sftp.request(CMD_RENAME, self._path(src), self._path(key))
             return
         sftp.request(CMD_EXTENDED, "hardlink@openssh.com", self._path(src), self._path(key))
-        # The reply is read by the next request on this connection: no extra round trip.
-        sftp.send_async(type(None), CMD_REMOVE, self._path(src))
+        if not move:  # a private temporary: its removal's reply is read by the next request
+            sftp.send_async(type(None), CMD_REMOVE, self._path(src))
+            return
+        try:
+            sftp.request(CMD_REMOVE, self._path(src))
+        except SFTPStatusError as exc:
+            if exc.code != FX_NO_SUCH_FILE:
+                raise
+            self._quiet_remove(conn, key)
+            msg = "file not found (another client moved or deleted it meanwhile)"
+            raise NotFound(msg, path=src, backend=BACKEND, operation="move") from exc
 
     def _sweep(self, conn: Conn) -> None:
         """Remove temporary files left by writes whose connection dropped (SFTP-040).
@@ -396,13 +411,13 @@ class SFTPBackend(Backend):
                     raise NotFound("file not found", path=src, backend=BACKEND, operation="move")
                 raise InvalidPath("expected a file, found a folder", path=src, backend=BACKEND)
             try:
-                self._place(conn, src, dst, overwrite)
+                self._place(conn, src, dst, overwrite, move=True)
             except SFTPStatusError as exc:
                 if exc.code != FX_NO_SUCH_FILE or "/" not in dst:
                     raise self._error(conn, exc, "move", dst) from exc
                 self._mkdirs(conn, dst.rpartition("/")[0])
                 try:
-                    self._place(conn, src, dst, overwrite)
+                    self._place(conn, src, dst, overwrite, move=True)
                 except SFTPStatusError as again:
                     raise self._error(conn, again, "move", dst) from again
 
@@ -418,29 +433,11 @@ class SFTPBackend(Backend):
             if found != "folder":
                 raise failure_error("remove_folder", found, key)
             if recursive:
-                self._rmtree(conn, self._path(key))
+                rmtree(conn, self._path(key))
             else:
                 conn.sftp.rmdir(self._path(key))
 
         self._call("remove_folder", key, run)
-
-    def _rmtree(self, conn: Conn, path: str) -> None:
-        replies = Replies(conn)
-        nums = []
-        for attrs in conn.sftp.listdir_attr(path):
-            child = f"{path}/{attrs.filename}"
-            if (attrs.st_mode or 0) & _IFMT == _IFDIR:
-                self._rmtree(conn, child)
-            else:
-                nums.append(replies.send(CMD_REMOVE, child))
-        for num in nums:
-            reply = replies.wait(num)
-            try:
-                check(reply)
-            except SFTPStatusError as exc:
-                if exc.code != FX_NO_SUCH_FILE:
-                    raise
-        conn.sftp.rmdir(path)
 
     # -- listing and housekeeping -------------------------------------------------------
 
@@ -461,7 +458,9 @@ class SFTPBackend(Backend):
             kind = (attrs.st_mode or 0) & _IFMT
             if name.startswith(TMP_PREFIX) or kind not in (_IFDIR, _IFREG):
                 continue  # unfinished writes, symlinks, devices: not part of the store
-            out.append(self._entry(f"{key}/{name}" if key else name, attrs))
+            path = f"{key}/{name}" if key else name
+            if listable(path, BACKEND):  # a name with "\\" is no store path (BACKEND-006)
+                out.append(self._entry(path, attrs))
         out.sort(key=entry_sort_key)
         return out
 

@@ -17,7 +17,9 @@ with per-row work kept to what a ``FileInfo`` needs:
   the class's attribute keys) is filled in field order.
 
 Pages are chained in C (``chain.from_iterable``), so handing out an entry
-resumes no Python frame here. Memory is bounded by one page.
+resumes no Python frame here. Memory is bounded by one page. A row whose
+path is not a valid store path (inserted by another client) is skipped with
+a warning (spec SQL-026); a page is checked with a few substring scans.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from typing import Any
 
 from storeroom.backend import Entry
 from storeroom.backends.sql._sql import EMPTY, Prepared, Statements, bounds, meta
+from storeroom.backends.sql.errors import BACKEND
 from storeroom.models import FileInfo, FolderEntry, _new, _str_new
-from storeroom.path import RemotePath
+from storeroom.path import RemotePath, listable
 
 __all__ = ["PAGE", "entries"]
 
@@ -42,6 +45,21 @@ PAGE = 2000
 Fetch = Callable[[Prepared, dict[str, Any]], Sequence[Any]]
 
 _path_of, _id_of = itemgetter(0), itemgetter(3)
+
+
+def _suspect(joined: str) -> bool:
+    """True when some path of a page (``joined`` with ``/``) may not be a store path.
+
+    Whole-page substring scans in C; exact per-row checks follow only when true.
+    """
+    wrapped = f"/{joined}/"
+    return (
+        "//" in wrapped
+        or "/./" in wrapped
+        or "/../" in wrapped
+        or "\x00" in wrapped
+        or "\\" in wrapped
+    )
 
 
 def entries(
@@ -74,12 +92,17 @@ def _pages(
         rows = fetch(stmts.page(inclusive, hi is not None), params)
         if not rows:
             return
+        full, last = len(rows) == PAGE, rows[-1][0]
+        joined = "/".join(map(_path_of, rows))
+        if _suspect(joined):  # rare: a row written by another client (SQL-026)
+            rows = [row for row in rows if listable(row[0], BACKEND)]
+            joined = "/".join(map(_path_of, rows))
         # A page without subfolders (no slash beyond those of ``lo``) needs no
         # per-row folder work; the recursive state may then stay stale, since a
         # folder's paths are contiguous in byte order (a folder left never returns).
-        plain = "".join(map(_path_of, rows)).count("/") == slashes * len(rows)
+        plain = joined.count("/") == (slashes + 1) * len(rows) - 1
         # Etags (16 hex digits of the version id) of the whole page in three C calls.
-        tags = pack(f">{len(rows)}q", *map(_id_of, rows)).hex(" ", 8).split(" ")
+        tags = pack(f">{len(rows)}q", *map(_id_of, rows)).hex(" ", 8).split(" ") if rows else []
         out: list[Entry] = []
         add = out.append
         for (path, size, seconds, _, md), tag in zip(rows, tags, strict=True):
@@ -122,9 +145,8 @@ def _pages(
             d["digest"] = None
             add(info)
         yield out
-        if len(rows) < PAGE:
+        if not full:
             return
-        last = rows[-1][0]
         if folder is not None and last.startswith(f"{lo}{folder}/"):
             after, inclusive = f"{lo}{folder}0", True  # skip the rest of it
         else:

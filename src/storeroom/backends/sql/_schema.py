@@ -21,8 +21,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
 from storeroom.backends.sql.config import SQLBlobOptions
+from storeroom.backends.sql.errors import BACKEND
+from storeroom.errors import ConfigError
 
-__all__ = ["Tables", "create_tables", "make_engine", "make_tables"]
+__all__ = ["Tables", "make_engine", "make_tables", "prepare_tables"]
 
 
 class Tables:
@@ -61,12 +63,41 @@ def make_tables(name: str) -> Tables:
     return Tables(md, files, chunks)
 
 
-def create_tables(engine: Engine, tables: Tables) -> None:
-    """Create missing tables (``checkfirst``); never alters existing ones."""
+def prepare_tables(engine: Engine, tables: Tables, *, create: bool, where: str) -> None:
+    """Check the tables before first use; create the missing ones when ``create``.
+
+    Existing tables are never altered. One that lacks a column of storeroom's
+    (another application's table of that name) is a ``ConfigError`` naming the
+    table and the missing columns, raised before anything is created (SQL-003).
+    """
     with engine.begin() as conn:
-        missing = not sa.inspect(conn).has_table(tables.chunks.name)
+        insp = sa.inspect(conn)
+        absent = []
+        for table in (tables.files, tables.chunks):
+            if not insp.has_table(table.name):
+                absent.append(table.name)
+                continue
+            have = {col["name"] for col in insp.get_columns(table.name)}
+            lacking = [col.name for col in table.columns if col.name not in have]
+            if lacking:
+                raise ConfigError(
+                    f"table {table.name!r} in {where} is not a storeroom sql-blob table "
+                    f"(missing columns: {', '.join(lacking)})",
+                    key="table_name",
+                    backend=BACKEND,
+                    hint="set table_name to a name no other application uses",
+                )
+        if absent and not create:
+            raise ConfigError(
+                f"table {absent[0]!r} does not exist in {where} and create_table is false",
+                key="table_name",
+                backend=BACKEND,
+                hint="create it, or set create_table = true",
+            )
+        if not absent:
+            return
         tables.metadata.create_all(conn, checkfirst=True)
-        if missing and conn.dialect.name == "postgresql":
+        if tables.chunks.name in absent and conn.dialect.name == "postgresql":
             # Blobs are rarely compressible: store them out of line without
             # compression, so a ranged substr reads only the bytes it needs.
             conn.exec_driver_sql(

@@ -22,7 +22,7 @@ from storeroom._sources import is_user_error
 from storeroom.backend import Backend, Entry
 from storeroom.backends.sql import _list
 from storeroom.backends.sql._reader import ChunkStream
-from storeroom.backends.sql._schema import create_tables, make_engine, make_tables
+from storeroom.backends.sql._schema import make_engine, make_tables, prepare_tables
 from storeroom.backends.sql._sql import Prepared, Statements, bounds, err, etag, meta, when
 from storeroom.backends.sql._write import Writes
 from storeroom.backends.sql.config import SQLBlobOptions
@@ -112,20 +112,8 @@ class SQLBlobBackend(Writes, Backend):
         with self._init_lock:
             if self._ready:
                 return
-            if self.options.create_table:
-                create_tables(self._engine, self._t)
-            else:
-                with self._engine.connect() as conn:
-                    insp = sa.inspect(conn)
-                    for table in (self._files, self._chunks):
-                        if not insp.has_table(table.name):
-                            raise ConfigError(
-                                f"table {table.name!r} does not exist in {self._where} "
-                                "and create_table is false",
-                                key="table_name",
-                                backend=BACKEND,
-                                hint="create it, or set create_table = true",
-                            )
+            create, where = self.options.create_table, self._where
+            prepare_tables(self._engine, self._t, create=create, where=where)
             self._ready = True
 
     def _run(self, key: str, op: str, fn: Callable[[sa.Connection], T], *, write: bool) -> T:
