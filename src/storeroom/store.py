@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, BinaryIO, TypeVar
 
 from storeroom._glob import compile_glob
+from storeroom._mask import scrub_exception
 from storeroom._rangeio import open_seekable
 from storeroom._sources import is_user_error, to_source
 from storeroom._store_support import (
@@ -173,6 +174,7 @@ class Store:
         """Translate any failure inside a backend call into a contextual storeroom error."""
         if is_user_error(exc):
             return exc
+        scrub_exception(exc)  # secrets masked in the whole cause chain (CONFIG-037)
         if isinstance(exc, StoreroomError):
             exc.path = self._rel(exc.path) if exc.path is not None else self._rel(key)
             # The public method the user called wins over the primitive the
