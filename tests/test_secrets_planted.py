@@ -24,7 +24,7 @@ import pytest
 
 import storeroom
 from services_support import services_disabled
-from storeroom import Registry, RegistryConfig, Secret
+from storeroom import Registry, RegistryConfig, Secret, SecretRedactionFilter
 from storeroom._mask import mask_text, mask_url, scrub_exception
 from storeroom.errors import ConfigError, StoreroomError
 
@@ -322,6 +322,22 @@ def test_azure_userinfo_in_account_url_on_a_closed_port(caplog: pytest.LogCaptur
     assert err.retryable
 
 
+def test_option_classes_mask_urls_in_repr_and_to_dict() -> None:
+    # spec: CONFIG-034, CONFIG-035
+    from storeroom.backends.azure.config import AzureOptions
+    from storeroom.backends.s3.config import S3Options
+
+    s3 = S3Options.parse({"bucket": "b", "endpoint_url": "http://u:PLANTEDopt1@127.0.0.1:9"})
+    azure = AzureOptions.parse(
+        {"container": "c", "account_url": "https://a.blob.core.windows.net/?sv=1&sig=PLANTEDopt2"}
+    )
+    for opts, secret in ((s3, "PLANTEDopt1"), (azure, "PLANTEDopt2")):
+        assert_absent(repr(opts) + str(opts) + repr(opts.to_dict()), secret)
+        assert type(opts).parse(opts.to_dict()) == opts
+    assert "endpoint_url='http://u:***@127.0.0.1:9'" in repr(s3)
+    assert isinstance(s3.to_dict()["endpoint_url"], Secret)
+
+
 # -- S3 ---------------------------------------------------------------------------------
 
 
@@ -340,6 +356,22 @@ def test_s3_endpoint_userinfo_against_moto_and_a_closed_port(
         check_failed_operation(
             one({"type": "s3", "options": options}), caplog, secret, "PLANTEDs3secret3"
         )
+
+
+def test_redaction_filter_scrubs_sdk_debug_logs_of_a_planted_url(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # spec: CONFIG-032, CONFIG-035
+    caplog.handler.addFilter(SecretRedactionFilter())
+    caplog.set_level(logging.DEBUG)  # every logger, botocore's included
+    endpoint = f"http://user:PLANTEDs3log1@127.0.0.1:{closed_port()}"
+    options = {"bucket": "planted", "endpoint_url": endpoint, "region_name": "us-east-1"}
+    options.update(key="storeroom-test-key", secret="storeroom-test-secret", connect_timeout=2)
+    registry = Registry(RegistryConfig.from_dict(one({"type": "s3", "options": options})))
+    with registry, pytest.raises(StoreroomError):
+        registry.get_store("s").read_bytes("x")
+    assert any(r.name.startswith(("botocore", "aiobotocore")) for r in caplog.records)
+    assert_absent(logged(caplog), "PLANTEDs3log1")
 
 
 # -- Secret itself, logging --------------------------------------------------------------
