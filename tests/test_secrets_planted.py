@@ -286,6 +286,23 @@ def test_http_headers_on_the_real_server_and_a_closed_port(
         check_failed_operation(one(http_backend(base)), caplog, *HEADER_SECRETS)
 
 
+def test_http_credential_header_tokens_are_scrubbed_on_their_own() -> None:
+    # spec: HTTP-030, CONFIG-032
+    from storeroom.backends.http.config import HTTPOptions
+    from storeroom.config.secret import scrub
+
+    HTTPOptions.parse(
+        {
+            "base_url": "http://127.0.0.1:1",
+            "headers": {"Authorization": "Bearer PLANTEDtok1", "X-Sess": "a=PLANTEDtok2; b=1"},
+            "secret_headers": ["x-sess"],
+        }
+    )
+    assert scrub("sent PLANTEDtok1 and PLANTEDtok2") == "sent *** and ***"
+    with pytest.raises(ConfigError, match="secret_headers: expected a list of header names"):
+        HTTPOptions.parse({"base_url": "http://127.0.0.1:1", "secret_headers": [1]})
+
+
 def test_http_base_url_with_userinfo_is_refused_without_echo() -> None:
     # spec: HTTP-001, CONFIG-035
     cfg = RegistryConfig.from_dict(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
-from urllib.parse import unquote
 
 from storeroom.config.secret import Secret, is_secret_key, scrub
 
@@ -89,6 +88,8 @@ def is_secret_header(name: str, extra: Iterable[str] = ()) -> bool:
 
 
 def _is_credential_param(name: str) -> bool:
+    from urllib.parse import unquote  # not at import: it pulls in ipaddress
+
     lowered = unquote(name).strip().lower()
     return lowered in CREDENTIAL_PARAMS or is_secret_key(lowered.replace("-", "_"))
 
@@ -210,6 +211,8 @@ def url_secrets(url: str) -> list[str]:
             for key, value in parsed.query.items():
                 if _is_credential_param(key):
                     found += [value] if isinstance(value, str) else list(value)
+    from urllib.parse import unquote
+
     return sorted({v for f in found if f for v in (f, unquote(f))})
 
 

@@ -138,7 +138,7 @@ class SecretRedactionFilter:
 
     Add it to a handler or logger (``handler.addFilter(SecretRedactionFilter())``)
     to cover messages from SDKs too. It is a plain object with ``filter(record)``,
-    which ``logging`` accepts, so importing storeroom does not import logging.
+    which ``logging`` accepts, so this module does not import logging.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
