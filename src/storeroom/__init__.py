@@ -14,6 +14,8 @@ b'hi'
 
 from __future__ import annotations
 
+import logging
+
 from storeroom.backend import Backend, BackendProtocol, Forwarding
 from storeroom.capabilities import Capability
 from storeroom.config import (
@@ -40,6 +42,11 @@ from storeroom.registry import Registry, register_backend, register_layer
 from storeroom.store import Store
 
 __version__ = "0.1.0.dev0"
+
+# Library convention: the application decides where log records go. Without a
+# handler of its own, Python's last-resort handler would print storeroom's
+# warnings to stderr.
+logging.getLogger("storeroom").addHandler(logging.NullHandler())
 
 __all__ = [
     "Backend",

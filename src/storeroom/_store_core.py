@@ -13,6 +13,7 @@ import io
 import sys
 from typing import Any, BinaryIO
 
+from storeroom._mask import scrub_exception
 from storeroom._rangeio import MAX_OFFSET
 from storeroom._sources import is_user_error
 from storeroom._store_support import GATES, store_capabilities
@@ -134,6 +135,7 @@ class StoreCore:
         """Translate any failure inside a backend call into a contextual storeroom error."""
         if is_user_error(exc):
             return exc
+        scrub_exception(exc)  # secrets masked in the whole cause chain (CONFIG-037)
         if isinstance(exc, StoreroomError):
             exc.path = self._rel(exc.path) if exc.path is not None else self._rel(key)
             # The public method the user called wins over the primitive the

@@ -55,6 +55,11 @@ class StoreroomError(Exception):
     ) -> None:
         # One positional argument keeps OSError-derived subclasses from
         # interpreting (errno, strerror) pairs.
+        if message or hint:  # a known secret never reaches a message (ERR-006)
+            from storeroom.config.secret import scrub
+
+            message = scrub(message)
+            hint = scrub(hint) if hint else hint
         super().__init__(message)
         self.message = message
         self.path = path

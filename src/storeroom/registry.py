@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from storeroom._mask import scrub_exception
 from storeroom.backend import Backend
 from storeroom.config.frozen import thaw
 from storeroom.config.model import BackendConfig, LayerConfig, RegistryConfig
@@ -396,9 +397,11 @@ class Registry:
                 btype = _backend_type(cfg.type, f"{where}.type")
                 try:
                     built = btype.build(cfg.options, f"{where}.options")
-                except StoreroomError:
+                except StoreroomError as exc:
+                    scrub_exception(exc)  # secrets masked in the cause chain (CONFIG-037)
                     raise
                 except Exception as exc:
+                    scrub_exception(exc)
                     raise ConfigError(
                         f"{where}: building the {cfg.type!r} backend failed: {type(exc).__name__}",
                         key=where,

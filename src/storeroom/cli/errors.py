@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from storeroom.config.secret import scrub
+from storeroom._mask import mask_text
 from storeroom.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -100,7 +100,7 @@ def error_message(exc: BaseException) -> str:
         text = str(exc)
     else:
         text = f"unexpected {type(exc).__name__}: {exc}"
-    return scrub(" ".join(text.split()))
+    return mask_text(" ".join(text.split()))
 
 
 def error_payload(exc: BaseException, code: int) -> dict[str, Any]:
@@ -118,7 +118,7 @@ def error_payload(exc: BaseException, code: int) -> dict[str, Any]:
         body["path"] = exc.path
         body["store"] = exc.store
         body["backend"] = exc.backend
-        body["hint"] = scrub(exc.hint) if exc.hint else None
+        body["hint"] = mask_text(exc.hint) if exc.hint else None
     elif isinstance(exc, UsageError):
-        body["hint"] = exc.hint
+        body["hint"] = mask_text(exc.hint) if exc.hint else None
     return {"error": body}

@@ -9,12 +9,12 @@ Secret values are masked everywhere (spec CLI-024, CLI-040..042).
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import IO, Any, BinaryIO
 
+from storeroom._mask import mask_text, mask_url
 from storeroom.cli.errors import error_message, error_payload
 from storeroom.config.secret import Secret
 from storeroom.models import FileInfo, FolderEntry
@@ -22,30 +22,27 @@ from storeroom.models import FileInfo, FolderEntry
 __all__ = ["Output", "entry_record", "mask", "masked_repr"]
 
 _MASK = "Secret('***')"  # what Secret's own repr shows
-# scheme://user:password@host — the password part of a URL's userinfo.
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^/:@\s]*:)(?P<pw>[^/@\s]+)(?=@)")
-
-
-def _mask_text(text: str) -> str:
-    return _URL_PASSWORD.sub(lambda m: m.group("head") + "***", text)
 
 
 def _secret_url(value: Secret) -> str | None:
-    """A secret that is a URL with a password, shown with only the password masked."""
+    """A secret that is a URL, shown with only its credential parts masked."""
     text = value.reveal()
-    masked = _mask_text(text)
-    return masked if masked != text else None
+    if "://" not in text:
+        return None
+    masked = mask_url(text)
+    return masked if masked.partition("://")[2] not in ("", "***") else None
 
 
 def mask(value: Any) -> Any:
     """Plain JSON-able data with every ``Secret`` shown as ``Secret('***')``.
 
-    Passwords embedded in URLs (``scheme://user:pw@host``) are masked too.
+    URLs (also inside a ``Secret``) are shown through the shared mask: user
+    information, passwords and credential parameters as ``***``.
     """
     if isinstance(value, Secret):
         return _secret_url(value) or _MASK
     if isinstance(value, str):
-        return _mask_text(value)
+        return mask_text(value)
     if isinstance(value, Mapping):
         return {str(k): mask(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -61,7 +58,7 @@ def masked_repr(value: Any) -> str:
         url = _secret_url(value)
         return repr(url) if url is not None else _MASK
     if isinstance(value, str):
-        return repr(_mask_text(value))
+        return repr(mask_text(value))
     if isinstance(value, Mapping):
         inner = ", ".join(f"{k!s}: {masked_repr(v)}" for k, v in value.items())
         return "{" + inner + "}"

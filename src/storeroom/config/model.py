@@ -24,23 +24,48 @@ def _where(source: str | None, key: str) -> str:
     return f"{source}: {key}" if source else key
 
 
-def _url_with_password(key: Any, value: str) -> bool:
-    """A ``url`` option holding ``scheme://user:password@host``: a credential too."""
-    if key != "url" or "@" not in value:
-        return False
-    from urllib.parse import urlsplit
+def _url_with_credentials(key: Any, value: str) -> bool:
+    """A URL option carrying a credential (user information, ``sig=``, ``?password=``, ...).
 
-    try:
-        return urlsplit(value).password is not None
-    except ValueError:
-        return True  # unparsable: mask rather than risk showing it
+    A ``url`` option with an ``@`` counts even when it is not parseable, so a
+    malformed database URL is never shown whole.
+    """
+    from storeroom._mask import has_credentials
+
+    return (key == "url" and "@" in value) or has_credentials(value)
+
+
+def _secret_url(value: str) -> Secret:
+    from storeroom._mask import protect_url
+
+    protect_url(value)  # its password or signature alone is scrubbed from logs too
+    return Secret(value)
+
+
+def _wrap_headers(headers: Mapping[str, Any], extra: Any) -> dict[str, Any]:
+    """Credential header values (``Authorization``, ``Cookie``, ``secret_headers``) as Secrets."""
+    from storeroom._mask import is_secret_header, protect_header
+
+    names = [n for n in extra if isinstance(n, str)] if isinstance(extra, list | tuple) else []
+    out: dict[str, Any] = {}
+    for name, value in headers.items():
+        if isinstance(value, str) and is_secret_header(str(name), names):
+            protect_header(value)
+            out[name] = Secret(value)
+        else:
+            out[name] = value
+    return out
 
 
 def _wrap_secrets(options: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in options.items():
-        if isinstance(v, str) and (is_secret_key(str(k)) or _url_with_password(k, v)):
+        if isinstance(v, str) and is_secret_key(str(k)):
             out[k] = Secret(v)
+        elif isinstance(v, str) and _url_with_credentials(k, v):
+            out[k] = _secret_url(v)
+        elif k == "headers" and isinstance(v, Mapping):
+            out[k] = _wrap_headers(v, options.get("secret_headers"))
         elif isinstance(v, Mapping):
             out[k] = _wrap_secrets(v)
         else:

@@ -47,6 +47,10 @@ def describe_type(tp: Any) -> str:
 
 def _coerce(value: Any, tp: Any, where: str) -> Any:
     """Check ``value`` against annotation ``tp``; allow lossless widenings only."""
+    if tp is str and isinstance(value, Secret):
+        # The loader wraps a URL carrying a credential in a Secret (CONFIG-033);
+        # a plain-string option takes its value, and masks it when shown.
+        return value.reveal()
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         args = typing.get_args(tp)
@@ -108,6 +112,19 @@ class BackendOptions:
 
     aliases: ClassVar[Mapping[str, str]] = {}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Set before @dataclass runs, so it keeps this masked repr (CONFIG-034).
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = BackendOptions.__repr__  # type: ignore[method-assign]
+
+    def __repr__(self) -> str:
+        """Fields as ``name=value``; URLs masked, every known secret scrubbed."""
+        from storeroom._mask import safe_repr
+
+        shown = (f"{f.name}={safe_repr(getattr(self, f.name))}" for f in dataclasses.fields(self))
+        return f"{type(self).__name__}({', '.join(shown)})"
+
     @classmethod
     def parse(cls: type[OptT], options: Mapping[str, Any], *, where: str = "options") -> OptT:
         """Validate ``options`` and build the typed object.
@@ -167,11 +184,19 @@ class BackendOptions:
         return cls.__name__.removesuffix("Options").lower()
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain options mapping (secrets stay wrapped); ``parse(to_dict())`` round-trips."""
+        """Plain options mapping; ``parse(to_dict())`` round-trips.
+
+        Secrets stay wrapped, and a string URL carrying a credential is handed
+        out as a ``Secret`` too (CONFIG-034).
+        """
+        from storeroom._mask import has_credentials
+
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, FrozenDict):
                 value = dict(value)
+            elif isinstance(value, str) and has_credentials(value):
+                value = Secret(value)
             out[f.name] = value
         return out

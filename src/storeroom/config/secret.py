@@ -44,16 +44,30 @@ def is_secret_key(name: str) -> bool:
 
 
 class Secret:
-    """A credential value. ``repr``/``str`` show ``Secret('***')``; use ``reveal``."""
+    """A credential value. ``repr``/``str`` show ``Secret('***')``; use ``reveal``.
+
+    Immutable for real: the value lives in a slot whose attribute name is
+    removed from the class, so neither ``setattr``/``delattr`` nor
+    ``object.__setattr__`` can reach it, and ``__init__`` runs only once.
+    ``copy``, ``deepcopy`` and ``pickle`` give an equal ``Secret``.
+    """
 
     __slots__ = ("_value",)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise TypeError("Secret cannot be subclassed")
 
     def __init__(self, value: str) -> None:
         if isinstance(value, Secret):
             value = value.reveal()
         if not isinstance(value, str):
             raise TypeError("Secret wraps a string")
-        object.__setattr__(self, "_value", value)
+        try:
+            _SLOT.__get__(self, Secret)
+        except AttributeError:
+            _SLOT.__set__(self, value)
+        else:
+            raise AttributeError("Secret is immutable")
         if len(value) >= 4:  # too-short values would scrub ordinary text
             global _pattern
             with _KNOWN_LOCK:
@@ -63,7 +77,7 @@ class Secret:
 
     def reveal(self) -> str:
         """The plain value, for handing to an SDK. Never log it."""
-        value: str = object.__getattribute__(self, "_value")
+        value: str = _SLOT.__get__(self, Secret)
         return value
 
     def __repr__(self) -> str:
@@ -86,8 +100,17 @@ class Secret:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Secret is immutable")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Secret is immutable")
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (Secret, (self.reveal(),))
+
+
+# The slot's descriptor, kept here and removed from the class: the value can be
+# read and set only through it, never through an attribute name.
+_SLOT: Any = Secret.__dict__["_value"]
+delattr(Secret, "_value")
 
 
 def reveal(value: str | Secret | None) -> str | None:
@@ -115,7 +138,7 @@ class SecretRedactionFilter:
 
     Add it to a handler or logger (``handler.addFilter(SecretRedactionFilter())``)
     to cover messages from SDKs too. It is a plain object with ``filter(record)``,
-    which ``logging`` accepts, so importing storeroom does not import logging.
+    which ``logging`` accepts, so this module does not import logging.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:

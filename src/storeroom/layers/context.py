@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, NoReturn
 
+from storeroom._mask import scrub_exception
 from storeroom._sources import is_user_error
 from storeroom.backend import Backend, Entry, Source
 from storeroom.errors import InvalidArgument, StoreroomError, UnexpectedError
@@ -27,7 +28,11 @@ class ContextOptions(LayerOptions):
 
 
 def translate(exc: BaseException, operation: str, backend: str, key: str) -> BaseException:
-    """``exc`` with context filled in; a non-storeroom ``Exception`` becomes ``UnexpectedError``."""
+    """``exc`` with context filled in; a non-storeroom ``Exception`` becomes ``UnexpectedError``.
+
+    Secrets are masked in ``exc`` and its whole cause chain on the way (CONFIG-037).
+    """
+    scrub_exception(exc)
     if isinstance(exc, StoreroomError):
         return exc.with_context(path=key, backend=backend, operation=operation)
     if not isinstance(exc, Exception):  # KeyboardInterrupt, GeneratorExit, ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from storeroom.backends.azure.config import AzureOptions
 from storeroom.config.secret import reveal
@@ -37,6 +38,8 @@ def credential(o: AzureOptions) -> Any:
         from azure.core.credentials import AzureSasCredential
 
         return AzureSasCredential(str(reveal(o.sas_token)).lstrip("?"))
+    if "sig=" in urlsplit(o.account_url or "").query:
+        return None  # the SAS in account_url is the credential
     try:
         from azure.identity import DefaultAzureCredential
     except ImportError:

@@ -24,11 +24,12 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO, ClassVar, cast
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.blob import BlobBlock, BlobClient, BlobPrefix, BlobServiceClient, ContainerClient
 
+from storeroom._mask import mask_url
 from storeroom.backend import Backend, Entry, Source, derive_folders, entry_sort_key, rel_key
 from storeroom.backends.azure._blob import (
     BlobReader,
@@ -460,8 +461,8 @@ class AzureBackend(Backend):
     def _endpoint(self) -> str:
         o = self.options
         url = o.blob_url() or self._service().url
-        parts = urlsplit(url)  # drop any SAS query: it is a credential
-        return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+        # User information masked, any SAS query dropped: both are credentials.
+        return mask_url(url, sql=False).partition("?")[0].partition("#")[0].rstrip("/")
 
     def native_path(self, key: str) -> str:
         return f"{self._endpoint()}/{self.options.container}/{quote(key)}"

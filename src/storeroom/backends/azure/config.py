@@ -6,9 +6,10 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from storeroom._mask import protect_url
 from storeroom.config.model import RetryPolicy
 from storeroom.config.options import BackendOptions
-from storeroom.config.secret import Secret
+from storeroom.config.secret import Secret, reveal
 from storeroom.errors import ConfigError
 
 __all__ = ["AzureOptions"]
@@ -49,6 +50,17 @@ class AzureOptions(BackendOptions):
     create_container: bool = False
 
     def __post_init__(self) -> None:
+        # A SAS query or user information in account_url is a credential, and so
+        # are the key and signature inside a connection string: the scrubber
+        # learns them all (AZURE-002).
+        if isinstance(self.account_url, str):
+            protect_url(self.account_url)
+        if self.connection_string is not None:
+            for part in str(reveal(self.connection_string)).split(";"):
+                name, _, value = part.partition("=")
+                if name.strip().lower() in ("accountkey", "sharedaccesssignature"):
+                    Secret(value)
+                    protect_url("?" + value.lstrip("?"))
         name = self.container
         if not name or not name.strip() or "/" in name:
             raise ConfigError(

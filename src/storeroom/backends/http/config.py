@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from storeroom._mask import is_secret_header, protect_header
 from storeroom.config.frozen import FrozenDict
 from storeroom.config.model import RetryPolicy
 from storeroom.config.options import BackendOptions
@@ -33,9 +34,12 @@ class HTTPOptions(BackendOptions):
     (``<base_url>/<key>``, each segment percent-encoded); no user name,
     password, query or fragment. ``headers``: sent with every request to the
     base URL's origin (never to another host after a redirect); every value is
-    kept as a ``Secret``. ``timeout``: seconds for connecting and for each
-    socket read. ``retry``: a ``RetryPolicy`` table, validated here and applied
-    by the retry layer (the backend never retries on its own). ``verify_tls``:
+    kept as a ``Secret``, and the values of credential headers
+    (``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``X-Api-Key`` and
+    those named in ``secret_headers``) are masked in every config view too.
+    ``timeout``: seconds for connecting and for each socket read. ``retry``: a
+    ``RetryPolicy`` table, validated here and applied by the retry layer (the
+    backend never retries on its own). ``verify_tls``:
     check the server certificate and host name (default true). ``ca_bundle``:
     a PEM file of trusted CAs instead of the system store. ``max_redirects``:
     redirects followed per request (0 turns following off). ``pool_size``:
@@ -44,6 +48,7 @@ class HTTPOptions(BackendOptions):
 
     base_url: str
     headers: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
+    secret_headers: tuple[str, ...] = ()
     timeout: float = 30.0
     retry: Mapping[str, Any] | None = None
     verify_tls: bool = True
@@ -68,6 +73,11 @@ class HTTPOptions(BackendOptions):
             parts.port  # noqa: B018 - raises ValueError for a bad port
         except ValueError:
             raise _fail("base_url", "has an invalid port number") from None
+        if isinstance(self.secret_headers, str) or not all(
+            isinstance(n, str) and n.strip() for n in self.secret_headers
+        ):
+            raise _fail("secret_headers", "expected a list of header names")
+        object.__setattr__(self, "secret_headers", tuple(self.secret_headers))
         clean: dict[str, Secret] = {}
         for name, value in dict(self.headers).items():
             if not isinstance(name, str) or not name or any(c in name for c in ":\r\n "):
@@ -79,6 +89,8 @@ class HTTPOptions(BackendOptions):
             secret = value if isinstance(value, Secret) else Secret(value)
             if any(c in secret.reveal() for c in "\r\n"):
                 raise _fail(f"headers.{name}", "must not contain a line break")
+            if is_secret_header(name, self.secret_headers):
+                protect_header(secret.reveal())  # its token alone is scrubbed too
             clean[name] = secret
         object.__setattr__(self, "headers", FrozenDict(clean))
         if isinstance(self.timeout, bool) or not self.timeout > 0:

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO, ClassVar
 
 import botocore.exceptions as bx  # type: ignore[import-untyped]
 
+from storeroom._mask import mask_url
 from storeroom.backend import Backend, Entry, Source, derive_folders, rel_key
 from storeroom.backends.s3 import _bulk
 from storeroom.backends.s3._conn import Connection
@@ -485,7 +486,7 @@ class S3Backend(Backend):
     def describe(self) -> Mapping[str, object]:
         facts: dict[str, object] = {"bucket": self.bucket}
         if self.options.endpoint_url:
-            facts["endpoint_url"] = self.options.endpoint_url
+            facts["endpoint_url"] = mask_url(self.options.endpoint_url, sql=False)
         if self.options.region_name:
             facts["region_name"] = self.options.region_name
         return facts

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from storeroom._mask import mask_url, protect_url
 from storeroom.config.model import RetryPolicy
 from storeroom.config.options import BackendOptions
 from storeroom.config.secret import Secret
@@ -76,11 +77,14 @@ class S3Options(BackendOptions):
                 "(letters, digits, '.', '-', '_'; no '/'; put prefixes in the store's root_path)",
                 key="bucket",
             )
-        if self.endpoint_url is not None and not re.match(r"https?://", self.endpoint_url):
-            raise ConfigError(
-                f"endpoint_url: expected an http:// or https:// URL, got {self.endpoint_url!r}",
-                key="endpoint_url",
-            )
+        if self.endpoint_url is not None:
+            protect_url(self.endpoint_url)  # user information is a credential (CONFIG-035)
+            if not re.match(r"https?://", self.endpoint_url):
+                raise ConfigError(
+                    "endpoint_url: expected an http:// or https:// URL, "
+                    f"got {mask_url(self.endpoint_url)!r}",
+                    key="endpoint_url",
+                )
         if (self.key is None) != (self.secret is None):
             raise ConfigError(
                 "key/secret: give both (static credentials) or neither (AWS credential chain)",

@@ -79,10 +79,13 @@ class SQLBlobBackend(Writes, Backend):
                 backend=BACKEND,
                 hint='pip install "storeroom[sql]" "psycopg[binary]" for PostgreSQL',
             ) from None
-        except sa.exc.ArgumentError as exc:
+        except (sa.exc.ArgumentError, ValueError) as exc:
+            # Not chained: SQLAlchemy's message quotes the whole URL (SQL-002).
             raise ConfigError(
-                f"url: not a usable SQLAlchemy URL: {opts.masked_url!r}", key="url"
-            ) from exc
+                f"url: not a usable SQLAlchemy URL: {opts.masked_url!r} ({type(exc).__name__})",
+                key="url",
+                backend=BACKEND,
+            ) from None
         self._sqlite = self._engine.dialect.name == "sqlite"
         # Reads run outside transactions: SQLite connections are in driver
         # autocommit already; elsewhere one AUTOCOMMIT engine shares the pool.

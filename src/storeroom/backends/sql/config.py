@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
+from storeroom import _mask
 from storeroom.config.options import BackendOptions
 from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
@@ -17,16 +18,8 @@ MiB = 1024 * 1024
 
 
 def mask_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (safe to show anywhere)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable url>"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+    """``url`` with its password and credential parameters masked, parsed as SQLAlchemy does."""
+    return _mask.mask_url(url, sql=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,12 +56,9 @@ class SQLBlobOptions(BackendOptions):
         if isinstance(self.url, str):  # direct construction with a plain string
             object.__setattr__(self, "url", Secret(self.url))
         raw = self.url.reveal().strip()
-        try:
-            password = urlsplit(raw).password
-        except ValueError:
-            password = None
-        if password:
-            Secret(password)  # registers it, so the log filter scrubs it on its own too
+        # Registers the password and credential parameters, so the log filter
+        # and the error scrubber know them on their own too.
+        _mask.protect_url(raw)
         if not raw:
             raise ConfigError("url: must be a SQLAlchemy URL, got an empty string", key="url")
         if "://" not in raw:
