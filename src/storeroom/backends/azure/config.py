@@ -6,10 +6,10 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from storeroom.config.model import RetryPolicy
 from storeroom.config.options import BackendOptions
 from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
+from storeroom.layers.retry import RetryOptions
 
 __all__ = ["AzureOptions"]
 
@@ -42,7 +42,7 @@ class AzureOptions(BackendOptions):
     sas_token: Secret | None = None
     connection_string: Secret | None = None
     hns: bool | None = None
-    retry: Mapping[str, Any] | None = None
+    retry: Mapping[str, Any] | RetryOptions | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     block_size: int = 4 * MiB
@@ -75,7 +75,7 @@ class AzureOptions(BackendOptions):
         if not 64 * 1024 <= self.block_size <= 4000 * MiB:
             raise ConfigError("block_size: expected 64 KiB to 4000 MiB", key="block_size")
         if self.retry is not None:
-            RetryPolicy.from_dict(self.retry, where="retry")
+            RetryOptions.coerce(self.retry, where="retry")  # the Registry builds the layer
 
     @classmethod
     def backend_type(cls) -> str:

@@ -8,10 +8,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from storeroom.config.frozen import FrozenDict
-from storeroom.config.model import RetryPolicy
 from storeroom.config.options import BackendOptions
 from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
+from storeroom.layers.retry import RetryOptions
 
 __all__ = ["HTTPOptions"]
 
@@ -45,7 +45,7 @@ class HTTPOptions(BackendOptions):
     base_url: str
     headers: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
     timeout: float = 30.0
-    retry: Mapping[str, Any] | None = None
+    retry: Mapping[str, Any] | RetryOptions | None = None
     verify_tls: bool = True
     ca_bundle: str | None = None
     max_redirects: int = 5
@@ -84,7 +84,7 @@ class HTTPOptions(BackendOptions):
         if isinstance(self.timeout, bool) or not self.timeout > 0:
             raise _fail("timeout", "expected a number of seconds above 0")
         if self.retry is not None:
-            RetryPolicy.from_dict(dict(self.retry), where="retry")
+            RetryOptions.coerce(self.retry, where="retry")  # the Registry builds the layer
         if self.max_redirects < 0 or self.max_redirects > 30:
             raise _fail("max_redirects", "expected an integer from 0 to 30")
         if self.pool_size < 1:
@@ -93,9 +93,9 @@ class HTTPOptions(BackendOptions):
             raise _fail("ca_bundle", "expected the path of a PEM file, got an empty string")
 
     @property
-    def retry_policy(self) -> RetryPolicy | None:
-        """The validated ``retry`` table as a ``RetryPolicy`` (for the retry layer)."""
-        return None if self.retry is None else RetryPolicy.from_dict(dict(self.retry))
+    def retry_policy(self) -> RetryOptions | None:
+        """The validated ``retry`` option (the Registry builds the retry layer from it)."""
+        return None if self.retry is None else RetryOptions.coerce(self.retry, where="retry")
 
     @classmethod
     def backend_type(cls) -> str:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from storeroom.config.options import BackendOptions
 from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
+from storeroom.layers.retry import RetryOptions
 
 __all__ = ["SFTPOptions"]
 
@@ -46,7 +47,7 @@ class SFTPOptions(BackendOptions):
     host_key_policy: HostKeyPolicy = "strict"
     known_hosts: str | None = None
     timeout: float = 10.0
-    retry: Mapping[str, Any] | None = None
+    retry: Mapping[str, Any] | RetryOptions | None = None
     pool_size: int = 4
     keepalive: float = 30.0
     window_size: int = 16 * 1024 * 1024
@@ -75,9 +76,7 @@ class SFTPOptions(BackendOptions):
                 "pkey and key_filename: give one of them, not both", key="key_filename"
             )
         if self.retry is not None:
-            from storeroom.config.model import RetryPolicy
-
-            RetryPolicy.from_dict(self.retry, where="retry")
+            RetryOptions.coerce(self.retry, where="retry")  # the Registry builds the layer
 
     @classmethod
     def backend_type(cls) -> str:
