@@ -27,8 +27,8 @@ class AzureOptions(BackendOptions):
     ``sas_token``; with neither, ``azure-identity``'s
     ``DefaultAzureCredential`` is used when installed. ``hns``: ``True`` for
     a hierarchical-namespace account, ``False`` for flat; ``None`` asks the
-    account once on first use. ``retry`` is validated here and applied by
-    the retry layer; the SDK's own retries are switched off.
+    account once on first use. ``retry``: retry options; the Registry
+    wraps the backend in that retry layer (the SDK's own retries are off).
     ``connect_timeout``/``read_timeout`` (seconds) bound every request.
     ``block_size``: size of the staged blocks of a streamed write and of the
     ranged reads of a streamed download. ``create_container``: create the

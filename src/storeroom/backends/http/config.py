@@ -34,8 +34,8 @@ class HTTPOptions(BackendOptions):
     password, query or fragment. ``headers``: sent with every request to the
     base URL's origin (never to another host after a redirect); every value is
     kept as a ``Secret``. ``timeout``: seconds for connecting and for each
-    socket read. ``retry``: a ``RetryPolicy`` table, validated here and applied
-    by the retry layer (the backend never retries on its own). ``verify_tls``:
+    socket read. ``retry``: retry options; the Registry wraps the backend in that
+    retry layer (the backend never retries on its own). ``verify_tls``:
     check the server certificate and host name (default true). ``ca_bundle``:
     a PEM file of trusted CAs instead of the system store. ``max_redirects``:
     redirects followed per request (0 turns following off). ``pool_size``:

@@ -41,8 +41,8 @@ class S3Options(BackendOptions):
     10,000 parts); writes up to ``multipart_threshold`` bytes are one PUT.
     ``max_pool_connections`` bounds the HTTP pool. ``client_options`` is passed to
     ``s3fs.S3FileSystem`` (its ``client_kwargs`` and ``config_kwargs`` are merged
-    over storeroom's). ``retry`` is validated and kept for the retry layer: the
-    backend itself never retries (botocore's retries are turned off).
+    over storeroom's). ``retry``: retry options; the Registry wraps the backend
+    in that retry layer (the backend never retries; botocore's retries are off).
     ``use_listings_cache`` must stay false (strong read-after-write).
     """
 

@@ -29,8 +29,8 @@ class SFTPOptions(BackendOptions):
     unknown hosts are refused), ``auto_add`` (trust on first use, in memory),
     ``warn`` (log a warning and connect). ``known_hosts``: file of trusted host
     keys (default ``~/.ssh/known_hosts``). ``timeout``: seconds for connecting,
-    authenticating and each request. ``retry``: a retry policy table,
-    validated here and applied by the retry layer. ``pool_size``: idle
+    authenticating and each request. ``retry``: retry options; the
+    Registry wraps the backend in that retry layer. ``pool_size``: idle
     connections kept for reuse. ``keepalive``: seconds between SSH keepalives
     on idle connections (0 turns them off). ``window_size``: SSH channel window
     in bytes (larger helps on high-latency links).
