@@ -111,12 +111,12 @@ def check_installed(config: RegistryConfig) -> None:
     from storeroom.backends._requirements import missing_requirements
 
     lines: list[str] = []
-    first: str | None = None
+    names: list[str] = []
     for name, backend in sorted(config.backends.items()):
         missing = missing_requirements(backend.type, backend.options)
         if not missing:
             continue
-        first = first or f"backends.{name}"
+        names.append(f"backends.{name}")
         by_pip: dict[str, list[str]] = {}
         for m in missing:
             by_pip.setdefault(m.pip_line, []).append(f"{m.module} ({m.what})")
@@ -126,8 +126,8 @@ def check_installed(config: RegistryConfig) -> None:
             )
     if lines:
         raise ConfigError(
-            f"packages missing for {len(lines)} backend requirement(s):\n  " + "\n  ".join(lines),
-            key=first,
+            f"packages missing for {len(names)} backend(s): " + "; ".join(lines),
+            key=names[0],
             file=config.source,
             hint="install them, or remove the backends you do not use",
         )
