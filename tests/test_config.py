@@ -52,7 +52,7 @@ def test_root_alias_and_conflict() -> None:
 @pytest.mark.parametrize(
     ("data", "fragment"),
     [
-        ({"backend": {}}, "(top level).backend: unknown key"),
+        ({"backend": {}}, "backend: unknown key"),
         ({"backends": {"m": {"type": "memory", "opts": {}}}}, "backends.m.opts: unknown key"),
         ({"backends": {"m": {"options": {}}}}, "backends.m.type: required"),
         ({"backends": {"m": "local"}}, "backends.m: expected a table"),
@@ -71,7 +71,7 @@ def test_root_alias_and_conflict() -> None:
         ({"backends": {"m": {"type": "memory", "retry": {"tries": 2}}}}, "retry.tries: unknown"),
         (
             {"backends": {"m": {"type": "memory", "retry": {"max_attempts": 0}}}},
-            "max_attempts >= 1",
+            "retry.attempts: expected an integer >= 1",
         ),
         ({"backends": {"m": {"type": "memory", "layers": {"type": "x"}}}}, "expected a list"),
     ],
@@ -242,7 +242,7 @@ def test_remote_store_config_loads_unchanged(tmp_path) -> None:  # type: ignore[
     )
     cfg = RegistryConfig.from_toml(path)
     cfg.validate()
-    assert cfg.backends["local"].retry == RetryPolicy(max_attempts=5, backoff_base=0.5)
+    assert cfg.backends["local"].retry == RetryPolicy(attempts=5, base_delay_s=0.5)
     assert cfg.stores["reports"].root_path == "reports"
 
 

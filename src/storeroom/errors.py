@@ -163,11 +163,31 @@ class BackendUnavailable(StoreroomError, ConnectionError):
 
 
 class ConfigError(StoreroomError, ValueError):
-    """The configuration is invalid; the message names the file and key path."""
+    """The configuration is invalid.
 
-    def __init__(self, message: str = "", *, key: str | None = None, **kw: Any) -> None:
+    ``key`` is the dotted key path alone (``backends.main.options.port``);
+    ``file`` is the config file it came from, when there is one. ``str()``
+    starts with the file, so the message names both.
+    """
+
+    def __init__(
+        self, message: str = "", *, key: str | None = None, file: str | None = None, **kw: Any
+    ) -> None:
         super().__init__(message, **kw)
         self.key = key
+        self.file = file
+
+    def in_file(self, file: str | None) -> ConfigError:
+        """Record the config file if none is set yet; returns ``self``."""
+        if self.file is None and file is not None:
+            self.file = file
+        return self
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.file and not text.startswith(f"{self.file}:"):
+            return f"{self.file}: {text}"
+        return text
 
 
 class UnexpectedError(StoreroomError):

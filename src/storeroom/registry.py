@@ -17,12 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 from storeroom._mask import scrub_exception
 from storeroom.backend import Backend
+from storeroom.backends import (
+    BUILTIN_BACKENDS,
+    BuiltinBackend,
+    load_backend_class,
+    missing_extra,
+)
 from storeroom.config.frozen import thaw
 from storeroom.config.model import BackendConfig, LayerConfig, RegistryConfig
 from storeroom.config.options import BackendOptions
 from storeroom.errors import ConfigError, StoreroomError
 from storeroom.layers import BUILTIN_LAYERS
 from storeroom.layers.context import ContextLayer
+from storeroom.layers.retry import RetryOptions
 from storeroom.store import Store
 
 if TYPE_CHECKING:
@@ -76,7 +83,7 @@ class _BackendType:
 
     def build(self, options: Mapping[str, Any], where: str) -> Backend:
         opts_cls = self.options_cls()
-        parsed = opts_cls.parse(options, where=where) if opts_cls is not None else None
+        parsed = _parse_options(opts_cls, options, where) if opts_cls is not None else None
         if self.factory is not None and self.backend_path is None:
             if parsed is not None and hasattr(self.factory, "from_options"):
                 return _checked(self.factory.from_options(parsed), self.name)
@@ -85,15 +92,15 @@ class _BackendType:
             except TypeError as exc:
                 raise ConfigError(f"{where}: {exc}", key=where) from exc
         assert self.backend_path is not None
-        try:
-            cls = _load(self.backend_path)
-        except ImportError as exc:
-            raise ConfigError(
-                f"{where}: the {self.name!r} backend needs packages that are not installed "
-                f"({exc.name or exc})",
-                key=where,
-                hint=f'pip install "storeroom[{self.extra or self.name}]"',
-            ) from None
+        info = BUILTIN_BACKENDS.get(self.name)
+        if info is not None and info.backend_path == self.backend_path:
+            cls = load_backend_class(info, key=where)
+        else:
+            try:
+                cls = _load(self.backend_path)
+            except ImportError as exc:
+                info = BuiltinBackend(self.name, "", "", "", extra=self.extra)
+                raise missing_extra(info, exc, where) from None
         return _checked(cls.from_options(parsed), self.name)
 
 
@@ -112,43 +119,8 @@ def _load(path: str) -> Any:
 
 
 _BUILTIN: dict[str, _BackendType] = {
-    "local": _BackendType(
-        "local",
-        "storeroom.backends.local.config:LocalOptions",
-        "storeroom.backends.local.backend:LocalBackend",
-    ),
-    "memory": _BackendType(
-        "memory",
-        "storeroom.backends.memory.config:MemoryOptions",
-        "storeroom.backends.memory.backend:MemoryBackend",
-    ),
-    "http": _BackendType(
-        "http", "storeroom.backends.http.config:HTTPOptions", "storeroom.backends.http:HTTPBackend"
-    ),
-    "azure": _BackendType(
-        "azure",
-        "storeroom.backends.azure.config:AzureOptions",
-        "storeroom.backends.azure.backend:AzureBackend",
-        "azure",
-    ),
-    "sql-blob": _BackendType(
-        "sql-blob",
-        "storeroom.backends.sql.config:SQLBlobOptions",
-        "storeroom.backends.sql.backend:SQLBlobBackend",
-        extra="sql",
-    ),
-    "sftp": _BackendType(
-        "sftp",
-        "storeroom.backends.sftp.config:SFTPOptions",
-        "storeroom.backends.sftp.backend:SFTPBackend",
-        extra="sftp",
-    ),
-    "s3": _BackendType(
-        "s3",
-        "storeroom.backends.s3.config:S3Options",
-        "storeroom.backends.s3.backend:S3Backend",
-        extra="s3",
-    ),
+    name: _BackendType(name, info.options_path, info.backend_path, info.extra)
+    for name, info in BUILTIN_BACKENDS.items()
 }
 _REGISTERED: dict[str, _BackendType] = {}
 _LAYERS: dict[str, LayerFactory] = {}
@@ -280,29 +252,77 @@ def _check_layers(layers: tuple[LayerConfig, ...], where: str) -> None:
         _parsed_layer(layer, f"{where}[{i}]")
 
 
+def _rekey(exc: ConfigError, where: str) -> ConfigError:
+    """Make ``exc.key`` the full key path under ``where`` (an option class knows only its own)."""
+    if exc.key is None:
+        exc.key = where
+    elif not exc.key.startswith(where):
+        exc.key = f"{where}.{exc.key}"
+        if not exc.message.startswith(where):
+            exc.message = f"{where}.{exc.message}"
+    return exc
+
+
+def _parse_options(
+    opts_cls: type[BackendOptions], options: Mapping[str, Any], where: str
+) -> BackendOptions:
+    """``opts_cls.parse`` with every error keyed by its full path (``backends.x.options.k``)."""
+    try:
+        return opts_cls.parse(options, where=where)
+    except ConfigError as exc:
+        raise _rekey(exc, where) from exc.__cause__
+
+
+def _takes_retry_option(backend_type: str) -> bool:
+    """Whether the backend type's options class declares ``retry`` (s3, sftp, azure, http)."""
+    found = _REGISTERED.get(backend_type) or _BUILTIN.get(backend_type)
+    opts_cls = found.options_cls() if found is not None else None
+    return opts_cls is not None and any(f.name == "retry" for f in dataclasses.fields(opts_cls))
+
+
+def has_retry_shorthand(cfg: BackendConfig) -> bool:
+    """Whether ``cfg`` asks for a retry layer by its ``retry`` table or ``options.retry``."""
+    return cfg.retry is not None or (
+        cfg.options.get("retry") is not None and _takes_retry_option(cfg.type)
+    )
+
+
+def _retry_options(cfg: BackendConfig, where: str) -> RetryOptions | None:
+    """The backend's retry shorthand: its ``retry`` table or its ``options.retry``.
+
+    Both are the retry layer's options (``RetryOptions``), so every spelling
+    builds the same layer with the same defaults.
+    """
+    raw = cfg.options.get("retry") if _takes_retry_option(cfg.type) else None
+    if raw is not None and cfg.retry is not None:
+        raise ConfigError(
+            f"{where}.options.retry: the backend has both a 'retry' table and options.retry",
+            key=f"{where}.options.retry",
+            hint="keep one; both take the same keys",
+        )
+    if raw is not None:
+        return RetryOptions.coerce(raw, where=f"{where}.options.retry")
+    return cfg.retry
+
+
 def _backend_layers(cfg: BackendConfig, where: str) -> tuple[LayerConfig, ...]:
-    """A backend's layers with its ``retry = {...}`` shorthand placed as a retry layer."""
-    if cfg.retry is None:
+    """A backend's layers with its retry shorthand placed as a retry layer (spec CONFIG-008)."""
+    retry = _retry_options(cfg, where)
+    if retry is None:
         return cfg.layers
     if any(layer.type == "retry" for layer in cfg.layers):
+        key = f"{where}.retry" if cfg.retry is not None else f"{where}.options.retry"
+        shorthand = "a 'retry' table" if cfg.retry is not None else "options.retry"
         raise ConfigError(
-            f"{where}.retry: the backend has both a 'retry' table and a retry layer",
-            key=f"{where}.retry",
-            hint="keep one: the retry layer's options are a superset of the 'retry' table",
+            f"{key}: the backend has both {shorthand} and a retry layer",
+            key=key,
+            hint="keep one: both take the same keys",
         )
-    policy = cfg.retry
-    options: dict[str, Any] = {
-        "attempts": policy.max_attempts,
-        "base_delay_s": policy.backoff_base,
-        "max_delay_s": policy.backoff_max,
-        "jitter": min(1.0, policy.jitter),
-    }
-    if policy.timeout is not None:
-        options["deadline_s"] = policy.timeout
     layers = list(cfg.layers)
     from storeroom.layers.order import retry_shorthand_index
 
-    layers.insert(retry_shorthand_index([x.type for x in layers]), LayerConfig("retry", options))
+    index = retry_shorthand_index([x.type for x in layers])
+    layers.insert(index, LayerConfig("retry", retry.to_dict()))
     return tuple(layers)
 
 
@@ -326,15 +346,23 @@ def _apply_layers(
 
 def validate_config(config: RegistryConfig) -> None:
     """Every check that needs no I/O: references, types, options, layers."""
+    try:
+        _validate(config)
+    except ConfigError as exc:
+        exc.in_file(config.source)
+        raise
+
+
+def _validate(config: RegistryConfig) -> None:
     for name, backend in config.backends.items():
-        where = config.where(f"backends.{name}")
+        where = f"backends.{name}"
         btype = _backend_type(backend.type, f"{where}.type")
         opts_cls = btype.options_cls()
         if opts_cls is not None:
-            opts_cls.parse(backend.options, where=f"{where}.options")
+            _parse_options(opts_cls, backend.options, f"{where}.options")
         _check_layers(_backend_layers(backend, where), f"{where}.layers")
     for name, store in config.stores.items():
-        where = config.where(f"stores.{name}")
+        where = f"stores.{name}"
         if store.backend not in config.backends:
             defined = ", ".join(sorted(config.backends)) or "none"
             raise ConfigError(
@@ -344,10 +372,11 @@ def validate_config(config: RegistryConfig) -> None:
         _check_layers(store.layers, f"{where}.layers")
 
 
-def _unknown(kind: str, name: str, known: list[str]) -> UnknownName:
+def _unknown(kind: str, name: str, known: list[str], file: str | None) -> UnknownName:
     return UnknownName(
         f"no {kind} named {name!r} (defined: {', '.join(known) or 'none'})",
-        key=name,
+        key=f"{kind}s.{name}",
+        file=file,
         hint=f"add it under [{kind}s] in the config",
     )
 
@@ -389,41 +418,55 @@ class Registry:
             return backend
         cfg = self._config.backends.get(name)
         if cfg is None:
-            raise _unknown("backend", name, self.backend_names)
+            raise _unknown("backend", name, self.backend_names, self._config.source)
         with self._locks[name]:
             backend = self._backends.get(name)
             if backend is None:
-                where = self._config.where(f"backends.{name}")
-                btype = _backend_type(cfg.type, f"{where}.type")
                 try:
-                    built = btype.build(cfg.options, f"{where}.options")
-                except StoreroomError as exc:
-                    scrub_exception(exc)  # secrets masked in the cause chain (CONFIG-037)
+                    backend = self._build_backend(name, cfg)
+                except ConfigError as exc:
+                    exc.in_file(self._config.source)
                     raise
-                except Exception as exc:
-                    scrub_exception(exc)
-                    raise ConfigError(
-                        f"{where}: building the {cfg.type!r} backend failed: {type(exc).__name__}",
-                        key=where,
-                    ) from exc
-                # The context layer is always innermost (spec LAYER-070).
-                backend = _apply_layers(
-                    ContextLayer(built), _backend_layers(cfg, where), f"{where}.layers"
-                )
                 self._backends[name] = backend
         return backend
 
+    def _build_backend(self, name: str, cfg: BackendConfig) -> Backend:
+        where = f"backends.{name}"
+        btype = _backend_type(cfg.type, f"{where}.type")
+        try:
+            built = btype.build(cfg.options, f"{where}.options")
+        except ConfigError as exc:
+            scrub_exception(exc)  # secrets masked in the cause chain (CONFIG-037)
+            raise _rekey(exc, f"{where}.options") from exc.__cause__
+        except StoreroomError as exc:
+            scrub_exception(exc)
+            raise
+        except Exception as exc:
+            scrub_exception(exc)
+            raise ConfigError(
+                f"{where}: building the {cfg.type!r} backend failed: {type(exc).__name__}",
+                key=where,
+            ) from exc
+        # The context layer is always innermost (spec LAYER-070).
+        return _apply_layers(ContextLayer(built), _backend_layers(cfg, where), f"{where}.layers")
+
     def get_store(self, name: str) -> Store:
-        """The store called ``name``; ``KeyError`` (``UnknownName``) lists the known names."""
+        """The store called ``name``; ``KeyError`` (``UnknownName``) lists the known names.
+
+        A ``ConfigError`` raised while building it names the config file and the key.
+        """
         store = self._stores.get(name)
         if store is not None:
             return store
         profile = self._config.stores.get(name)
         if profile is None:
-            raise _unknown("store", name, self.store_names)
+            raise _unknown("store", name, self.store_names, self._config.source)
         backend = self.get_backend(profile.backend)
-        where = self._config.where(f"stores.{name}.layers")
-        backend = _apply_layers(backend, profile.layers, where, store=name)
+        try:
+            backend = _apply_layers(backend, profile.layers, f"stores.{name}.layers", store=name)
+        except ConfigError as exc:
+            exc.in_file(self._config.source)
+            raise
         store = Store(backend, profile.root_path, name=name, owns_backend=False)
         with self._lock:
             return self._stores.setdefault(name, store)

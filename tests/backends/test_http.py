@@ -131,7 +131,7 @@ def test_base_url_with_credentials_is_refused_without_echoing_them() -> None:
         ({"pool_size": 0}, "pool_size"),
         ({"headers": {"Range": "bytes=0-1"}}, "headers.Range"),
         ({"headers": {"X-A": "a\r\nb"}}, "headers.X-A"),
-        ({"retry": {"max_attempts": 0}}, "retry"),
+        ({"retry": {"max_attempts": 0}}, "retry.attempts"),
         ({"retry": {"bogus": 1}}, "retry.bogus"),
     ],
 )

@@ -1,8 +1,20 @@
-"""Backends shipped with storeroom. Each is imported only when first used."""
+"""Backends shipped with storeroom. Each is imported only when first used.
+
+``from storeroom.backends import S3Backend`` works without the ``s3`` extra and
+imports no SDK: the names of backends that need an extra are stand-ins
+(``LazyBackendClass``) that load the real class on first use — calling it,
+reading a class attribute, subclassing it. Without the extra that first use is
+a ``ConfigError`` with the ``pip install`` line (spec REG-030..032).
+"""
 
 from __future__ import annotations
 
+import importlib
+import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from storeroom.errors import ConfigError
 
 if TYPE_CHECKING:
     from storeroom.backends.azure import AzureBackend
@@ -14,30 +26,169 @@ if TYPE_CHECKING:
     from storeroom.backends.sql import SQLBlobBackend
 
 __all__ = [
+    "BUILTIN_BACKENDS",
     "AzureBackend",
+    "BuiltinBackend",
     "HTTPBackend",
+    "LazyBackendClass",
     "LocalBackend",
     "MemoryBackend",
     "S3Backend",
     "SFTPBackend",
     "SQLBlobBackend",
+    "missing_extra",
 ]
 
-_LAZY = {
-    "AzureBackend": "storeroom.backends.azure",
-    "LocalBackend": "storeroom.backends.local",
-    "MemoryBackend": "storeroom.backends.memory",
-    "HTTPBackend": "storeroom.backends.http",
-    "SQLBlobBackend": "storeroom.backends.sql",
-    "SFTPBackend": "storeroom.backends.sftp",
-    "S3Backend": "storeroom.backends.s3",
+
+@dataclass(frozen=True)
+class BuiltinBackend:
+    """One built-in backend type: where its classes live and what it needs installed."""
+
+    type: str
+    class_name: str
+    package: str  # storeroom.backends.<x>; options in .config, the class in .backend
+    options_name: str
+    extra: str | None = None  # the pip extra, when the SDK is not in the standard library
+    sdk: tuple[str, ...] = ()  # modules the extra provides (checked without importing)
+
+    @property
+    def options_path(self) -> str:
+        return f"{self.package}.config:{self.options_name}"
+
+    @property
+    def backend_path(self) -> str:
+        return f"{self.package}.backend:{self.class_name}"
+
+    @property
+    def pip_line(self) -> str:
+        return f'pip install "storeroom[{self.extra or self.type}]"'
+
+
+BUILTIN_BACKENDS: dict[str, BuiltinBackend] = {
+    b.type: b
+    for b in (
+        BuiltinBackend("local", "LocalBackend", "storeroom.backends.local", "LocalOptions"),
+        BuiltinBackend("memory", "MemoryBackend", "storeroom.backends.memory", "MemoryOptions"),
+        BuiltinBackend("http", "HTTPBackend", "storeroom.backends.http", "HTTPOptions"),
+        BuiltinBackend(
+            "azure",
+            "AzureBackend",
+            "storeroom.backends.azure",
+            "AzureOptions",
+            extra="azure",
+            sdk=("azure.storage.blob", "azure.storage.filedatalake"),
+        ),
+        BuiltinBackend(
+            "sql-blob",
+            "SQLBlobBackend",
+            "storeroom.backends.sql",
+            "SQLBlobOptions",
+            extra="sql",
+            sdk=("sqlalchemy",),
+        ),
+        BuiltinBackend(
+            "sftp",
+            "SFTPBackend",
+            "storeroom.backends.sftp",
+            "SFTPOptions",
+            extra="sftp",
+            sdk=("paramiko",),
+        ),
+        BuiltinBackend(
+            "s3",
+            "S3Backend",
+            "storeroom.backends.s3",
+            "S3Options",
+            extra="s3",
+            sdk=("s3fs", "aiobotocore", "botocore"),
+        ),
+    )
 }
+_BY_CLASS = {b.class_name: b for b in BUILTIN_BACKENDS.values()}
+
+
+def missing_extra(info: BuiltinBackend, exc: ImportError, key: str | None = None) -> ConfigError:
+    """The ``ConfigError`` for a backend whose SDK did not import: names it, gives the pip line."""
+    where = f"{key}: " if key else ""
+    return ConfigError(
+        f"{where}the {info.type!r} backend needs packages that are not installed "
+        f"({exc.name or exc}); install them with: {info.pip_line}",
+        key=key,
+        backend=info.type,
+        hint=info.pip_line,
+    )
+
+
+def load_backend_class(info: BuiltinBackend, key: str | None = None) -> Any:
+    """The real backend class of ``info``, importing its SDK; ``ConfigError`` without it."""
+    try:
+        module = importlib.import_module(f"{info.package}.backend")
+    except ImportError as exc:
+        raise missing_extra(info, exc, key) from None
+    return getattr(module, info.class_name)
+
+
+class LazyBackendClass:
+    """Stands for a backend class until first use, so naming it imports no SDK.
+
+    Calling it builds the real class's instance; attribute access, ``isinstance``,
+    ``issubclass`` and subclassing all act on the real class.
+    """
+
+    def __init__(self, info: BuiltinBackend) -> None:
+        self._info = info
+        self.__name__ = self.__qualname__ = info.class_name
+        self.__module__ = "storeroom.backends"
+        self.__doc__ = f"The {info.type!r} backend (needs {info.pip_line}); loaded on first use."
+
+    def load(self) -> Any:
+        """The real class (imports the SDK); ``ConfigError`` with the pip line without it."""
+        return load_backend_class(self._info)
+
+    def _loaded(self) -> Any:
+        module = sys.modules.get(f"{self._info.package}.backend")
+        return getattr(module, self._info.class_name, None) if module is not None else None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.load()(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.load(), name)
+
+    def __instancecheck__(self, obj: object) -> bool:
+        cls = self._loaded()  # no instance can exist before the class was loaded
+        return cls is not None and isinstance(obj, cls)
+
+    def __subclasscheck__(self, sub: type) -> bool:
+        cls = self._loaded()
+        return cls is not None and issubclass(sub, cls)
+
+    def __mro_entries__(self, bases: tuple[Any, ...]) -> tuple[type, ...]:
+        return (self.load(),)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_stand_in, (self._info.class_name,))
+
+    def __repr__(self) -> str:
+        return f"<backend class storeroom.backends.{self._info.class_name} (loaded on first use)>"
+
+
+def _stand_in(name: str) -> Any:
+    return __getattr__(name)
+
+
+_STAND_INS: dict[str, LazyBackendClass] = {}
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    info = _BY_CLASS.get(name)
+    if info is None:
         raise AttributeError(f"module 'storeroom.backends' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+    if info.extra is None:  # standard library only: the real class
+        return getattr(importlib.import_module(info.package), name)
+    stand_in = _STAND_INS.get(name)
+    if stand_in is None:
+        stand_in = _STAND_INS.setdefault(name, LazyBackendClass(info))
+    return stand_in

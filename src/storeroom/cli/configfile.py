@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_FILE",
     "ENV_VAR",
+    "check_installed",
     "cmd_config_check",
     "cmd_config_show",
     "find_config",
@@ -74,6 +75,7 @@ def cmd_config_check(ctx: Context) -> int:
 
     config = ctx.config()
     config.validate()
+    check_installed(config)
     warnings = order_warnings(config)
     out = ctx.out
     if out.json_mode:
@@ -98,6 +100,37 @@ def cmd_config_check(ctx: Context) -> int:
             f"root_path={masked_repr(store.root_path)}{extra}"
         )
     return 0
+
+
+def check_installed(config: RegistryConfig) -> None:
+    """``ConfigError`` listing every backend whose extra or database driver is missing.
+
+    Checks installed packages only: nothing is imported from them and nothing
+    connects (spec CLI-025).
+    """
+    from storeroom.backends._requirements import missing_requirements
+
+    lines: list[str] = []
+    names: list[str] = []
+    for name, backend in sorted(config.backends.items()):
+        missing = missing_requirements(backend.type, backend.options)
+        if not missing:
+            continue
+        names.append(f"backends.{name}")
+        by_pip: dict[str, list[str]] = {}
+        for m in missing:
+            by_pip.setdefault(m.pip_line, []).append(f"{m.module} ({m.what})")
+        for pip_line, modules in by_pip.items():
+            lines.append(
+                f"backends.{name} (type {backend.type!r}) needs {', '.join(modules)}: {pip_line}"
+            )
+    if lines:
+        raise ConfigError(
+            f"packages missing for {len(names)} backend(s): " + "; ".join(lines),
+            key=names[0],
+            file=config.source,
+            hint="install them, or remove the backends you do not use",
+        )
 
 
 def cmd_config_show(ctx: Context) -> int:

@@ -10,12 +10,14 @@ from storeroom.config.model import (
 )
 from storeroom.config.options import BackendOptions
 from storeroom.config.secret import Secret, SecretRedactionFilter, is_secret_key, reveal
+from storeroom.layers.retry import RetryOptions
 
 __all__ = [
     "BackendConfig",
     "BackendOptions",
     "LayerConfig",
     "RegistryConfig",
+    "RetryOptions",
     "RetryPolicy",
     "Secret",
     "SecretRedactionFilter",

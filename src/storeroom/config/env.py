@@ -1,7 +1,13 @@
-"""``${VAR}`` / ``${VAR:-default}`` substitution in configuration strings (spec CONFIG-010..014)."""
+"""``${VAR}`` / ``${VAR:-default}`` substitution in configuration strings (spec CONFIG-010..016).
+
+A value that is wholly one placeholder becomes an ``EnvValue``: a ``str`` that
+remembers its variable, so option parsing can convert it to the option's
+declared type (int, float/duration, bool) and name the variable when it cannot.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -9,44 +15,117 @@ from typing import Any
 
 from storeroom.errors import ConfigError
 
-__all__ = ["resolve_env"]
+__all__ = ["EnvValue", "converts_from_env", "from_env", "resolve_env"]
 
-# ``$${`` is an escaped literal ``${``.
-_VAR = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# ``$${`` is an escaped literal ``${``; a ``${`` that is neither escaped nor a
+# complete placeholder is malformed.
+_TOKEN = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{")
+_WHOLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+class EnvValue(str):
+    """A config string that was wholly one ``${VAR}``; ``var`` names the variable."""
+
+    __slots__ = ("var",)
+    var: str
+
+    def __new__(cls, value: str, var: str) -> EnvValue:
+        self = super().__new__(cls, value)
+        self.var = var
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (EnvValue, (str(self), self.var))
+
+
+_EXPECTED: dict[Any, str] = {
+    bool: "true/false, 1/0, yes/no or on/off",
+    int: "an integer",
+    float: "a number (seconds, for a duration)",
+}
+
+
+def _convert(text: str, tp: Any) -> Any:
+    """``text`` as ``tp`` (bool, int or float), or ``None`` when it does not convert."""
+    if tp is bool:
+        low = text.lower()
+        return (low in _TRUE) if (low in _TRUE or low in _FALSE) else None
+    try:
+        number: float = int(text, 10) if tp is int else float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def converts_from_env(tp: Any) -> bool:
+    """Whether an option typed ``tp`` takes a converted ``${VAR}`` value."""
+    return tp in _EXPECTED
+
+
+def from_env(value: EnvValue, tp: Any, where: str) -> Any:
+    """``value`` converted to ``tp``: ``int``, ``float`` (seconds, for durations) or ``bool``.
+
+    A value that does not convert is a ``ConfigError`` naming the key and the variable.
+    """
+    converted = _convert(value.strip(), tp)
+    if converted is not None:
+        return converted
+    expected = _EXPECTED[tp]
+    raise ConfigError(
+        f"{where}: environment variable {value.var!r} is {str(value)!r}, expected {expected}",
+        key=where,
+        hint=f"set {value.var} to {expected}",
+    )
 
 
 def _resolve_str(text: str, environ: Mapping[str, str], where: str) -> str:
-    def sub(m: re.Match[str]) -> str:
-        if m.group(1):  # escaped
-            return m.group(0)[1:]
-        name, default = m.group(2), m.group(3)
+    def lookup(name: str, default: str | None) -> str:
         value = environ.get(name)
         if value is None or (value == "" and default is not None):
             if default is None:
                 raise ConfigError(
                     f"{where or 'config'}: environment variable {name!r} is not set "
                     "and has no default",
-                    key=where,
+                    key=where or None,
                     hint=f"export {name}=... or write ${{{name}:-default}}",
                 )
             return default
         return value
 
-    return _VAR.sub(sub, text) if "$" in text else text
+    def sub(m: re.Match[str]) -> str:
+        token = m.group(0)
+        if token == "$${":
+            return "${"
+        if m.group(1) is None:
+            raise ConfigError(
+                f"{where or 'config'}: malformed '${{' at character {m.start() + 1} of "
+                f"{text!r} (expected ${{NAME}} or ${{NAME:-default}})",
+                key=where or None,
+                hint="close the placeholder with '}', or write '$${' for a literal '${'",
+            )
+        return lookup(m.group(1), m.group(2))
+
+    if "$" not in text:
+        return text
+    whole = _WHOLE.fullmatch(text)
+    if whole is not None:
+        return EnvValue(lookup(whole.group(1), whole.group(2)), whole.group(1))
+    return _TOKEN.sub(sub, text)
 
 
 def _join(where: str, key: object) -> str:
-    if not where or where.endswith(": "):
-        return f"{where}{key}"
-    return f"{where}.{key}"
+    return f"{where}.{key}" if where else str(key)
 
 
 def resolve_env(data: Any, environ: Mapping[str, str] | None = None, *, where: str = "") -> Any:
     """Return ``data`` with every ``${VAR}`` in its strings replaced from ``environ``.
 
     Walks dicts and lists; keys are left alone. ``environ`` defaults to
-    ``os.environ``. An unset variable without default is a ``ConfigError``
-    naming the variable and the key path.
+    ``os.environ``. An unset variable without default, or a ``${`` that is not
+    a complete placeholder, is a ``ConfigError`` naming the key path.
     """
     env = os.environ if environ is None else environ
     if isinstance(data, str):

@@ -23,10 +23,11 @@ def _read(path: Any, mode: str = "rb") -> Any:
     except FileNotFoundError:
         raise ConfigError(
             f"{p}: config file not found",
+            file=str(p),
             hint="pass --config PATH or set STOREROOM_CONFIG",
         ) from None
     except OSError as exc:
-        raise ConfigError(f"{p}: cannot read config file ({exc.strerror})") from None
+        raise ConfigError(f"{p}: cannot read config file ({exc.strerror})", file=str(p)) from None
 
 
 def _pick(data: Any, table: tuple[str, ...], source: str) -> Mapping[str, Any]:
@@ -36,11 +37,13 @@ def _pick(data: Any, table: tuple[str, ...], source: str) -> Mapping[str, Any]:
         walked.append(key)
         if not isinstance(node, Mapping) or key not in node:
             raise ConfigError(
-                f"{source}: table [{'.'.join(walked)}] not found", key=".".join(walked)
+                f"{source}: table [{'.'.join(walked)}] not found",
+                key=".".join(walked),
+                file=source,
             )
         node = node[key]
     if not isinstance(node, Mapping):
-        raise ConfigError(f"{source}: expected a table at the top level")
+        raise ConfigError(f"{source}: expected a table at the top level", file=source)
     return node
 
 
@@ -51,9 +54,9 @@ def load_toml(path: Any, table: tuple[str, ...] = ()) -> Loaded:
     try:
         data = tomllib.loads(_read(path).decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+        raise ConfigError(f"{source}: invalid TOML: {exc}", file=source) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{source}: not UTF-8 text") from None
+        raise ConfigError(f"{source}: not UTF-8 text", file=source) from None
     return _pick(data, table, source), source
 
 
@@ -63,7 +66,8 @@ def load_json(path: Any, table: tuple[str, ...] = ()) -> Loaded:
         data = json.loads(_read(path))
     except json.JSONDecodeError as exc:
         raise ConfigError(
-            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            file=source,
         ) from None
     except UnicodeDecodeError:
         raise ConfigError(
@@ -79,6 +83,7 @@ def load_yaml(path: Any, table: tuple[str, ...] = ()) -> Loaded:
     except ImportError:
         raise ConfigError(
             f"{source}: reading YAML needs PyYAML",
+            file=source,
             hint='pip install "storeroom[yaml]"',
         ) from None
     try:
@@ -86,7 +91,9 @@ def load_yaml(path: Any, table: tuple[str, ...] = ()) -> Loaded:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{source}: invalid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+        raise ConfigError(
+            f"{source}: invalid YAML{at}: {getattr(exc, 'problem', exc)}", file=source
+        ) from None
     return _pick(data or {}, table, source), source
 
 
@@ -104,6 +111,7 @@ def load_any(path: Any, table: tuple[str, ...] = ()) -> Loaded:
     if loader is None:
         raise ConfigError(
             f"{path}: unknown config format {suffix or '(no suffix)'!r}",
+            file=str(path),
             hint="use a .toml, .yaml, .yml or .json file",
         )
     return loader(path, table)

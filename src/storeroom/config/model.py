@@ -16,6 +16,7 @@ from storeroom.config.env import resolve_env
 from storeroom.config.frozen import FrozenDict, freeze, thaw
 from storeroom.config.secret import Secret, is_secret_key
 from storeroom.errors import ConfigError
+from storeroom.layers.retry import RetryOptions
 
 __all__ = ["BackendConfig", "LayerConfig", "RegistryConfig", "RetryPolicy", "StoreProfile"]
 
@@ -91,58 +92,15 @@ def _required_name(table: Mapping[str, Any], key: str, where: str, what: str) ->
 def _reject_unknown(data: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
     for key in data:
         if key not in known:
+            path = f"{where}.{key}" if where else str(key)
             raise ConfigError(
-                f"{where}.{key}: unknown key (expected one of: {', '.join(known)})",
-                key=f"{where}.{key}",
+                f"{path}: unknown key (expected one of: {', '.join(known)})", key=path
             )
 
 
-@dataclasses.dataclass(frozen=True)
-class RetryPolicy:
-    """Retry settings (remote-store's ``retry`` shorthand; same field names).
-
-    ``max_attempts`` counts the first try; ``backoff_base``/``backoff_max`` are
-    seconds of exponential backoff; ``jitter`` is the random share added;
-    ``timeout`` is a total deadline in seconds (``None``: no deadline).
-    """
-
-    max_attempts: int = 3
-    backoff_base: float = 1.0
-    backoff_max: float = 60.0
-    jitter: float = 1.0
-    timeout: float | None = None
-
-    def __post_init__(self) -> None:
-        checks = [
-            (isinstance(self.max_attempts, int) and self.max_attempts >= 1, "max_attempts >= 1"),
-            (self.backoff_base >= 0, "backoff_base >= 0"),
-            (self.backoff_max >= 0, "backoff_max >= 0"),
-            (self.jitter >= 0, "jitter >= 0"),
-            (self.timeout is None or self.timeout > 0, "timeout > 0 or unset"),
-        ]
-        for ok, rule in checks:
-            if not ok:
-                raise ConfigError(f"retry: expected {rule}", key="retry")
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, where: str = "retry") -> RetryPolicy:
-        names = tuple(f.name for f in dataclasses.fields(cls))
-        _reject_unknown(data, names, where)
-        for k, v in data.items():
-            if isinstance(v, bool) or not isinstance(v, int | float | None):
-                raise ConfigError(
-                    f"{where}.{k}: expected a number, got {type(v).__name__}", key=f"{where}.{k}"
-                )
-        try:
-            return cls(**data)
-        except ConfigError as exc:
-            raise ConfigError(
-                f"{where}: {exc.message.removeprefix('retry: ')}", key=where
-            ) from None
-
-    @classmethod
-    def disabled(cls) -> RetryPolicy:
-        return cls(max_attempts=1)
+#: remote-store's name for the retry settings: the same class as the retry layer's
+#: options, so every way of configuring retry has one shape and one set of defaults.
+RetryPolicy = RetryOptions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,11 +144,13 @@ class BackendConfig:
     type: str
     options: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
     layers: tuple[LayerConfig, ...] = ()
-    retry: RetryPolicy | None = None
+    retry: RetryOptions | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", freeze(_wrap_secrets(self.options)))
         object.__setattr__(self, "layers", tuple(self.layers))
+        if self.retry is not None:
+            object.__setattr__(self, "retry", RetryOptions.coerce(self.retry, where="retry"))
 
     _KEYS = ("type", "options", "layers", "retry")
 
@@ -202,13 +162,9 @@ class BackendConfig:
         _reject_unknown(table, cls._KEYS, where)
         backend_type = _required_name(table, "type", where, "a backend type name such as 'local'")
         retry_raw = table.get("retry")
-        retry: RetryPolicy | None
-        if retry_raw is None or isinstance(retry_raw, RetryPolicy):
-            retry = retry_raw
-        else:
-            retry = RetryPolicy.from_dict(
-                _table(retry_raw, f"{where}.retry"), where=f"{where}.retry"
-            )
+        retry = (
+            None if retry_raw is None else RetryOptions.coerce(retry_raw, where=f"{where}.retry")
+        )
         return cls(
             type=backend_type,
             options=_table(table.get("options"), f"{where}.options"),
@@ -221,8 +177,23 @@ class BackendConfig:
         if self.layers:
             out["layers"] = [layer.to_dict() for layer in self.layers]
         if self.retry is not None:
-            out["retry"] = dataclasses.asdict(self.retry)
+            out["retry"] = self.retry.to_dict()
         return out
+
+
+def _check_root_path(root: str, where: str) -> None:
+    """A store's ``root_path`` must be a store path: no ``..``, no NUL (spec CONFIG-009)."""
+    from storeroom.errors import InvalidPath
+    from storeroom.path import normalize
+
+    try:
+        normalize(root)
+    except InvalidPath as exc:
+        raise ConfigError(
+            f"{where}: {exc.message} (got {exc.path!r})",
+            key=where,
+            hint="root_path is a folder inside the backend; it cannot leave it",
+        ) from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,6 +208,7 @@ class StoreProfile:
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", freeze(self.options))
         object.__setattr__(self, "layers", tuple(self.layers))
+        _check_root_path(self.root_path, "root_path")
 
     _KEYS = ("backend", "root_path", "root", "options", "layers")
 
@@ -260,6 +232,7 @@ class StoreProfile:
                 f"{where}.root_path: expected a string, got {type(root).__name__}",
                 key=f"{where}.root_path",
             )
+        _check_root_path(root, f"{where}.root_path")
         options = _table(table.get("options"), f"{where}.options")
         if options:
             raise ConfigError(
@@ -309,22 +282,35 @@ class RegistryConfig:
         ``${VAR}`` placeholders are resolved from ``environ`` (default
         ``os.environ``) unless ``resolve_env_vars=False``.
         """
+        try:
+            return cls._from_data(data, source, resolve_env_vars, environ)
+        except ConfigError as exc:
+            exc.in_file(source)
+            raise
+
+    @classmethod
+    def _from_data(
+        cls,
+        data: Mapping[str, Any],
+        source: str | None,
+        resolve_env_vars: bool,
+        environ: Mapping[str, str] | None,
+    ) -> RegistryConfig:
         if not isinstance(data, Mapping):
             raise ConfigError(
-                f"{_where(source, 'config')}: expected a table with 'backends' and 'stores', "
-                f"got {type(data).__name__}"
+                f"config: expected a table with 'backends' and 'stores', got {type(data).__name__}"
             )
         if resolve_env_vars:
-            data = resolve_env(data, environ, where=f"{source}: " if source else "")
-        _reject_unknown(data, ("backends", "stores"), _where(source, "(top level)"))
-        raw_backends = _table(data.get("backends"), _where(source, "backends"))
-        raw_stores = _table(data.get("stores"), _where(source, "stores"))
+            data = resolve_env(data, environ)
+        _reject_unknown(data, ("backends", "stores"), "")
+        raw_backends = _table(data.get("backends"), "backends")
+        raw_stores = _table(data.get("stores"), "stores")
         backends = {
-            str(name): BackendConfig.from_raw(raw, _where(source, f"backends.{name}"))
+            str(name): BackendConfig.from_raw(raw, f"backends.{name}")
             for name, raw in raw_backends.items()
         }
         stores = {
-            str(name): StoreProfile.from_raw(raw, _where(source, f"stores.{name}"))
+            str(name): StoreProfile.from_raw(raw, f"stores.{name}")
             for name, raw in raw_stores.items()
         }
         return cls(backends=backends, stores=stores, source=source)

@@ -15,6 +15,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar, Union
 
+from storeroom.config.env import EnvValue, converts_from_env, from_env
 from storeroom.config.frozen import FrozenDict, freeze
 from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
@@ -46,16 +47,34 @@ def describe_type(tp: Any) -> str:
 
 
 def _coerce(value: Any, tp: Any, where: str) -> Any:
-    """Check ``value`` against annotation ``tp``; allow lossless widenings only."""
+    """Check ``value`` against annotation ``tp``; allow lossless widenings only.
+
+    A value that was wholly one ``${VAR}`` is converted to an int, float or bool
+    option's type (spec CONFIG-013); other strings are never converted.
+    """
     if tp is str and isinstance(value, Secret):
         # The loader wraps a URL carrying a credential in a Secret (CONFIG-033);
         # a plain-string option takes its value, and masks it when shown.
         return value.reveal()
     origin = typing.get_origin(tp)
+    if isinstance(value, EnvValue):
+        if converts_from_env(tp):
+            return from_env(value, tp, where)
+        if tp is str:
+            return str(value)
     if origin in (Union, types.UnionType):
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
+        if isinstance(value, EnvValue) and str not in args:
+            targets = [a for a in args if converts_from_env(a)]
+            for target in targets[:-1]:
+                try:
+                    return from_env(value, target, where)
+                except ConfigError:
+                    continue
+            if targets:
+                return from_env(value, targets[-1], where)
         errors = []
         for arg in args:
             if arg is type(None):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from storeroom.config.model import RegistryConfig
+    from storeroom.config.model import BackendConfig, RegistryConfig
 
 __all__ = ["RECOMMENDED", "effective_stack", "order_warnings", "stack_warnings"]
 
@@ -57,9 +57,15 @@ def effective_stack(config: RegistryConfig, store: str) -> list[str]:
     profile = config.stores[store]
     backend = config.backends[profile.backend]
     below = [layer.type for layer in backend.layers]
-    if backend.retry is not None:
+    if _has_retry(backend):
         below.insert(retry_shorthand_index(below), "retry")
     return [layer.type for layer in profile.layers] + below
+
+
+def _has_retry(backend: BackendConfig) -> bool:
+    from storeroom.registry import has_retry_shorthand
+
+    return has_retry_shorthand(backend)
 
 
 def retry_shorthand_index(types: Sequence[str]) -> int:
@@ -76,7 +82,7 @@ def order_warnings(config: RegistryConfig) -> list[str]:
     for name in sorted(config.backends):
         backend = config.backends[name]
         types = [layer.type for layer in backend.layers]
-        if backend.retry is not None:
+        if _has_retry(backend):
             types.insert(retry_shorthand_index(types), "retry")
         out.extend(f"{config.where(f'backends.{name}.layers')}: {w}" for w in stack_warnings(types))
     for name in sorted(config.stores):

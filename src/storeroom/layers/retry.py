@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, TypeVar
 
 from storeroom.backend import Backend, Entry, Source, entry_sort_key
-from storeroom.config.model import RetryPolicy
 from storeroom.errors import StoreroomError
 from storeroom.layers._base import Layer, LayerOptions, ProxyStream, build_options, current_call
 from storeroom.models import WriteResult
@@ -44,7 +43,13 @@ T = TypeVar("T")
 
 @dataclasses.dataclass(frozen=True)
 class RetryOptions(LayerOptions):
-    """Options of the ``retry`` layer (remote-store's ``RetryPolicy`` names are aliases)."""
+    """The one retry configuration shape (spec LAYER-019, CONFIG-008).
+
+    Used by the ``retry`` layer, a store's or backend's ``retry`` table and a
+    backend's ``options.retry`` shorthand alike, with these defaults.
+    remote-store's ``RetryPolicy`` names are aliases, also readable as
+    attributes (``opts.max_attempts``).
+    """
 
     layer_type = "retry"
     aliases = {
@@ -70,6 +75,20 @@ class RetryOptions(LayerOptions):
             ("max_delay_s", self.max_delay_s >= 0, "a number >= 0"),
             ("jitter", 0 <= self.jitter <= 1, "a number from 0 to 1"),
         ]
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for missing attributes: the remote-store alias names.
+        field = type(self).aliases.get(name)
+        if field is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(self, field)
+
+    @classmethod
+    def coerce(cls, raw: Any, *, where: str) -> RetryOptions:
+        """A ``retry`` table (or ready ``RetryOptions``) validated; ``ConfigError`` if bad."""
+        if isinstance(raw, RetryOptions):
+            return raw
+        return cls.parse(raw, where=where)
 
 
 class _Budget:
@@ -147,18 +166,6 @@ class RetryLayer(Layer):
         self._sleep = sleep or time.sleep
         self._clock = clock or time.monotonic
         self._rand = rand or random.random
-
-    @classmethod
-    def from_policy(cls, inner: Backend, policy: RetryPolicy) -> RetryLayer:
-        """The layer a backend's ``retry = {...}`` shorthand stands for."""
-        return cls(
-            inner,
-            attempts=policy.max_attempts,
-            deadline_s=policy.timeout,
-            base_delay_s=policy.backoff_base,
-            max_delay_s=policy.backoff_max,
-            jitter=min(1.0, policy.jitter),
-        )
 
     def extras(self) -> dict[str, Any]:
         sleep, clock, rand = self._custom

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from storeroom._mask import protect_url
-from storeroom.config.model import RetryPolicy
 from storeroom.config.options import BackendOptions
 from storeroom.config.secret import Secret, reveal
 from storeroom.errors import ConfigError
+from storeroom.layers.retry import RetryOptions
 
 __all__ = ["AzureOptions"]
 
@@ -28,8 +28,8 @@ class AzureOptions(BackendOptions):
     ``sas_token``; with neither, ``azure-identity``'s
     ``DefaultAzureCredential`` is used when installed. ``hns``: ``True`` for
     a hierarchical-namespace account, ``False`` for flat; ``None`` asks the
-    account once on first use. ``retry`` is validated here and applied by
-    the retry layer; the SDK's own retries are switched off.
+    account once on first use. ``retry``: retry options; the Registry
+    wraps the backend in that retry layer (the SDK's own retries are off).
     ``connect_timeout``/``read_timeout`` (seconds) bound every request.
     ``block_size``: size of the staged blocks of a streamed write and of the
     ranged reads of a streamed download. ``create_container``: create the
@@ -43,7 +43,7 @@ class AzureOptions(BackendOptions):
     sas_token: Secret | None = None
     connection_string: Secret | None = None
     hns: bool | None = None
-    retry: Mapping[str, Any] | None = None
+    retry: Mapping[str, Any] | RetryOptions | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     block_size: int = 4 * MiB
@@ -87,7 +87,7 @@ class AzureOptions(BackendOptions):
         if not 64 * 1024 <= self.block_size <= 4000 * MiB:
             raise ConfigError("block_size: expected 64 KiB to 4000 MiB", key="block_size")
         if self.retry is not None:
-            RetryPolicy.from_dict(self.retry, where="retry")
+            RetryOptions.coerce(self.retry, where="retry")  # the Registry builds the layer
 
     @classmethod
     def backend_type(cls) -> str:

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 from storeroom._mask import is_secret_header, protect_header
 from storeroom.config.frozen import FrozenDict
-from storeroom.config.model import RetryPolicy
 from storeroom.config.options import BackendOptions
 from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
+from storeroom.layers.retry import RetryOptions
 
 __all__ = ["HTTPOptions"]
 
@@ -37,8 +37,8 @@ class HTTPOptions(BackendOptions):
     kept as a ``Secret``, and the values of credential headers
     (``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``X-Api-Key`` and
     those named in ``secret_headers``) are masked in every config view too.
-    ``timeout``: seconds for connecting and for each socket read. ``retry``: a
-    ``RetryPolicy`` table, validated here and applied by the retry layer (the
+    ``timeout``: seconds for connecting and for each socket read. ``retry``:
+    retry options; the Registry wraps the backend in that retry layer (the
     backend never retries on its own). ``verify_tls``:
     check the server certificate and host name (default true). ``ca_bundle``:
     a PEM file of trusted CAs instead of the system store. ``max_redirects``:
@@ -50,7 +50,7 @@ class HTTPOptions(BackendOptions):
     headers: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
     secret_headers: tuple[str, ...] = ()
     timeout: float = 30.0
-    retry: Mapping[str, Any] | None = None
+    retry: Mapping[str, Any] | RetryOptions | None = None
     verify_tls: bool = True
     ca_bundle: str | None = None
     max_redirects: int = 5
@@ -96,7 +96,7 @@ class HTTPOptions(BackendOptions):
         if isinstance(self.timeout, bool) or not self.timeout > 0:
             raise _fail("timeout", "expected a number of seconds above 0")
         if self.retry is not None:
-            RetryPolicy.from_dict(dict(self.retry), where="retry")
+            RetryOptions.coerce(self.retry, where="retry")  # the Registry builds the layer
         if self.max_redirects < 0 or self.max_redirects > 30:
             raise _fail("max_redirects", "expected an integer from 0 to 30")
         if self.pool_size < 1:
@@ -105,9 +105,9 @@ class HTTPOptions(BackendOptions):
             raise _fail("ca_bundle", "expected the path of a PEM file, got an empty string")
 
     @property
-    def retry_policy(self) -> RetryPolicy | None:
-        """The validated ``retry`` table as a ``RetryPolicy`` (for the retry layer)."""
-        return None if self.retry is None else RetryPolicy.from_dict(dict(self.retry))
+    def retry_policy(self) -> RetryOptions | None:
+        """The validated ``retry`` option (the Registry builds the retry layer from it)."""
+        return None if self.retry is None else RetryOptions.coerce(self.retry, where="retry")
 
     @classmethod
     def backend_type(cls) -> str:

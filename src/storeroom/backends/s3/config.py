@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from storeroom._mask import mask_url, protect_url
-from storeroom.config.model import RetryPolicy
 from storeroom.config.options import BackendOptions
 from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
+from storeroom.layers.retry import RetryOptions
 
 __all__ = ["MAX_PARTS", "MIN_PART_SIZE", "S3Options"]
 
@@ -42,8 +42,8 @@ class S3Options(BackendOptions):
     10,000 parts); writes up to ``multipart_threshold`` bytes are one PUT.
     ``max_pool_connections`` bounds the HTTP pool. ``client_options`` is passed to
     ``s3fs.S3FileSystem`` (its ``client_kwargs`` and ``config_kwargs`` are merged
-    over storeroom's). ``retry`` is validated and kept for the retry layer: the
-    backend itself never retries (botocore's retries are turned off).
+    over storeroom's). ``retry``: retry options; the Registry wraps the backend
+    in that retry layer (the backend never retries; botocore's retries are off).
     ``use_listings_cache`` must stay false (strong read-after-write).
     """
 
@@ -65,7 +65,7 @@ class S3Options(BackendOptions):
     use_listings_cache: bool = False
     reject_write_under_file_ancestor: bool = False
     client_options: Mapping[str, Any] | None = None
-    retry: Mapping[str, Any] | RetryPolicy | None = None
+    retry: Mapping[str, Any] | RetryOptions | None = None
 
     def __post_init__(self) -> None:
         b = self.bucket.strip() if isinstance(self.bucket, str) else ""
@@ -123,16 +123,14 @@ class S3Options(BackendOptions):
                     f"client_options.{clash[0]}: set it as the backend option instead",
                     key=f"client_options.{clash[0]}",
                 )
-        if self.retry is not None and not isinstance(self.retry, RetryPolicy):
-            RetryPolicy.from_dict(self.retry, where="retry")
+        if self.retry is not None:
+            RetryOptions.coerce(self.retry, where="retry")  # the Registry builds the layer
 
     @classmethod
     def backend_type(cls) -> str:
         return "s3"
 
     @property
-    def retry_policy(self) -> RetryPolicy | None:
-        """``retry`` as a ``RetryPolicy`` (for the retry layer), or ``None``."""
-        if self.retry is None or isinstance(self.retry, RetryPolicy):
-            return self.retry
-        return RetryPolicy.from_dict(self.retry, where="retry")
+    def retry_policy(self) -> RetryOptions | None:
+        """The validated ``retry`` option (the Registry builds the retry layer from it)."""
+        return None if self.retry is None else RetryOptions.coerce(self.retry, where="retry")

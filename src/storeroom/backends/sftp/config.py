@@ -9,6 +9,7 @@ from typing import Any, Literal
 from storeroom.config.options import BackendOptions
 from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
+from storeroom.layers.retry import RetryOptions
 
 __all__ = ["SFTPOptions"]
 
@@ -28,8 +29,8 @@ class SFTPOptions(BackendOptions):
     unknown hosts are refused), ``auto_add`` (trust on first use, in memory),
     ``warn`` (log a warning and connect). ``known_hosts``: file of trusted host
     keys (default ``~/.ssh/known_hosts``). ``timeout``: seconds for connecting,
-    authenticating and each request. ``retry``: a retry policy table,
-    validated here and applied by the retry layer. ``pool_size``: idle
+    authenticating and each request. ``retry``: retry options; the
+    Registry wraps the backend in that retry layer. ``pool_size``: idle
     connections kept for reuse. ``keepalive``: seconds between SSH keepalives
     on idle connections (0 turns them off). ``window_size``: SSH channel window
     in bytes (larger helps on high-latency links).
@@ -46,7 +47,7 @@ class SFTPOptions(BackendOptions):
     host_key_policy: HostKeyPolicy = "strict"
     known_hosts: str | None = None
     timeout: float = 10.0
-    retry: Mapping[str, Any] | None = None
+    retry: Mapping[str, Any] | RetryOptions | None = None
     pool_size: int = 4
     keepalive: float = 30.0
     window_size: int = 16 * 1024 * 1024
@@ -75,9 +76,7 @@ class SFTPOptions(BackendOptions):
                 "pkey and key_filename: give one of them, not both", key="key_filename"
             )
         if self.retry is not None:
-            from storeroom.config.model import RetryPolicy
-
-            RetryPolicy.from_dict(self.retry, where="retry")
+            RetryOptions.coerce(self.retry, where="retry")  # the Registry builds the layer
 
     @classmethod
     def backend_type(cls) -> str:
