@@ -172,6 +172,13 @@ class PathChecks:
         """A new descriptor of folder ``rel`` (not empty) below the root; raw ``OSError``s."""
         return open_beneath(self._root_fd(), rel, DIR_FLAGS)
 
+    def _parent_fd(self, key: str) -> tuple[int, bool]:
+        """Descriptor of the folder holding ``key`` and whether the caller must close it."""
+        parent = key.rpartition("/")[0]
+        if not parent:
+            return self._root_fd(), False
+        return self._open_dir(parent), True
+
     def _lstat(self, key: str) -> os.stat_result:
         """``lstat`` of ``key`` resolved below the root (the root itself for "")."""
         if not key:

@@ -18,12 +18,10 @@ from __future__ import annotations
 import errno
 import os
 import stat as st_
-import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import BinaryIO, ClassVar
 
-from storeroom._sources import is_user_error
 from storeroom.backend import Backend, Entry, Source, rel_key, unsupported
 from storeroom.backends.local._fdpath import (
     CLOEXEC,
@@ -33,25 +31,18 @@ from storeroom.backends.local._fdpath import (
     rename_noreplace,
 )
 from storeroom.backends.local._fileops import (
-    Fill,
-    close_filled,
     copy_fd,
     is_temp_name,
-    make_temp,
     quiet_unlink,
-    result,
     source_filler,
-    sweep_stale,
-    sync_fd,
 )
-from storeroom.backends.local._paths import PathChecks
 from storeroom.backends.local._reader import open_stream
 from storeroom.backends.local._walk import remove_tree, walk
+from storeroom.backends.local._write import Writes
 from storeroom.backends.local.config import LocalOptions
 from storeroom.backends.local.errors import BACKEND, map_os_error
 from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.errors import (
-    AlreadyExists,
     BackendUnavailable,
     ConfigError,
     DirectoryNotEmpty,
@@ -70,12 +61,9 @@ _IFLNK = st_.S_IFLNK
 # O_NONBLOCK: opening a FIFO does not hang (it is then refused as not regular).
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | CLOEXEC
 _NAME = BACKEND
-#: Seconds between two sweeps of one folder's stale temporary files by writes.
-_SWEEP_EVERY = 600.0
-_SWEEP_MEMO = 4096
 
 
-class LocalBackend(PathChecks, Backend):
+class LocalBackend(Writes, Backend):
     """Files below ``root`` on the local filesystem.
 
     ``LocalBackend(root="/srv/data")``. See ``LocalOptions`` for
@@ -183,149 +171,6 @@ class LocalBackend(PathChecks, Backend):
 
     # -- writes --------------------------------------------------------------
 
-    def _key_for_write(self, key: str) -> None:
-        if not key:
-            raise self._error(InvalidPath, "a file path is required, got the root", key)
-        self._check(key)
-
-    def _folder_for_write(self, key: str) -> tuple[int, list[str]]:
-        """Descriptor of ``key``'s folder (created as needed) and the folders created."""
-        parent = key.rpartition("/")[0]
-        if not parent:
-            return self._root_fd(), []
-        try:
-            return self._open_dir(parent), []
-        except OSError as exc:
-            if exc.errno != errno.ENOENT:
-                raise
-        created: list[str] = []
-        fd = self._root_fd()
-        done = ""
-        try:
-            for part in parent.split("/"):
-                done = f"{done}/{part}" if done else part
-                try:
-                    nxt = os.open(part, DIR_FLAGS, dir_fd=fd)
-                except FileNotFoundError:
-                    try:
-                        os.mkdir(part, dir_fd=fd)
-                        created.append(done)
-                    except FileExistsError:
-                        pass
-                    nxt = open_beneath(fd, part, DIR_FLAGS)
-                except NotADirectoryError:
-                    nxt = open_beneath(fd, part, DIR_FLAGS)  # ELOOP for a symlink
-                if fd != self._rfd:
-                    os.close(fd)
-                fd = nxt
-        except BaseException:
-            if fd != self._rfd:
-                os.close(fd)
-            self._undo_folders(created)
-            raise
-        return fd, created
-
-    def _undo_folders(self, created: list[str]) -> None:
-        """Remove folders a failed write created (deepest first); stop at one that filled up."""
-        for rel in reversed(created):
-            parent, _, name = rel.rpartition("/")
-            try:
-                fd = self._open_dir(parent) if parent else self._root_fd()
-                try:
-                    os.rmdir(name, dir_fd=fd)
-                finally:
-                    if fd != self._rfd:
-                        os.close(fd)
-            except OSError:
-                return
-
-    def _occupied(self, fd: int, name: str, key: str, cause: OSError | None) -> StoreroomError:
-        """The error for a create-only write whose target name is taken."""
-        try:
-            mode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode & _IFMT
-        except OSError:
-            mode = _IFREG
-        if mode == _IFDIR:
-            err = self._error(InvalidPath, "a folder exists at this path", key)
-        elif mode == _IFLNK:
-            err = self._link_error(key)
-        else:
-            err = self._error(
-                AlreadyExists, "file already exists", key, hint="pass overwrite=True to replace it"
-            )
-        err.__cause__ = cause
-        return err
-
-    def _target_mode(self, fd: int, name: str, key: str, overwrite: bool) -> int | None:
-        """Permission bits of the file an overwrite replaces (``None``: nothing there).
-
-        A folder or symlink at the name is refused; so is any entry for a
-        create-only write (checked again, atomically, when the name is claimed).
-        """
-        try:
-            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-        except FileNotFoundError:
-            return None
-        if not overwrite or st.st_mode & _IFMT in (_IFDIR, _IFLNK):
-            raise self._occupied(fd, name, key, None)
-        return st_.S_IMODE(st.st_mode)
-
-    def _sweep(self, fd: int) -> None:
-        """Remove stale temporary files of this folder, at most every ``_SWEEP_EVERY`` s."""
-        st = os.fstat(fd)
-        ident = (st.st_dev, st.st_ino)
-        now = time.monotonic()
-        last = self._swept.get(ident)
-        if last is not None and now - last < _SWEEP_EVERY:
-            return
-        if len(self._swept) >= _SWEEP_MEMO:
-            self._swept.clear()
-        self._swept[ident] = now
-        sweep_stale(fd)
-
-    def _commit(self, key: str, fill: Fill, overwrite: bool, atomic: bool) -> WriteResult:
-        """Write through a temporary file in the target's folder, then rename it into place."""
-        self._key_for_write(key)
-        fd, created = self._run(key, "write", lambda: self._folder_for_write(key), create=True)
-        name = key.rpartition("/")[2]
-        try:
-            return self._fill_and_rename(fd, name, key, fill, overwrite, atomic)
-        except BaseException as exc:
-            self._undo_folders(created)
-            if (
-                isinstance(exc, OSError)
-                and not isinstance(exc, StoreroomError)
-                and not is_user_error(exc)
-            ):
-                raise self._fail(exc, key, "write") from exc
-            raise
-        finally:
-            if fd != self._rfd:
-                os.close(fd)
-
-    def _fill_and_rename(
-        self, fd: int, name: str, key: str, fill: Fill, overwrite: bool, atomic: bool
-    ) -> WriteResult:
-        self._sweep(fd)
-        mode = self._target_mode(fd, name, key, overwrite)
-        sync = atomic and self.durable
-        tmp, tmp_fd = make_temp(fd)
-        try:
-            size, mtime = close_filled(tmp_fd, fill, sync=sync, mode=mode)
-            if overwrite:
-                os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
-            else:
-                try:
-                    rename_noreplace(fd, tmp, fd, name)
-                except FileExistsError as exc:
-                    raise self._occupied(fd, name, key, exc) from exc
-        except BaseException:
-            quiet_unlink(tmp, fd)
-            raise
-        if sync:
-            sync_fd(fd)
-        return result(key, size, mtime)
-
     def write(
         self,
         key: str,
@@ -342,12 +187,9 @@ class LocalBackend(PathChecks, Backend):
 
     # -- delete, copy, move ---------------------------------------------------
 
-    def _folder_of(self, key: str, op: str) -> int:
-        """Descriptor of the existing folder holding ``key`` (the root's own for top level)."""
-        parent = key.rpartition("/")[0]
-        if not parent:
-            return self._run(key, op, self._root_fd)
-        return self._run(key, op, lambda: self._open_dir(parent))
+    def _folder_of(self, key: str, op: str) -> tuple[int, bool]:
+        """Descriptor of the existing folder holding ``key``, and whether to close it."""
+        return self._run(key, op, lambda: self._parent_fd(key))
 
     def _file_at(self, fd: int, name: str, key: str, op: str) -> os.stat_result:
         """Stat of the regular file (or other non-folder) ``name`` in folder ``fd``."""
@@ -365,7 +207,7 @@ class LocalBackend(PathChecks, Backend):
     def delete(self, key: str) -> None:
         """Remove one file (``unlinkat`` relative to its folder: nothing is followed)."""
         self._key_for_write(key)
-        fd = self._folder_of(key, "delete")
+        fd, owned = self._folder_of(key, "delete")
         name = key.rpartition("/")[2]
         try:
             self._file_at(fd, name, key, "delete")
@@ -377,7 +219,7 @@ class LocalBackend(PathChecks, Backend):
                 raise self._error(InvalidPath, "expected a file, found a folder", key) from exc
             raise self._fail(exc, key, "delete") from exc
         finally:
-            if fd != self._rfd:
+            if owned:
                 os.close(fd)
 
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
@@ -395,15 +237,17 @@ class LocalBackend(PathChecks, Backend):
         """
         self._key_for_write(src)
         self._key_for_write(dst)
-        sfd = self._folder_of(src, "move")
+        sfd, sowned = self._folder_of(src, "move")
         sname = src.rpartition("/")[2]
-        dfd = -1
+        dfd, downed = -1, False
         created: list[str] = []
         try:
             self._file_at(sfd, sname, src, "move")
             if src == dst:
                 return
-            dfd, created = self._run(dst, "move", lambda: self._folder_for_write(dst), create=True)
+            dfd, downed, created = self._run(
+                dst, "move", lambda: self._folder_for_write(dst), create=True
+            )
             dname = dst.rpartition("/")[2]
             self._target_mode(dfd, dname, dst, overwrite)
             if overwrite:
@@ -426,9 +270,10 @@ class LocalBackend(PathChecks, Backend):
                 raise self._not_found(src, exc) from exc
             raise self._fail(exc, dst, "move") from exc
         finally:
-            for fd in (sfd, dfd):
-                if fd >= 0 and fd != self._rfd:
-                    os.close(fd)
+            if sowned:
+                os.close(sfd)
+            if downed:
+                os.close(dfd)
 
     def remove_folder(self, key: str, *, recursive: bool = False) -> None:
         """Remove a folder. Its content (with ``recursive``) is removed through descriptors
@@ -439,7 +284,7 @@ class LocalBackend(PathChecks, Backend):
         if not key:
             raise self._error(InvalidPath, "refusing to remove the backend root", key)
         self._check(key)
-        fd = self._folder_of(key, "remove_folder")
+        fd, owned = self._folder_of(key, "remove_folder")
         name = key.rpartition("/")[2]
         try:
             mode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode & _IFMT
@@ -453,9 +298,10 @@ class LocalBackend(PathChecks, Backend):
             except OSError as exc:
                 if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
                     raise
-                if not recursive and not self._only_temps(key):
-                    raise self._not_empty(key, exc) from exc
-            remove_tree(self._open_dir, key)
+            if recursive:
+                remove_tree(self._open_dir, key)
+            else:
+                self._drop_temps(key)  # then rmdir fails if anything else is there
             os.rmdir(name, dir_fd=fd)
         except StoreroomError:
             raise
@@ -464,15 +310,17 @@ class LocalBackend(PathChecks, Backend):
                 raise self._not_empty(key, exc) from exc
             raise self._fail(exc, key, "remove_folder") from exc
         finally:
-            if fd != self._rfd:
+            if owned:
                 os.close(fd)
 
-    def _only_temps(self, key: str) -> bool:
-        """True when folder ``key`` holds nothing but temporary files."""
+    def _drop_temps(self, key: str) -> None:
+        """Unlink the temporary files in folder ``key`` (they never keep a folder alive)."""
         fd = self._open_dir(key)
         try:
             with os.scandir(fd) as it:
-                return all(is_temp_name(e.name) and e.is_file(follow_symlinks=False) for e in it)
+                temps = [e.name for e in it if is_temp_name(e.name)]
+            for name in temps:
+                quiet_unlink(name, fd)
         finally:
             os.close(fd)
 
