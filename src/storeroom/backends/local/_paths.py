@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import stat as st_
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -38,6 +39,8 @@ __all__ = ["PathChecks"]
 
 T = TypeVar("T")
 _BAD = frozenset(("", ".", ".."))
+#: Seconds between two checks of the root for removal by ``exists`` misses.
+_RECHECK_ROOT = 1.0
 _ROOT_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | CLOEXEC
 #: A path through a symlink (``ELOOP``) or above the root (``EXDEV`` from RESOLVE_BENEATH).
 _LINK = frozenset((errno.ELOOP, errno.EXDEV))
@@ -60,12 +63,14 @@ class PathChecks:
     _prefix: str  #: ``root + "/"`` ("/" for the filesystem root), for ``native_path``
     _rfd: int  #: descriptor of the root folder, -1 until first opened
     _fds: list[int]  #: every root descriptor opened (closed when the backend is collected)
+    _root_checked: float  #: when ``exists`` last checked the root after a miss (monotonic)
 
     def _set_root(self, real_root: str) -> None:
         self.root = real_root
         self._prefix = real_root if real_root.endswith(os.sep) else real_root + os.sep
         self._rfd = -1
         self._fds = []
+        self._root_checked = 0.0
         # Descriptors are never closed while the backend lives: a thread may be
         # using one, and a closed number can be handed to an unrelated file.
         weakref.finalize(self, _close_all, self._fds)
@@ -165,7 +170,14 @@ class PathChecks:
 
     def _check(self, key: str) -> None:
         """``InvalidPath`` unless ``key`` is normalised (no empty, '.', '..' part, no NUL)."""
-        if not _BAD.isdisjoint(key.split("/")) or "\x00" in key:
+        if (
+            "//" in key
+            or key[:1] == "/"
+            or key[-1:] == "/"
+            or "\x00" in key
+            or (("/." in key or key[:1] == ".") and not _BAD.isdisjoint(key.split("/")))
+            or not key
+        ):
             raise self._bad_key(key)
 
     def _open_dir(self, rel: str) -> int:
@@ -208,20 +220,26 @@ class PathChecks:
         """True when the store has a file or folder at ``key``; one or two system calls.
 
         A path through a symlink is not part of the store: ``False``, whatever
-        is at the other end (spec LOCAL-013).
+        is at the other end (spec LOCAL-013). After a miss the root is checked
+        for removal at most once a second (``exists`` is the cheapest call).
         """
         if not key:
             return self._stat_or_none(key, "exists") is not None
         self._check(key)
-        for _ in range(2):
-            try:
-                return probe(self._root_fd(), key)
-            except OSError as exc:
-                if exc.errno != errno.ENOENT:
-                    raise self._fail(exc, key, "exists") from exc
-                if not self._root_replaced(create=False):
+        try:
+            found = probe(self._root_fd(), key)
+            if found < 0:
+                now = time.monotonic()
+                if now - self._root_checked < _RECHECK_ROOT:
                     return False
-        return False
+                self._root_checked = now
+                if self._root_replaced(create=False):
+                    found = probe(self._root_fd(), key)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:  # no root
+                return False
+            raise self._fail(exc, key, "exists") from exc
+        return found > 0
 
 
 _READS = frozenset(("stat", "exists", "is_folder", "open_read", "list", "delete", "remove_folder"))

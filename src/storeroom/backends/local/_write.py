@@ -2,7 +2,8 @@
 
 Every write, create-only or overwrite, plain or atomic, fills a fresh
 temporary file in the target's folder and renames it into place
-(``renameat``; ``renameat2(RENAME_NOREPLACE)`` for create-only), so a process
+(``renameat2(RENAME_EXCHANGE)`` + unlink of the old file, or ``renameat``, to
+overwrite; ``renameat2(RENAME_NOREPLACE)`` for create-only), so a process
 killed at any moment leaves the old content or the complete new one, never a
 torn file, and racing create-only writers cannot clobber each other (spec
 LOCAL-020..029). Atomic writes also ``fsync`` the file and its folder when
@@ -17,7 +18,7 @@ import stat as st_
 import time
 
 from storeroom._sources import is_user_error
-from storeroom.backends.local._fdpath import DIR_FLAGS, open_beneath, rename_noreplace
+from storeroom.backends.local._fdpath import DIR_FLAGS, open_beneath, rename_noreplace, replace
 from storeroom.backends.local._fileops import (
     Fill,
     close_filled,
@@ -180,7 +181,7 @@ class Writes(PathChecks):
             try:
                 size, mtime = close_filled(tmp_fd, fill, sync=sync, mode=mode)
                 if overwrite:
-                    os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+                    replace(fd, tmp, name)
                 else:
                     try:
                         rename_noreplace(fd, tmp, fd, name)

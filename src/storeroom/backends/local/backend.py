@@ -140,7 +140,10 @@ class LocalBackend(Writes, Backend):
         if not key:
             raise self._error(InvalidPath, "expected a file, found a folder", key)
         self._check(key)
-        fd = self._run(key, op, lambda: open_beneath(self._root_fd(), key, _READ_FLAGS))
+        try:
+            fd = open_beneath(self._root_fd(), key, _READ_FLAGS)
+        except OSError:  # once more, the slow way: the root may have been replaced
+            fd = self._run(key, op, lambda: open_beneath(self._root_fd(), key, _READ_FLAGS))
         try:
             st = os.fstat(fd)
             mode = st.st_mode & _IFMT
