@@ -195,6 +195,7 @@ def test_a_root_removed_while_in_use_is_recreated_by_the_next_write(tmp_path: Pa
     backend.write("a.txt", b"a")
     shutil.rmtree(root)
     assert backend.exists("a.txt") is False
+    assert backend.exists("") is False
     assert list(backend.list("")) == []
     backend.write("b/c.txt", b"c")
     assert (root / "b" / "c.txt").read_bytes() == b"c"

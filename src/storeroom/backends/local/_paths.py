@@ -194,7 +194,10 @@ class PathChecks:
     def _lstat(self, key: str) -> os.stat_result:
         """``lstat`` of ``key`` resolved below the root (the root itself for "")."""
         if not key:
-            return os.fstat(self._root_fd())
+            st = os.fstat(self._root_fd())
+            if st.st_nlink == 0:  # the root folder was removed
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+            return st
         parent, _, name = key.rpartition("/")
         if not parent:
             return os.stat(name, dir_fd=self._root_fd(), follow_symlinks=False)
