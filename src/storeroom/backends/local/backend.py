@@ -135,8 +135,8 @@ class LocalBackend(Writes, Backend):
             return False
         return st is not None and st.st_mode & _IFMT == _IFDIR
 
-    def _open_file(self, key: str, op: str) -> tuple[int, os.stat_result]:
-        """A read descriptor of the regular file ``key`` and its stat."""
+    def _open_file(self, key: str, op: str) -> int:
+        """A read descriptor of the regular file ``key``: one resolution, then ``fstat``."""
         if not key:
             raise self._error(InvalidPath, "expected a file, found a folder", key)
         self._check(key)
@@ -145,28 +145,26 @@ class LocalBackend(Writes, Backend):
         except OSError:  # once more, the slow way: the root may have been replaced
             fd = self._run(key, op, lambda: open_beneath(self._root_fd(), key, _READ_FLAGS))
         try:
-            st = os.fstat(fd)
-            mode = st.st_mode & _IFMT
-            if mode != _IFREG:
-                raise self._error(
-                    InvalidPath,
-                    "expected a file, found a folder"
-                    if mode == _IFDIR
-                    else "not a regular file (a device, pipe or socket)",
-                    key,
-                )
-        except BaseException as exc:
+            mode = os.fstat(fd).st_mode & _IFMT
+        except OSError as exc:
             os.close(fd)
-            if isinstance(exc, OSError) and not isinstance(exc, StoreroomError):
-                raise map_os_error(exc, key, operation=op) from exc
-            raise
-        return fd, st
+            raise map_os_error(exc, key, operation=op) from exc
+        if mode != _IFREG:
+            os.close(fd)
+            raise self._error(
+                InvalidPath,
+                "expected a file, found a folder"
+                if mode == _IFDIR
+                else "not a regular file (a device, pipe or socket)",
+                key,
+            )
+        return fd
 
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
         """A buffered real file positioned at ``start`` and stopping at ``end``."""
         if (start is not None and start < 0) or (end is not None and end < 0):
             raise self._error(InvalidPath, "byte offsets must not be negative", key)
-        fd = self._open_file(key, "open_read")[0]
+        fd = self._open_file(key, "open_read")
         try:
             return open_stream(fd, key, start, end)
         except OSError as exc:
@@ -227,7 +225,7 @@ class LocalBackend(Writes, Backend):
 
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
         """Copy a file into ``dst`` through the same safe write path (kernel copy when possible)."""
-        in_fd = self._open_file(src, "copy")[0]
+        in_fd = self._open_file(src, "copy")
         try:
             return self._commit(dst, lambda fd: copy_fd(in_fd, fd), overwrite, False)
         finally:
