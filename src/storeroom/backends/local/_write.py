@@ -49,7 +49,7 @@ class Writes(PathChecks):
     """Mixin of ``LocalBackend``: the write path."""
 
     durable: bool
-    _swept: dict[tuple[int, int], float]  #: folder (st_dev, st_ino) -> last sweep (monotonic)
+    _swept: dict[str, float]  #: folder key -> when a write last swept it (monotonic)
 
     def _key_for_write(self, key: str) -> None:
         if not key:
@@ -128,7 +128,7 @@ class Writes(PathChecks):
         """Permission bits of the file an overwrite replaces (``None``: nothing there).
 
         A folder or symlink at the name is refused; so is any entry for a
-        create-only write (checked again, atomically, when the name is claimed).
+        create-only write (a quick early answer: the name is claimed atomically later).
         """
         try:
             st = os.stat(name, dir_fd=fd, follow_symlinks=False)
@@ -138,25 +138,28 @@ class Writes(PathChecks):
             raise self._occupied(fd, name, key, None)
         return st_.S_IMODE(st.st_mode)
 
-    def _sweep(self, fd: int) -> None:
-        """Remove stale temporary files of this folder, at most every ``_SWEEP_EVERY`` s."""
-        st = os.fstat(fd)
-        ident = (st.st_dev, st.st_ino)
+    def _sweep(self, fd: int, folder: str) -> None:
+        """Remove stale temporary files of folder ``fd`` (key ``folder``), at most every
+        ``_SWEEP_EVERY`` seconds per key (a schedule only, nothing is trusted from it)."""
         now = time.monotonic()
-        last = self._swept.get(ident)
+        last = self._swept.get(folder)
         if last is not None and now - last < _SWEEP_EVERY:
             return
         if len(self._swept) >= _SWEEP_MEMO:
             self._swept.clear()
-        self._swept[ident] = now
+        self._swept[folder] = now
         sweep_stale(fd)
 
-    def _prepare(self, key: str, name: str, overwrite: bool) -> _Prepared:
-        """The target's folder and a new temporary file in it; nothing consumed yet."""
+    def _prepare(self, key: str, name: str, overwrite: bool, early: bool) -> _Prepared:
+        """The target's folder and a new temporary file in it; nothing consumed yet.
+
+        ``early``: refuse a taken name before any content is written (worth a
+        system call for streams; bytes are cheap to write and drop).
+        """
         fd, owned, created = self._folder_for_write(key)
         try:
-            self._sweep(fd)
-            mode = self._target_mode(fd, name, key, overwrite)
+            self._sweep(fd, key.rpartition("/")[0])
+            mode = self._target_mode(fd, name, key, overwrite) if overwrite or early else None
             tmp, tmp_fd = make_temp(fd)
         except BaseException:
             if owned:
@@ -165,7 +168,9 @@ class Writes(PathChecks):
             raise
         return fd, owned, created, tmp, tmp_fd, mode
 
-    def _commit(self, key: str, fill: Fill, overwrite: bool, atomic: bool) -> WriteResult:
+    def _commit(
+        self, key: str, fill: Fill, overwrite: bool, atomic: bool, *, early: bool = True
+    ) -> WriteResult:
         """Fill a temporary file in the target's folder, then rename it into place.
 
         Preparing is run once more if it found the root removed (recreated
@@ -174,7 +179,7 @@ class Writes(PathChecks):
         self._key_for_write(key)
         name = key.rpartition("/")[2]
         fd, owned, created, tmp, tmp_fd, mode = self._run(
-            key, "write", lambda: self._prepare(key, name, overwrite), create=True
+            key, "write", lambda: self._prepare(key, name, overwrite, early), create=True
         )
         sync = atomic and self.durable
         try:

@@ -8,9 +8,10 @@ RESOLVE_NO_SYMLINKS``, or an ``O_NOFOLLOW`` walk), and acted upon with
 ``*at`` calls relative to the folder descriptor found, so no key reaches
 outside the root even while another process renames folders and plants
 links (spec LOCAL-010..015). Every write fills a temporary file next to the
-target and renames it into place, so a process killed at any point leaves
-the old or the complete new content; create-only writes and moves claim the
-name with ``renameat2(RENAME_NOREPLACE)`` (spec LOCAL-020..025, LOCAL-050).
+target and then gives it the name (``._write``), so a process killed at any
+point leaves the old or the complete new content; create-only writes and
+moves claim the name with ``renameat2(RENAME_NOREPLACE)`` (spec
+LOCAL-020..029, LOCAL-050).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class LocalBackend(Writes, Backend):
         self.options = LocalOptions(root=os.fspath(root), create_root=create_root, durable=durable)
         self.create_root = create_root
         self.durable = durable
-        self._swept: dict[tuple[int, int], float] = {}
+        self._swept: dict[str, float] = {}
         raw = os.path.expanduser(self.options.root)
         if create_root:
             try:
@@ -184,7 +185,8 @@ class LocalBackend(Writes, Backend):
         """Write a whole file; see ``Backend.write`` for the rules."""
         if metadata:
             raise unsupported(Capability.USER_METADATA, _NAME, "write")
-        return self._commit(key, source_filler(src), overwrite, atomic)
+        early = not isinstance(src, bytes | bytearray | memoryview)
+        return self._commit(key, source_filler(src), overwrite, atomic, early=early)
 
     # -- delete, copy, move ---------------------------------------------------
 
