@@ -59,8 +59,8 @@ _NO_LINK = frozenset(
     getattr(errno, n) for n in ("EXDEV", "ENOTSUP", "EOPNOTSUPP", "EMLINK") if hasattr(errno, n)
 )
 
-#: (dirfd, path, flags, mode) -> fd, or -errno; ``None`` when openat2 is not usable here.
-_openat2: Callable[[int, bytes, int, int], int] | None = None
+#: (dirfd, path, flags) -> fd, or -errno; ``None`` when openat2 is not usable here.
+_openat2: Callable[[int, bytes, int], int] | None = None
 #: (olddirfd, old, newdirfd, new, flags) -> 0, or -errno; ``None`` without renameat2.
 _renameat2: Callable[[int, bytes, int, bytes, int], int] | None = None
 _probed = False
@@ -95,14 +95,14 @@ def _bind() -> tuple[Any, Any]:
             ("resolve", ctypes.c_uint64),
         )
 
-    hows: dict[tuple[int, int], Any] = {}  # pointers to the structs (which they keep alive)
+    hows: dict[int, Any] = {}  # flags -> pointer to its struct (which it keeps alive)
     nr_open, nr_rename = _OPENAT2[machine], _RENAMEAT2[machine]
     get_errno = ctypes.get_errno
 
-    def openat2(dirfd: int, path: bytes, flags: int, mode: int) -> int:
-        how = hows.get((flags, mode))
-        if how is None:
-            how = hows[(flags, mode)] = ctypes.pointer(OpenHow(flags, mode, _RESOLVE))
+    def openat2(dirfd: int, path: bytes, flags: int) -> int:
+        how = hows.get(flags)
+        if how is None:  # never O_CREAT here, so the mode is 0 (openat2 insists)
+            how = hows[flags] = ctypes.pointer(OpenHow(flags, 0, _RESOLVE))
         fd: int = o2(nr_open, dirfd, path, how, 24)
         return fd if fd >= 0 else -get_errno()
 
@@ -124,7 +124,7 @@ def check_fd_support(root_fd: int) -> None:
         return
     o2, r2 = _bind()
     if o2 is not None:
-        fd = o2(root_fd, b".", os.O_PATH | CLOEXEC, 0)
+        fd = o2(root_fd, b".", os.O_PATH | CLOEXEC)
         if fd >= 0:
             os.close(fd)
         elif -fd in _NO_CALL:
@@ -145,8 +145,10 @@ def _walk_error(exc: OSError, fd: int, name: str) -> OSError:
     return exc
 
 
-def open_beneath(root_fd: int, rel: str, flags: int, mode: int = 0o666) -> int:
+def open_beneath(root_fd: int, rel: str, flags: int) -> int:
     """Open ``rel`` (a normalised key, not empty) below ``root_fd`` without following links.
+
+    Never creates: files are created with ``dir_fd=`` relative to their folder.
 
     Raises ``OSError``: ``ELOOP`` when the path meets a symlink, ``ENOENT`` /
     ``ENOTDIR`` when a part is missing or a file.
@@ -154,9 +156,8 @@ def open_beneath(root_fd: int, rel: str, flags: int, mode: int = 0o666) -> int:
     o2 = _openat2
     if o2 is not None:
         # RESOLVE_NO_SYMLINKS makes a trailing link ELOOP too (O_NOFOLLOW would turn
-        # that into ENOTDIR for folders); openat2 refuses a mode without O_CREAT.
-        flags = (flags & ~NOFOLLOW) | CLOEXEC
-        fd = o2(root_fd, rel.encode(_FS_ENC, _FS_ERR), flags, mode if flags & os.O_CREAT else 0)
+        # that into ENOTDIR for folders).
+        fd = o2(root_fd, rel.encode(_FS_ENC, _FS_ERR), (flags & ~NOFOLLOW) | CLOEXEC)
         if fd < 0:
             raise _raise(-fd)
         return fd
@@ -173,7 +174,7 @@ def open_beneath(root_fd: int, rel: str, flags: int, mode: int = 0o666) -> int:
                 os.close(fd)
             fd = nxt
         try:
-            return os.open(parts[-1], flags, mode, dir_fd=fd)
+            return os.open(parts[-1], flags, dir_fd=fd)
         except OSError as exc:
             raise (_walk_error(exc, fd, parts[-1]) if flags & _O_DIRECTORY else exc) from None
     finally:
@@ -188,7 +189,7 @@ def probe(root_fd: int, rel: str) -> int:
     """
     o2 = _openat2
     if o2 is not None:  # a trailing symlink is ELOOP too: O_NOFOLLOW is left out
-        fd = o2(root_fd, rel.encode(_FS_ENC, _FS_ERR), _O_PATH | CLOEXEC, 0)
+        fd = o2(root_fd, rel.encode(_FS_ENC, _FS_ERR), _O_PATH | CLOEXEC)
         if fd >= 0:
             os.close(fd)
             return 1
