@@ -262,6 +262,8 @@ def replace(fd: int, tmp: str, name: str) -> None:
             except IsADirectoryError:
                 r2(fd, btmp, fd, bname, _RENAME_EXCHANGE)  # a folder raced in: put it back
                 raise
+            except OSError:
+                pass  # the new file is in place; the old one waits as a stale temporary
             return
         if -res != errno.ENOENT and -res not in _NO_CALL:
             raise _raise(-res)
