@@ -39,6 +39,8 @@ __all__ = ["PathChecks"]
 
 T = TypeVar("T")
 _BAD = frozenset(("", ".", ".."))
+_WELL_FORMED: set[str] = set()
+_WELL_FORMED_MAX = 4096
 #: Seconds between two checks of the root for removal by ``exists`` misses.
 _RECHECK_ROOT = 1.0
 _ROOT_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | CLOEXEC
@@ -169,16 +171,25 @@ class PathChecks:
     # -- resolution --------------------------------------------------------------------
 
     def _check(self, key: str) -> None:
-        """``InvalidPath`` unless ``key`` is normalised (no empty, '.', '..' part, no NUL)."""
+        """``InvalidPath`` unless ``key`` is normalised (no empty, '.' or '..' part, no NUL).
+
+        Keys found well formed are remembered (a check of the string alone,
+        nothing about the filesystem), so a hot key costs one set lookup.
+        """
+        if key in _WELL_FORMED:
+            return
         if (
-            "//" in key
-            or key[:1] == "/"
-            or key[-1:] == "/"
+            not key
+            or "//" in key
+            or key[0] == "/"
+            or key[-1] == "/"
             or "\x00" in key
-            or (("/." in key or key[:1] == ".") and not _BAD.isdisjoint(key.split("/")))
-            or not key
+            or (("/." in key or key[0] == ".") and not _BAD.isdisjoint(key.split("/")))
         ):
             raise self._bad_key(key)
+        if len(_WELL_FORMED) >= _WELL_FORMED_MAX:
+            _WELL_FORMED.clear()
+        _WELL_FORMED.add(key)
 
     def _open_dir(self, rel: str) -> int:
         """A new descriptor of folder ``rel`` (not empty) below the root; raw ``OSError``s."""
