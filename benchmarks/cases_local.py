@@ -263,8 +263,9 @@ def _specs(sizes: Sizes) -> list[_Spec]:
             LocalFixture.overwrite_variants,
             1.3,
             note="raw opens with 'wb', which truncates to zero first; on ext4 closing a "
-            "file truncated that way starts writeback of its data. A backend that rewrites "
-            "the file in place (write, then truncate only if shorter) skips that",
+            "file truncated that way starts writeback of its data. storeroom writes a "
+            "temporary file and exchanges it with the target (crash-safe), which does not; "
+            "neither side fsyncs (storeroom fsyncs only atomic writes)",
         ),
         _Spec(
             "write_create",

@@ -348,50 +348,58 @@ def test_listings_skip_escaping_and_broken_links(
     assert listed == ["a.txt"]
 
 
-def test_symlinks_inside_the_root_work(backend: LocalBackend, root: Path) -> None:
-    # spec: LOCAL-011, LOCAL-012
+def test_symlinks_inside_the_root_are_not_followed_either(
+    backend: LocalBackend, root: Path
+) -> None:
+    # spec: LOCAL-011, LOCAL-012, LOCAL-013
     backend.write("real/file.txt", b"old")
     (root / "alias.txt").symlink_to(root / "real" / "file.txt")
     (root / "dir").symlink_to("real")
-    assert backend.open_read("alias.txt").read() == b"old"
-    assert backend.open_read("dir/file.txt").read() == b"old"
-    backend.write("alias.txt", b"new!", overwrite=True)
-    assert (root / "real" / "file.txt").read_bytes() == b"new!"
-    assert (root / "alias.txt").is_symlink()
-    backend.write("alias.txt", io.BytesIO(b"streamed"), overwrite=True)
-    assert (root / "real" / "file.txt").read_bytes() == b"streamed"
+    refused: list[Callable[[], object]] = [
+        lambda: backend.open_read("alias.txt"),
+        lambda: backend.open_read("dir/file.txt"),
+        lambda: backend.stat("alias.txt"),
+        lambda: backend.write("alias.txt", b"new!", overwrite=True),
+        lambda: backend.write("alias.txt", io.BytesIO(b"streamed"), overwrite=True),
+        lambda: backend.write("alias.txt", b"new!", overwrite=True, atomic=True),
+        lambda: backend.write("dir/new.txt", b"x"),
+        lambda: backend.delete("alias.txt"),
+        lambda: backend.delete("dir/file.txt"),
+        lambda: backend.move("alias.txt", "moved"),
+        lambda: backend.move("real/file.txt", "dir/moved"),
+        lambda: backend.copy("alias.txt", "copied"),
+        lambda: backend.list("dir"),
+        lambda: backend.remove_folder("dir"),
+        lambda: backend.remove_folder("dir", recursive=True),
+    ]
+    for call in refused:
+        with pytest.raises(InvalidPath, match="symbolic link"):
+            call()
+    assert backend.exists("alias.txt") is False
+    assert backend.exists("dir") is False
+    assert backend.is_folder("dir") is False
+    # links are not listed; what they point to is, under its own name
     entries = list(backend.list("", recursive=True))
     assert [(type(e).__name__, e.path) for e in entries] == [
-        ("FileInfo", "alias.txt"),
-        ("FolderEntry", "dir"),  # listed, but a recursive listing does not descend
         ("FolderEntry", "real"),
         ("FileInfo", "real/file.txt"),
     ]
-    assert [e.path for e in backend.list("dir")] == ["dir/file.txt"]
-    refused: list[Callable[[], object]] = [
-        lambda: backend.delete("dir"),
-        lambda: backend.move("dir", "moved"),
-    ]
-    for call in refused:
-        with pytest.raises(InvalidPath):  # a symlinked folder is a folder
-            call()
-    assert (root / "dir").is_symlink()
-    backend.delete("alias.txt")
-    assert not (root / "alias.txt").exists()
-    assert (root / "real" / "file.txt").exists()
+    assert (root / "real" / "file.txt").read_bytes() == b"old"
+    assert (root / "alias.txt").is_symlink() and (root / "dir").is_symlink()
+    assert names(root) == {"alias.txt", "dir", "real"}
 
 
 def test_symlink_cycle_does_not_hang(backend: LocalBackend, root: Path) -> None:
     # spec: LOCAL-012
     backend.write("a/f", b"1")
     (root / "a" / "loop").symlink_to(root / "a")
-    assert [e.path for e in backend.list("", recursive=True)] == ["a", "a/f", "a/loop"]
+    assert [e.path for e in backend.list("", recursive=True)] == ["a", "a/f"]
 
 
-def test_remembered_paths_are_checked_again_after_a_swap(
+def test_a_folder_swapped_for_a_symlink_is_refused(
     backend: LocalBackend, root: Path, outside: Path
 ) -> None:
-    # spec: LOCAL-015 — a folder verified earlier is swapped for a symlink leading out
+    # spec: LOCAL-015 — a folder used earlier is swapped for a symlink leading out
     backend.write("d/secret.txt", b"mine")
     assert backend.exists("d/secret.txt")
     assert backend.open_read("d/secret.txt").read() == b"mine"
@@ -409,7 +417,7 @@ def test_remembered_paths_are_checked_again_after_a_swap(
     assert names(outside) == {"secret.txt"}
 
 
-def test_remembered_file_swapped_for_a_symlink(
+def test_a_file_swapped_for_a_symlink_is_refused(
     backend: LocalBackend, root: Path, outside: Path
 ) -> None:
     # spec: LOCAL-015
@@ -433,19 +441,6 @@ def test_recursive_removal_never_follows_links(
     assert not (root / "d").exists()
     assert names(outside) == {"secret.txt"}
     assert (outside / "secret.txt").read_bytes() == SECRET
-
-
-def test_removing_a_symlinked_folder_removes_only_the_link(
-    backend: LocalBackend, root: Path
-) -> None:
-    # spec: LOCAL-014
-    backend.write("real/x.txt", b"x")
-    (root / "alias").symlink_to("real")
-    with pytest.raises(DirectoryNotEmpty):
-        backend.remove_folder("alias")
-    backend.remove_folder("alias", recursive=True)
-    assert not (root / "alias").exists()
-    assert (root / "real" / "x.txt").read_bytes() == b"x"
 
 
 def test_root_cannot_be_removed(backend: LocalBackend, root: Path) -> None:
@@ -506,17 +501,20 @@ def test_overwrite_from_stream_keeps_permissions(backend: LocalBackend, root: Pa
 
 
 @pytest.mark.parametrize("new", [b"", b"short", b"a much longer content than before" * 100])
-def test_overwrite_from_bytes_rewrites_in_place(
+def test_overwrite_from_bytes_replaces_the_file(
     backend: LocalBackend, root: Path, new: bytes
 ) -> None:
-    # spec: LOCAL-022
+    # spec: LOCAL-022 — a new file renamed over the old one: never a torn mix
     backend.write("f.bin", b"the old content of the file")
+    os.chmod(root / "f.bin", 0o640)
     inode = (root / "f.bin").stat().st_ino
     result = backend.write("f.bin", new, overwrite=True)
     assert (root / "f.bin").read_bytes() == new
-    assert (root / "f.bin").stat().st_ino == inode
+    assert (root / "f.bin").stat().st_ino != inode
+    assert stat.S_IMODE((root / "f.bin").stat().st_mode) == 0o640
     assert result.size == len(new)
     assert _size(backend, "f.bin") == len(new)
+    assert names(root) == {"f.bin"}
 
 
 def test_atomic_write_is_durable(
@@ -578,13 +576,26 @@ def test_racing_create_only_writers_exactly_one_wins(backend: LocalBackend, atom
 
 
 def test_temporary_files_are_hidden(backend: LocalBackend, root: Path) -> None:
-    # spec: LOCAL-024
+    # spec: LOCAL-024 — exactly the backend's own temporary names are hidden
     backend.write("d/a.txt", b"a")
-    (root / ".~storeroom-1234abcd.tmp").write_bytes(b"leftover")
-    (root / "d" / ".~storeroom-ffff.tmp").write_bytes(b"leftover")
+    (root / ".~storeroom-0123456789ab.tmp").write_bytes(b"leftover")
+    (root / "d" / ".~storeroom-ffffffffffff.tmp").write_bytes(b"leftover")
     (root / ".hidden").write_bytes(b"a normal dot file")
+    for lookalike in (
+        ".~storeroom-1234abcd.tmp",
+        ".~storeroom-0123456789AB.tmp",
+        ".~storeroom-x.tmp",
+    ):
+        (root / "d" / lookalike).write_bytes(b"a user file")
     listed = [e.path for e in backend.list("", recursive=True)]
-    assert listed == [".hidden", "d", "d/a.txt"]
+    assert listed == [
+        ".hidden",
+        "d",
+        "d/.~storeroom-0123456789AB.tmp",
+        "d/.~storeroom-1234abcd.tmp",
+        "d/.~storeroom-x.tmp",
+        "d/a.txt",
+    ]
 
 
 def test_write_result(backend: LocalBackend, root: Path) -> None:

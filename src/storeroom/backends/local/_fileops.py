@@ -1,9 +1,10 @@
-# ruff: noqa: PTH108
 # os-level calls are deliberate here: pathlib objects cost too much on the hot paths.
-"""File-descriptor helpers of the local backend: fill, sync, temp files, copy, rmtree.
+"""File-descriptor helpers of the local backend: fill, sync, temporary files, copy.
 
-Every helper that can fail on the filesystem raises a storeroom error for
-the given key, with the ``OSError`` as ``__cause__``.
+Helpers raise raw ``OSError``s; the backend maps them for the key at hand.
+Temporary files live next to their target and are named
+``.~storeroom-<12 hex>.tmp``; one a killed writer left behind is removed by
+a later write or listing of its folder once it is stale (``STALE_AFTER``).
 """
 
 from __future__ import annotations
@@ -11,42 +12,45 @@ from __future__ import annotations
 import errno
 import os
 import random
-import shutil
-import sys
+import stat
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from storeroom._sources import _MARK as SOURCE_MARK
 from storeroom.backend import COPY_CHUNK, Source
-from storeroom.backends.local.errors import BACKEND, map_os_error
-from storeroom.errors import StoreroomError
+from storeroom.backends.local._fdpath import CLOEXEC, DIR_FLAGS, NOFOLLOW
 from storeroom.models import WriteResult
 from storeroom.path import RemotePath
 
 __all__ = [
-    "CLOEXEC",
     "NEW_FILE",
+    "STALE_AFTER",
     "TEMP_PREFIX",
     "TEMP_SUFFIX",
     "Fill",
     "close_filled",
     "copy_fd",
-    "in_place_filler",
+    "is_stale_temp",
     "is_temp_name",
     "make_temp",
     "quiet_unlink",
     "result",
-    "rmtree",
     "source_filler",
-    "sync_dir",
+    "sweep_stale",
+    "sync_fd",
 ]
 
 TEMP_PREFIX = ".~storeroom-"
 TEMP_SUFFIX = ".tmp"
-CLOEXEC = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | CLOEXEC
-_DIR_FLAGS: int | None = getattr(os, "O_DIRECTORY", None)
+_HEX_DIGITS = 12
+_TEMP_LEN = len(TEMP_PREFIX) + _HEX_DIGITS + len(TEMP_SUFFIX)
+_HEX = frozenset("0123456789abcdef")
+#: A temporary file untouched this long (seconds) was left by a writer that died.
+STALE_AFTER = 3600.0
+NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | CLOEXEC | NOFOLLOW
 _NO_DIR_SYNC = frozenset(
-    getattr(errno, n) for n in ("EINVAL", "ENOTSUP", "EOPNOTSUPP") if hasattr(errno, n)
+    getattr(errno, n) for n in ("EINVAL", "ENOTSUP", "EOPNOTSUPP", "EBADF") if hasattr(errno, n)
 )
 _NO_KERNEL_COPY = frozenset(
     getattr(errno, n)
@@ -54,18 +58,47 @@ _NO_KERNEL_COPY = frozenset(
     if hasattr(errno, n)
 )
 
-_fallocate = getattr(os, "posix_fallocate", None)
-_NO_FALLOCATE = frozenset(
-    getattr(errno, n) for n in ("EINVAL", "ENOTSUP", "EOPNOTSUPP", "ENODEV") if hasattr(errno, n)
-)
-
 #: Writes content into an open file descriptor and returns the number of bytes.
 Fill = Callable[[int], int]
 
 
 def is_temp_name(name: str) -> bool:
-    """True for the names of the backend's temporary files (hidden from listings)."""
-    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+    """True for exactly the backend's temporary names, ``.~storeroom-<12 hex>.tmp``.
+
+    Listings hide these; a name that merely looks similar is a user file.
+    """
+    return (
+        len(name) == _TEMP_LEN
+        and name.startswith(TEMP_PREFIX)
+        and name.endswith(TEMP_SUFFIX)
+        and _HEX.issuperset(name[len(TEMP_PREFIX) : -len(TEMP_SUFFIX)])
+    )
+
+
+def is_stale_temp(st: os.stat_result, now: float) -> bool:
+    """True for a regular temporary file nobody has written to for ``STALE_AFTER`` seconds."""
+    return stat.S_ISREG(st.st_mode) and st.st_mtime < now - STALE_AFTER
+
+
+def sweep_stale(folder_fd: int) -> None:
+    """Remove the stale temporary files of the folder open as ``folder_fd`` (best effort).
+
+    The folder is read through a descriptor of its own: a shared one would
+    share its read position with other threads.
+    """
+    now = time.time()
+    try:
+        fd = os.open(".", DIR_FLAGS, dir_fd=folder_fd)
+        try:
+            with os.scandir(fd) as it:
+                names = [e.name for e in it if e.name[0] == "." and is_temp_name(e.name)]
+            for name in names:
+                if is_stale_temp(os.stat(name, dir_fd=fd, follow_symlinks=False), now):
+                    os.unlink(name, dir_fd=fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass  # housekeeping only: a later write or listing tries again
 
 
 def write_all(fd: int, data: bytes | bytearray | memoryview) -> int:
@@ -80,7 +113,11 @@ def write_all(fd: int, data: bytes | bytearray | memoryview) -> int:
 
 
 def source_filler(src: Source) -> Fill:
-    """A ``Fill`` for ``src``: bytes in one write call, a stream in 1 MiB blocks."""
+    """A ``Fill`` for ``src``: bytes in one write call, a stream in 1 MiB blocks.
+
+    An exception raised by the stream itself is marked as the caller's own,
+    so it propagates unchanged instead of being reported as a disk failure.
+    """
     if isinstance(src, bytes | bytearray | memoryview):
         data = src if isinstance(src, bytes) else memoryview(src).cast("B")
         return lambda fd: write_all(fd, data)
@@ -88,35 +125,15 @@ def source_filler(src: Source) -> Fill:
     def fill(fd: int) -> int:
         read = src.read
         size = 0
-        while block := read(COPY_CHUNK):
-            size += write_all(fd, block)
-        return size
-
-    return fill
-
-
-def in_place_filler(data: bytes | bytearray | memoryview, old_size: int) -> Fill:
-    """A ``Fill`` rewriting an open existing file of ``old_size`` bytes with ``data``.
-
-    Growth is reserved first with ``posix_fallocate`` where supported, so a
-    full disk is reported before any old byte is touched.
-    """
-
-    if not isinstance(data, bytes):
-        data = memoryview(data).cast("B")
-
-    def fill(fd: int) -> int:
-        size = len(data)
-        if size > old_size and _fallocate is not None:
+        while True:
             try:
-                _fallocate(fd, old_size, size - old_size)
-            except OSError as exc:
-                if exc.errno not in _NO_FALLOCATE:
-                    raise
-        write_all(fd, data)
-        if old_size > size:
-            os.ftruncate(fd, size)
-        return size
+                block = read(COPY_CHUNK)
+            except Exception as exc:
+                setattr(exc, SOURCE_MARK, True)
+                raise
+            if not block:
+                return size
+            size += write_all(fd, block)
 
     return fill
 
@@ -138,68 +155,52 @@ def copy_fd(src: int, dst: int) -> int:
     return total
 
 
-def close_filled(
-    fd: int, fill: Fill, key: str, *, sync: bool, mode: int | None
-) -> tuple[int, float]:
+def close_filled(fd: int, fill: Fill, *, sync: bool, mode: int | None) -> tuple[int, float]:
     """Run ``fill`` on ``fd``, optionally chmod and fsync, and close it (also on failure).
 
-    Returns the size written and the file's mtime.
+    Returns the size written and the file's mtime. Raw ``OSError``s propagate.
     """
     try:
         size = fill(fd)
+        if mode is not None:
+            os.fchmod(fd, mode)  # keep the replaced file's permissions
         if sync:
             os.fsync(fd)
-        st = os.fstat(fd)
-        if mode is not None and mode != st.st_mode & 0o7777:
-            os.fchmod(fd, mode)  # keep the replaced file's permissions
-        mtime = st.st_mtime
-    except BaseException as exc:
+        mtime = os.fstat(fd).st_mtime
+    except BaseException:
         try:
             os.close(fd)
         except OSError:
             pass
-        if isinstance(exc, OSError) and not isinstance(exc, StoreroomError):
-            raise map_os_error(exc, key, operation="write") from exc
         raise
-    try:
-        os.close(fd)
-    except OSError as exc:
-        raise map_os_error(exc, key, operation="write") from exc
+    os.close(fd)
     return size, mtime
 
 
-def make_temp(folder: str, key: str) -> tuple[str, int]:
-    """Create a fresh temporary file in ``folder``; returns its path and an open descriptor."""
+def make_temp(folder_fd: int) -> tuple[str, int]:
+    """Create a fresh temporary file in the folder open as ``folder_fd``: (name, descriptor)."""
     for _ in range(8):
-        path = f"{folder}/{TEMP_PREFIX}{random.getrandbits(48):012x}{TEMP_SUFFIX}"
+        name = f"{TEMP_PREFIX}{random.getrandbits(48):012x}{TEMP_SUFFIX}"
         try:
-            return path, os.open(path, NEW_FILE, 0o666)
+            return name, os.open(name, NEW_FILE, 0o666, dir_fd=folder_fd)
         except FileExistsError:
             continue
-        except OSError as exc:
-            raise map_os_error(exc, key, operation="write") from exc
-    raise StoreroomError("could not create a temporary file", path=key, backend=BACKEND)
+    raise FileExistsError(errno.EEXIST, "no free temporary name")
 
 
-def sync_dir(folder: str, key: str) -> None:
-    """``fsync`` a folder so that a rename or link made in it survives a crash."""
-    if _DIR_FLAGS is None:  # pragma: no cover - no directory fsync on Windows
-        return
+def sync_fd(fd: int) -> None:
+    """``fsync`` a folder descriptor so that a rename or link made in it survives a crash."""
     try:
-        fd = os.open(folder or "/", os.O_RDONLY | _DIR_FLAGS | CLOEXEC)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        os.fsync(fd)
     except OSError as exc:
         if exc.errno not in _NO_DIR_SYNC:
-            raise map_os_error(exc, key, operation="write") from exc
+            raise
 
 
-def quiet_unlink(path: str) -> None:
-    """Remove ``path`` if possible; used only to clean up after another failure."""
+def quiet_unlink(name: str, folder_fd: int) -> None:
+    """Remove ``name`` if possible; used only to clean up after another failure."""
     try:
-        os.unlink(path)
+        os.unlink(name, dir_fd=folder_fd)
     except OSError:
         pass
 
@@ -209,16 +210,3 @@ def result(key: str, size: int, mtime: float) -> WriteResult:
     return WriteResult(
         RemotePath._trusted(key), size, last_modified=datetime.fromtimestamp(mtime, UTC)
     )
-
-
-def rmtree(path: str) -> None:
-    """``shutil.rmtree`` (which never follows symlinks) tolerating entries that vanish."""
-
-    def onexc(func: object, p: str, exc: BaseException) -> None:
-        if not isinstance(exc, FileNotFoundError):
-            raise exc
-
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=onexc)
-    else:
-        shutil.rmtree(path, onerror=lambda func, p, info: onexc(func, p, info[1]))

@@ -1,69 +1,126 @@
-# ruff: noqa: PTH102, PTH106, PTH112, PTH116
+# ruff: noqa: PTH103
 # os-level calls are deliberate here: pathlib objects cost too much on the hot paths.
-"""Key-to-path resolution of the local backend, checked against symlink escapes.
+"""The root descriptor of the local backend and key resolution below it.
 
-A key is checked by walking it one component at a time with ``lstat``; a
-symlink is followed only when its real path stays inside the root. Entries
-found this way without meeting any symlink are remembered by key with their
-identity ``(st_ino, st_ctime_ns, st_dev)`` (a bounded cache; the change time
-is part of it because filesystems hand a freed inode number to the next new
-file at once). Later, one ``stat`` of the same path that returns the same
-identity proves the path still reaches that very object, so the walk's
-verdict stands: a known folder or file costs one system call, a file in a
-known folder two. An entry that was removed, replaced, changed or swapped for
-a symlink has another identity and is walked again.
+The backend holds a descriptor on its root folder for its whole life and
+resolves every key freshly, per operation, below that descriptor with
+``open_beneath`` (``openat2`` with ``RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS``,
+or a ``O_NOFOLLOW`` walk). Nothing about a key is remembered between
+operations: a verdict is only as good as the descriptor it was made with,
+and a folder descriptor kept across calls would follow that folder if an
+attacker moved it out of the root (spec LOCAL-015).
 
-``exists`` answers whether the *store* has an entry: a path that resolves
-outside the root (through a symlink) is not part of the store, so it is
-``False`` there, while every operation that touches the entry raises
-``InvalidPath`` (spec LOCAL-013).
+A root folder that is removed while the backend is in use is noticed when a
+lookup misses (its descriptor then names a deleted folder): the backend opens
+the root path again, creating it first for a write when ``create_root``.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-from typing import Any
+import stat as st_
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from storeroom.backends.local._fdpath import (
+    CLOEXEC,
+    DIR_FLAGS,
+    check_fd_support,
+    open_beneath,
+    probe,
+)
 from storeroom.backends.local.errors import BACKEND, map_os_error
 from storeroom.errors import InvalidPath, NotFound, StoreroomError
 
-__all__ = ["PathChecks", "undo_folders"]
+__all__ = ["PathChecks"]
 
-_IFMT = 0o170000
-_IFDIR = 0o040000
-_IFLNK = 0o120000
+T = TypeVar("T")
 _BAD = frozenset(("", ".", ".."))
-_MISSING = frozenset((errno.ENOENT, errno.ENOTDIR))
-_KNOWN_MAX = 4096
+_WELL_FORMED: set[str] = set()
+_WELL_FORMED_MAX = 4096
+#: Seconds between two checks of the root for removal by ``exists`` misses.
+_RECHECK_ROOT = 1.0
+_ROOT_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | CLOEXEC
+#: A path through a symlink (``ELOOP``) or above the root (``EXDEV`` from RESOLVE_BENEATH).
+_LINK = frozenset((errno.ELOOP, errno.EXDEV))
 
-Found = tuple[str, os.stat_result | None, OSError | None]
 
-
-def undo_folders(created: list[str]) -> None:
-    """Remove folders a failed write created (deepest first); stop at one that filled up."""
-    for path in reversed(created):
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
         try:
-            os.rmdir(path)
+            os.close(fd)
         except OSError:
-            return
+            pass
+    fds.clear()
 
 
 class PathChecks:
-    """Mixin of ``LocalBackend``: safe key resolution below ``root``."""
+    """Mixin of ``LocalBackend``: the root descriptor and safe resolution below it."""
 
     root: str  #: the root with every symlink resolved
-    _base: str  #: root without trailing separator ("" for "/")
-    _prefix: str  #: ``_base + "/"``, prepended to keys
-    _inside: str  #: real paths inside the root start with this
-    _known: dict[str, tuple[int, int, int]]  #: key -> (st_ino, st_ctime_ns, st_dev)
+    create_root: bool
+    _prefix: str  #: ``root + "/"`` ("/" for the filesystem root), for ``native_path``
+    _rfd: int  #: descriptor of the root folder, -1 until first opened
+    _fds: list[int]  #: every root descriptor opened (closed when the backend is collected)
+    _root_checked: float  #: when ``exists`` last checked the root after a miss (monotonic)
 
     def _set_root(self, real_root: str) -> None:
         self.root = real_root
-        self._base = "" if real_root == os.sep else real_root
-        self._prefix = self._base + "/"
-        self._inside = real_root if real_root.endswith(os.sep) else real_root + os.sep
-        self._known = {}
+        self._prefix = real_root if real_root.endswith(os.sep) else real_root + os.sep
+        self._rfd = -1
+        self._fds = []
+        self._root_checked = 0.0
+        # Descriptors are never closed while the backend lives: a thread may be
+        # using one, and a closed number can be handed to an unrelated file.
+        weakref.finalize(self, _close_all, self._fds)
+
+    # -- the root descriptor -------------------------------------------------------
+
+    def _root_fd(self) -> int:
+        """The root descriptor, opened on first use (``OSError`` when the root is missing)."""
+        fd = self._rfd
+        return fd if fd >= 0 else self._open_root(create=False)
+
+    def _open_root(self, *, create: bool) -> int:
+        if create and self.create_root:
+            os.makedirs(self.root, exist_ok=True)
+        fd = os.open(self.root, _ROOT_FLAGS)
+        self._fds.append(fd)
+        check_fd_support(fd)
+        self._rfd = fd
+        return fd
+
+    def _root_replaced(self, *, create: bool) -> bool:
+        """After a miss: reopen the root if its folder was removed; True when it was."""
+        fd = self._rfd
+        try:
+            if fd >= 0 and os.fstat(fd).st_nlink > 0:
+                return False
+            self._open_root(create=create)
+        except OSError:
+            return False
+        return True
+
+    def _run(self, key: str, op: str, fn: Callable[[], T], *, create: bool = False) -> T:
+        """Run ``fn`` (raw ``OSError``s allowed) once more if the root was replaced; map errors."""
+        try:
+            try:
+                return fn()
+            except OSError as exc:
+                if exc.errno != errno.ENOENT or not self._root_replaced(create=create):
+                    raise
+            return fn()
+        except StoreroomError:
+            raise
+        except OSError as exc:
+            raise self._fail(exc, key, op) from exc
+        except ValueError as exc:  # NUL byte
+            raise self._bad_key(key) from exc
+
+    # -- errors ----------------------------------------------------------------------
 
     def _error(
         self, cls: type[StoreroomError], message: str, key: str, **kw: Any
@@ -78,222 +135,125 @@ class PathChecks:
             hint="pass keys through a Store, or normalise them with storeroom.path.normalize",
         )
 
+    def _link_error(self, key: str) -> StoreroomError:
+        return self._error(
+            InvalidPath,
+            "path goes through a symbolic link, and symbolic links are never followed "
+            "(no key may lead outside the store root)",
+            key,
+            hint="replace the link with the folder or file it points to",
+        )
+
     def _not_found(self, key: str, cause: BaseException | None) -> StoreroomError:
         err = self._error(NotFound, "file or folder not found", key)
         err.__cause__ = cause
         return err
 
-    def _inside_real(self, path: str, key: str) -> str:
-        """Real path of ``path``; ``InvalidPath`` when it lies outside the root."""
-        real = os.path.realpath(path)
-        if real != self.root and not real.startswith(self._inside):
-            raise self._error(
-                InvalidPath,
-                "path resolves outside the store root (through a symbolic link)",
-                key,
-                hint="symbolic links may only point inside the backend root",
-            )
-        return real
+    def _fail(
+        self, exc: OSError, key: str, op: str, *, reading: bool | None = None
+    ) -> StoreroomError:
+        """The storeroom error for an ``OSError`` met while working on ``key``.
 
-    def _remember(self, key: str, st: os.stat_result) -> None:
-        """Record that ``key`` reaches the object ``st`` describes without any symlink."""
-        known = self._known
-        if len(known) >= _KNOWN_MAX:
-            known.clear()
-        known[key] = (st.st_ino, st.st_ctime_ns, st.st_dev)
+        A file where a folder was expected is a miss for a read of an
+        existing entry (``reading``), and an invalid path for a write.
+        """
+        if exc.errno in _LINK:
+            return self._link_error(key)
+        if exc.errno == errno.ENOTDIR:
+            if op in _READS if reading is None else reading:
+                return self._not_found(key, exc)
+            return self._parent_is_file(key)
+        return map_os_error(exc, key, operation=op)
 
-    def _forget(self) -> None:
-        """Drop every remembered identity (after removing folders)."""
-        self._known.clear()
+    def _parent_is_file(self, key: str) -> StoreroomError:
+        return self._error(InvalidPath, "a parent of this path is a file, not a folder", key)
 
-    def _still_known(self, key: str) -> bool:
-        """True when ``key``'s path still reaches the object remembered for it."""
-        ident = self._known.get(key)
-        if ident is None:
-            return False
-        try:
-            st = os.stat(self._prefix + key)
-        except (OSError, ValueError):
-            st = None
+    # -- resolution --------------------------------------------------------------------
+
+    def _check(self, key: str) -> None:
+        """``InvalidPath`` unless ``key`` is normalised (no empty, '.' or '..' part, no NUL).
+
+        Keys found well formed are remembered (a check of the string alone,
+        nothing about the filesystem), so a hot key costs one set lookup.
+        """
+        if key in _WELL_FORMED:
+            return
         if (
-            st is not None
-            and st.st_ino == ident[0]
-            and st.st_ctime_ns == ident[1]
-            and st.st_dev == ident[2]
+            not key
+            or "//" in key
+            or key[0] == "/"
+            or key[-1] == "/"
+            or "\x00" in key
+            or (("/." in key or key[0] == ".") and not _BAD.isdisjoint(key.split("/")))
         ):
-            return True
-        self._known.pop(key, None)
-        return False
+            raise self._bad_key(key)
+        if len(_WELL_FORMED) >= _WELL_FORMED_MAX:
+            _WELL_FORMED.clear()
+        _WELL_FORMED.add(key)
+
+    def _open_dir(self, rel: str) -> int:
+        """A new descriptor of folder ``rel`` (not empty) below the root; raw ``OSError``s."""
+        return open_beneath(self._root_fd(), rel, DIR_FLAGS)
+
+    def _parent_fd(self, key: str) -> tuple[int, bool]:
+        """Descriptor of the folder holding ``key`` and whether the caller must close it."""
+        parent = key.rpartition("/")[0]
+        if not parent:
+            return self._root_fd(), False
+        return self._open_dir(parent), True
+
+    def _lstat(self, key: str) -> os.stat_result:
+        """``lstat`` of ``key`` resolved below the root (the root itself for "")."""
+        if not key:
+            st = os.fstat(self._root_fd())
+            if st.st_nlink == 0:  # the root folder was removed
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+            return st
+        parent, _, name = key.rpartition("/")
+        if not parent:
+            return os.stat(name, dir_fd=self._root_fd(), follow_symlinks=False)
+        fd = self._open_dir(parent)
+        try:
+            return os.stat(name, dir_fd=fd, follow_symlinks=False)
+        finally:
+            os.close(fd)
+
+    def _stat_or_none(self, key: str, op: str) -> os.stat_result | None:
+        """Stat of the store's entry at ``key``; ``None`` when missing; a symlink is refused."""
+        if key:
+            self._check(key)
+        try:
+            st = self._run(key, op, lambda: self._lstat(key))
+        except NotFound:
+            return None
+        if st_.S_ISLNK(st.st_mode):
+            raise self._link_error(key)
+        return st
 
     def exists(self, key: str) -> bool:
-        """True when the store has a file or folder at ``key``; usually one system call.
+        """True when the store has a file or folder at ``key``; one or two system calls.
 
-        A miss needs no further check: nothing is there, inside or outside the
-        root. A hit is trusted when its identity is remembered, else checked.
+        A path through a symlink is not part of the store: ``False``, whatever
+        is at the other end (spec LOCAL-013). After a miss the root is checked
+        for removal at most once a second (``exists`` is the cheapest call).
         """
-        ident = self._known.get(key)
-        if ident is None and not _BAD.isdisjoint(key.split("/")):
-            if key:
-                raise self._bad_key(key)
-            return self._lookup(key)[1] is not None
-        try:
-            st = os.lstat(self._prefix + key)
-        except (FileNotFoundError, NotADirectoryError):
-            return False
-        except OSError as exc:
-            raise map_os_error(exc, key) from exc
-        except ValueError as exc:
-            raise self._bad_key(key) from exc
-        if (
-            ident is not None
-            and st.st_ino == ident[0]
-            and st.st_ctime_ns == ident[1]
-            and st.st_dev == ident[2]
-        ):
-            return True
-        try:
-            return self._lookup(key)[1] is not None
-        except InvalidPath:
-            return False  # the key is well formed, so its path leads outside the root
-
-    def _lookup(self, key: str, *, follow_last: bool = True) -> Found:
-        """Checked path of ``key``, its stat (``None`` when missing) and the miss's cause.
-
-        Symlinks are followed only inside the root; with ``follow_last=False``
-        a final symlink is checked but returned unfollowed.
-        """
-        ident = self._known.get(key)
-        if ident is not None:
-            path = self._prefix + key
-            try:
-                st = os.lstat(path)
-                if st.st_ino == ident[0] and st.st_ctime_ns == ident[1] and st.st_dev == ident[2]:
-                    return path, st, None
-            except OSError:
-                pass
-        parent, sep, name = key.rpartition("/")
-        if name not in _BAD and (not sep or self._still_known(parent)):
-            return self._last(self._prefix + key, key, follow_last)
         if not key:
-            try:
-                return self.root, os.stat(self.root), None
-            except OSError as exc:
-                if exc.errno in _MISSING:
-                    return self.root, None, exc
-                raise map_os_error(exc, key) from exc
-        parts = key.split("/")
-        if not _BAD.isdisjoint(parts):
-            raise self._bad_key(key)
-        path = self._base
-        plain = True  # no symlink met so far
-        dir_st: os.stat_result | None = None
-        for part in parts[:-1]:
-            path, dir_st, missing, link = self._step(f"{path}/{part}", key, True)
-            if dir_st is None:
-                return path, None, missing
-            plain = plain and not link
-        if plain and dir_st is not None and dir_st.st_mode & _IFMT == _IFDIR:
-            self._remember(parent, dir_st)
-        return self._last(f"{path}/{name}", key, follow_last, plain)
-
-    def _step(
-        self, path: str, key: str, follow: bool
-    ) -> tuple[str, os.stat_result | None, OSError | None, bool]:
-        """``lstat`` one component: (path, stat or None if missing, the miss, was a symlink).
-
-        A symlink must resolve inside the root; it is followed when ``follow``.
-        """
+            return self._stat_or_none(key, "exists") is not None
+        self._check(key)
         try:
-            st = os.lstat(path)
-            if st.st_mode & _IFMT != _IFLNK:
-                return path, st, None, False
-            real = self._inside_real(path, key)
-            if not follow:
-                return path, st, None, True
-            return real, os.stat(real), None, True
-        except StoreroomError:
-            raise
+            found = probe(self._root_fd(), key)
+            if found < 0:
+                now = time.monotonic()
+                if now - self._root_checked < _RECHECK_ROOT:
+                    return False
+                self._root_checked = now
+                if self._root_replaced(create=False):
+                    found = probe(self._root_fd(), key)
         except OSError as exc:
-            if exc.errno in _MISSING:
-                return path, None, exc, False
-            raise map_os_error(exc, key) from exc
-        except ValueError as exc:  # NUL byte
-            raise self._bad_key(key) from exc
+            if exc.errno == errno.ENOENT:  # no root
+                return False
+            raise self._fail(exc, key, "exists") from exc
+        return found > 0
 
-    def _last(self, path: str, key: str, follow_last: bool, plain: bool = True) -> Found:
-        """Stat the final component below an already checked folder."""
-        found, st, missing, link = self._step(path, key, follow_last)
-        if st is not None and plain and not link:
-            self._remember(key, st)
-        return found, st, missing
 
-    def _parent_for_write(self, key: str) -> tuple[str, str, list[str]]:
-        """Checked real path of ``key``'s folder, the file name, and the folders created.
-
-        Missing parents are created; the caller passes the created list to
-        ``undo_folders`` if the write then fails.
-        """
-        parent, sep, name = key.rpartition("/")
-        if name in _BAD:
-            raise (
-                self._bad_key(key)
-                if key
-                else self._error(InvalidPath, "a file path is required, got the root", key)
-            )
-        if not sep:
-            return self._base, name, []
-        if self._still_known(parent):
-            return self._prefix + parent, name, []
-        parts = parent.split("/")
-        if not _BAD.isdisjoint(parts):
-            raise self._bad_key(key)
-        created: list[str] = []
-        try:
-            path, plain, st = self._make_parents(parts, key, created)
-        except BaseException as exc:
-            undo_folders(created)
-            if isinstance(exc, StoreroomError):
-                raise
-            if isinstance(exc, OSError):
-                raise map_os_error(exc, key, operation="write") from exc
-            if isinstance(exc, ValueError):
-                raise self._bad_key(key) from exc
-            raise
-        if plain and st is not None:
-            self._remember(parent, st)
-        return path, name, created
-
-    def _make_parents(
-        self, parts: list[str], key: str, created: list[str]
-    ) -> tuple[str, bool, os.stat_result | None]:
-        """Walk (creating as needed) the folders ``parts``; returns the real path."""
-        path = self._base
-        plain = True
-        st: os.stat_result | None = None
-        for part in parts:
-            path = f"{path}/{part}"
-            st = None
-            if created:  # below a new folder nothing exists yet
-                try:
-                    os.mkdir(path)
-                    created.append(path)
-                    continue
-                except FileExistsError:
-                    pass
-            try:
-                st = os.lstat(path)
-            except FileNotFoundError:
-                try:
-                    os.mkdir(path)
-                    created.append(path)
-                    continue
-                except FileExistsError:
-                    st = os.lstat(path)
-            mode = st.st_mode & _IFMT
-            if mode == _IFLNK:
-                plain = False
-                path = self._inside_real(path, key)
-                mode = _IFDIR if os.path.isdir(path) else 0
-            if mode != _IFDIR:
-                raise self._error(InvalidPath, "a parent of this path is a file", key)
-        return path, plain, st
+_READS = frozenset(("stat", "exists", "is_folder", "open_read", "list", "delete", "remove_folder"))

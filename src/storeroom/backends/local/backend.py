@@ -1,17 +1,17 @@
-# ruff: noqa: PTH100, PTH103, PTH105, PTH106, PTH108, PTH111, PTH112, PTH116, PTH120
+# ruff: noqa: PTH100, PTH103, PTH111, PTH116
 # os-level calls are deliberate here: pathlib objects cost too much on the hot paths.
 """The ``local`` backend: files in a folder of a local or mounted filesystem.
 
-Keys map to paths below a root that is resolved once at construction. Every
-access checks the key component by component with ``lstat``; a symlink is
-followed only when its real path stays inside the root, so no key reaches
-outside it (spec LOCAL-010..015). A failed write never leaves a partial file
-under the target name, and create-only writes claim the name with ``O_EXCL``
-or a hard link, so racing writers cannot clobber each other.
-
-Caveat: the checks run just before each operation, so a process that swaps
-a folder for a symlink at that very moment can win a race. The root is
-meant to be owned by the application, not shared with an adversary.
+Every key is resolved per operation below a descriptor held on the root,
+refusing symbolic links (``openat2`` with ``RESOLVE_BENEATH |
+RESOLVE_NO_SYMLINKS``, or an ``O_NOFOLLOW`` walk), and acted upon with
+``*at`` calls relative to the folder descriptor found, so no key reaches
+outside the root even while another process renames folders and plants
+links (spec LOCAL-010..015). Every write fills a temporary file next to the
+target and then gives it the name (``._write``), so a process killed at any
+point leaves the old or the complete new content; create-only writes and
+moves claim the name with ``renameat2(RENAME_NOREPLACE)`` (spec
+LOCAL-020..029, LOCAL-050).
 """
 
 from __future__ import annotations
@@ -24,32 +24,31 @@ from datetime import UTC, datetime
 from typing import BinaryIO, ClassVar
 
 from storeroom.backend import Backend, Entry, Source, rel_key, unsupported
-from storeroom.backends.local._fileops import (
+from storeroom.backends.local._fdpath import (
     CLOEXEC,
-    NEW_FILE,
-    Fill,
-    close_filled,
-    copy_fd,
-    in_place_filler,
-    make_temp,
-    quiet_unlink,
-    result,
-    rmtree,
-    source_filler,
-    sync_dir,
+    DIR_FLAGS,
+    no_link,
+    open_beneath,
+    rename_noreplace,
 )
-from storeroom.backends.local._paths import PathChecks, undo_folders
+from storeroom.backends.local._fileops import (
+    copy_fd,
+    is_temp_name,
+    quiet_unlink,
+    source_filler,
+)
 from storeroom.backends.local._reader import open_stream
-from storeroom.backends.local._walk import walk
+from storeroom.backends.local._walk import remove_tree, walk
+from storeroom.backends.local._write import Writes
 from storeroom.backends.local.config import LocalOptions
 from storeroom.backends.local.errors import BACKEND, map_os_error
 from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.errors import (
-    AlreadyExists,
     BackendUnavailable,
     ConfigError,
     DirectoryNotEmpty,
     InvalidPath,
+    NotFound,
     StoreroomError,
 )
 from storeroom.models import FileInfo, FolderEntry, WriteResult
@@ -60,23 +59,18 @@ _IFMT = 0o170000
 _IFDIR = st_.S_IFDIR
 _IFREG = st_.S_IFREG
 _IFLNK = st_.S_IFLNK
-_BAD = frozenset(("", ".", ".."))
-# O_NOFOLLOW: a final symlink fails (ELOOP) instead of being followed unchecked;
 # O_NONBLOCK: opening a FIFO does not hang (it is then refused as not regular).
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | CLOEXEC
-_REWRITE = os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | CLOEXEC
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | CLOEXEC
 _NAME = BACKEND
-_NO_LINK = frozenset(
-    getattr(errno, n) for n in ("EXDEV", "ENOTSUP", "EOPNOTSUPP", "EMLINK") if hasattr(errno, n)
-)
 
 
-class LocalBackend(PathChecks, Backend):
+class LocalBackend(Writes, Backend):
     """Files below ``root`` on the local filesystem.
 
     ``LocalBackend(root="/srv/data")``. See ``LocalOptions`` for
     ``create_root`` and ``durable``. Folders are real: empty ones exist and
-    are listed. There is no user metadata.
+    are listed. There is no user metadata. Symbolic links are never
+    followed: they are not part of the store.
     """
 
     type_name = _NAME
@@ -97,6 +91,7 @@ class LocalBackend(PathChecks, Backend):
         self.options = LocalOptions(root=os.fspath(root), create_root=create_root, durable=durable)
         self.create_root = create_root
         self.durable = durable
+        self._swept: dict[str, float] = {}
         raw = os.path.expanduser(self.options.root)
         if create_root:
             try:
@@ -122,190 +117,61 @@ class LocalBackend(PathChecks, Backend):
             return FolderEntry._fast(key, name)
         return FileInfo._fast(key, name, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
 
-    def _require_file(self, key: str, *, follow_last: bool = True) -> tuple[str, os.stat_result]:
-        path, st, err = self._lookup(key, follow_last=follow_last)
-        if st is None:
-            raise self._not_found(key, err)
-        mode = st.st_mode & _IFMT
-        if mode == _IFDIR or (mode == _IFLNK and os.path.isdir(path)):
-            raise self._error(InvalidPath, "expected a file, found a folder", key)
-        return path, st
-
-    def _regular_file(self, key: str) -> str:
-        path, st = self._require_file(key)
-        if st.st_mode & _IFMT != _IFREG:
-            raise self._error(InvalidPath, "not a regular file (a device, pipe or socket)", key)
-        return path
-
     def stat(self, key: str) -> Entry:
         """Entry of a file or folder; ``NotFound`` when missing."""
-        _, st, err = self._lookup(key)
-        if st is None:
-            raise self._not_found(key, err)
+        if key:
+            self._check(key)
+        st = self._run(key, "stat", lambda: self._lstat(key))
+        if st.st_mode & _IFMT == _IFLNK:
+            raise self._link_error(key)
         return self._entry(key, st)
 
     def is_folder(self, key: str) -> bool:
-        """True for a folder of the store (``False`` for one reached outside the root)."""
+        """True for a folder of the store (``False`` for a path through a symlink)."""
         try:
-            st = self._lookup(key)[1]
+            st = self._stat_or_none(key, "is_folder")
         except InvalidPath:
-            if not _BAD.isdisjoint(key.split("/")) and key:
-                raise
+            if key:
+                self._check(key)
             return False
         return st is not None and st.st_mode & _IFMT == _IFDIR
+
+    def _open_file(self, key: str, op: str) -> int:
+        """A read descriptor of the regular file ``key``: one resolution, then ``fstat``."""
+        if not key:
+            raise self._error(InvalidPath, "expected a file, found a folder", key)
+        self._check(key)
+        try:
+            fd = open_beneath(self._root_fd(), key, _READ_FLAGS)
+        except OSError:  # once more, the slow way: the root may have been replaced
+            fd = self._run(key, op, lambda: open_beneath(self._root_fd(), key, _READ_FLAGS))
+        try:
+            mode = os.fstat(fd).st_mode & _IFMT
+        except OSError as exc:
+            os.close(fd)
+            raise map_os_error(exc, key, operation=op) from exc
+        if mode != _IFREG:
+            os.close(fd)
+            raise self._error(
+                InvalidPath,
+                "expected a file, found a folder"
+                if mode == _IFDIR
+                else "not a regular file (a device, pipe or socket)",
+                key,
+            )
+        return fd
 
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
         """A buffered real file positioned at ``start`` and stopping at ``end``."""
         if (start is not None and start < 0) or (end is not None and end < 0):
             raise self._error(InvalidPath, "byte offsets must not be negative", key)
-        fd = self._open_known(key)
-        if fd < 0:
-            path = self._regular_file(key)
-            try:
-                fd = os.open(path, _READ_FLAGS)
-            except OSError as exc:
-                raise map_os_error(exc, key, operation="open_read") from exc
+        fd = self._open_file(key, "open_read")
         try:
             return open_stream(fd, key, start, end)
         except OSError as exc:
             raise map_os_error(exc, key, operation="open_read") from exc
 
-    def _open_known(self, key: str) -> int:
-        """Open a remembered regular file after one identity check; -1 to take the long way."""
-        ident = self._known.get(key)
-        if ident is None:
-            return -1
-        try:
-            fd = os.open(self._prefix + key, _READ_FLAGS)
-        except OSError:
-            return -1
-        try:
-            st = os.fstat(fd)
-            if (
-                st.st_ino == ident[0]
-                and st.st_ctime_ns == ident[1]
-                and st.st_dev == ident[2]
-                and st.st_mode & _IFMT == _IFREG
-            ):
-                return fd
-        except OSError:
-            pass
-        os.close(fd)
-        return -1
-
     # -- writes --------------------------------------------------------------
-
-    def _occupied(self, target: str, key: str, cause: OSError) -> StoreroomError:
-        """The error for a create-only write whose target name is taken."""
-        try:
-            st = os.lstat(target)
-            if st.st_mode & _IFMT == _IFLNK:
-                st = os.stat(self._inside_real(target, key))
-        except OSError:
-            st = None
-        if st is not None and st.st_mode & _IFMT == _IFDIR:
-            err = self._error(InvalidPath, "a folder exists at this path", key)
-        else:
-            err = self._error(
-                AlreadyExists, "file already exists", key, hint="pass overwrite=True to replace it"
-            )
-        err.__cause__ = cause
-        return err
-
-    def _replace_target(
-        self, parent: str, name: str, key: str
-    ) -> tuple[str, os.stat_result | None]:
-        """Path an overwrite replaces (a symlink's checked target) and its stat, if any."""
-        target = f"{parent}/{name}"
-        try:
-            st = os.lstat(target)
-            if st.st_mode & _IFMT == _IFLNK:
-                target = self._inside_real(target, key)
-                st = os.stat(target)
-        except StoreroomError:
-            raise
-        except FileNotFoundError:
-            return target, None
-        except OSError as exc:
-            raise map_os_error(exc, key, operation="write") from exc
-        except ValueError as exc:
-            raise self._bad_key(key) from exc
-        if st.st_mode & _IFMT == _IFDIR:
-            raise self._error(InvalidPath, "a folder exists at this path", key)
-        return target, st
-
-    def _commit(self, key: str, src: Source | Fill, overwrite: bool, atomic: bool) -> WriteResult:
-        """Write ``src`` (content, or a ``Fill``) following the write rules."""
-        parent, name, created = self._parent_for_write(key)
-        fill = src if callable(src) else source_filler(src)
-        try:
-            if not overwrite and not atomic:
-                return self._write_new(f"{parent}/{name}", key, fill)
-            if overwrite and not atomic and isinstance(src, bytes | bytearray | memoryview):
-                target, old = self._replace_target(parent, name, key)
-                if old is not None and old.st_mode & _IFMT == _IFREG:
-                    return self._write_in_place(target, key, in_place_filler(src, old.st_size))
-            return self._write_via_temp(parent, name, key, fill, overwrite, atomic)
-        except BaseException:
-            undo_folders(created)
-            raise
-
-    def _write_in_place(self, target: str, key: str, fill: Fill) -> WriteResult:
-        """Overwrite an existing file's content from bytes (which cannot fail half-way)."""
-        try:
-            fd = os.open(target, _REWRITE)
-        except OSError as exc:
-            raise map_os_error(exc, key, operation="write") from exc
-        size, mtime = close_filled(fd, fill, key, sync=False, mode=None)
-        return result(key, size, mtime)
-
-    def _write_new(self, target: str, key: str, fill: Fill) -> WriteResult:
-        """Create-only: ``O_EXCL`` claims the name; a failure removes what was written."""
-        try:
-            fd = os.open(target, NEW_FILE, 0o666)
-        except FileExistsError as exc:
-            raise self._occupied(target, key, exc) from exc
-        except OSError as exc:
-            raise map_os_error(exc, key, operation="write") from exc
-        except ValueError as exc:
-            raise self._bad_key(key) from exc
-        try:
-            size, mtime = close_filled(fd, fill, key, sync=False, mode=None)
-        except BaseException:
-            quiet_unlink(target)
-            raise
-        return result(key, size, mtime)
-
-    def _write_via_temp(
-        self, parent: str, name: str, key: str, fill: Fill, overwrite: bool, atomic: bool
-    ) -> WriteResult:
-        """A complete temporary file in the same folder, then ``os.replace`` or link."""
-        sync = atomic and self.durable
-        mode = None
-        if overwrite:
-            target, old = self._replace_target(parent, name, key)
-            mode = None if old is None else st_.S_IMODE(old.st_mode)
-        else:
-            target = f"{parent}/{name}"
-        tmp, fd = make_temp(parent, key)
-        try:
-            size, mtime = close_filled(fd, fill, key, sync=sync, mode=mode)
-            if overwrite:
-                os.replace(tmp, target)
-            else:
-                try:
-                    os.link(tmp, target, follow_symlinks=False)
-                except FileExistsError as exc:
-                    raise self._occupied(target, key, exc) from exc
-                quiet_unlink(tmp)
-        except BaseException as exc:
-            quiet_unlink(tmp)
-            if isinstance(exc, OSError) and not isinstance(exc, StoreroomError):
-                raise map_os_error(exc, key, operation="write") from exc
-            raise
-        if sync:
-            sync_dir(os.path.dirname(target), key)
-        return result(key, size, mtime)
 
     def write(
         self,
@@ -319,85 +185,147 @@ class LocalBackend(PathChecks, Backend):
         """Write a whole file; see ``Backend.write`` for the rules."""
         if metadata:
             raise unsupported(Capability.USER_METADATA, _NAME, "write")
-        return self._commit(key, src, overwrite, atomic)
+        early = not isinstance(src, bytes | bytearray | memoryview)
+        return self._commit(key, source_filler(src), overwrite, atomic, early=early)
 
     # -- delete, copy, move ---------------------------------------------------
 
-    def delete(self, key: str) -> None:
-        """Remove one file (a symlink to a file loses the link, not the target)."""
-        path, _ = self._require_file(key, follow_last=False)
+    def _folder_of(self, key: str, op: str) -> tuple[int, bool]:
+        """Descriptor of the existing folder holding ``key``, and whether to close it."""
+        return self._run(key, op, lambda: self._parent_fd(key))
+
+    def _file_at(self, fd: int, name: str, key: str, op: str) -> os.stat_result:
+        """Stat of the regular file (or other non-folder) ``name`` in folder ``fd``."""
         try:
-            os.unlink(path)
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
         except OSError as exc:
-            raise map_os_error(exc, key, operation="delete") from exc
+            raise self._fail(exc, key, op, reading=True) from exc
+        mode = st.st_mode & _IFMT
+        if mode == _IFDIR:
+            raise self._error(InvalidPath, "expected a file, found a folder", key)
+        if mode == _IFLNK:
+            raise self._link_error(key)
+        return st
+
+    def delete(self, key: str) -> None:
+        """Remove one file (``unlinkat`` relative to its folder: nothing is followed)."""
+        self._key_for_write(key)
+        fd, owned = self._folder_of(key, "delete")
+        name = key.rpartition("/")[2]
+        try:
+            self._file_at(fd, name, key, "delete")
+            os.unlink(name, dir_fd=fd)
+        except StoreroomError:
+            raise
+        except OSError as exc:
+            if exc.errno == errno.EISDIR:
+                raise self._error(InvalidPath, "expected a file, found a folder", key) from exc
+            raise self._fail(exc, key, "delete") from exc
+        finally:
+            if owned:
+                os.close(fd)
 
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
         """Copy a file into ``dst`` through the same safe write path (kernel copy when possible)."""
-        path = self._regular_file(src)
-        try:
-            in_fd = os.open(path, os.O_RDONLY | CLOEXEC)
-        except OSError as exc:
-            raise map_os_error(exc, src, operation="copy") from exc
+        in_fd = self._open_file(src, "copy")
         try:
             return self._commit(dst, lambda fd: copy_fd(in_fd, fd), overwrite, False)
         finally:
             os.close(in_fd)
 
     def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
-        """Rename one file: ``os.replace`` to overwrite, hard link + unlink for create-only."""
-        path, _ = self._require_file(src, follow_last=False)
-        if src == dst:
-            return
-        parent, name, created = self._parent_for_write(dst)
+        """Rename one file: ``renameat`` to overwrite, ``renameat2(RENAME_NOREPLACE)`` otherwise.
+
+        Of racing moves of one file exactly one succeeds; the others get ``NotFound``.
+        """
+        self._key_for_write(src)
+        self._key_for_write(dst)
+        sfd, sowned = self._folder_of(src, "move")
+        sname = src.rpartition("/")[2]
+        dfd, downed = -1, False
+        created: list[str] = []
         try:
-            if overwrite:
-                target = self._replace_target(parent, name, dst)[0]
-                os.replace(path, target)
+            self._file_at(sfd, sname, src, "move")
+            if src == dst:
                 return
-            target = f"{parent}/{name}"
-            try:
-                os.link(path, target, follow_symlinks=False)
-            except FileExistsError as exc:
-                raise self._occupied(target, dst, exc) from exc
-            os.unlink(path)
+            dfd, downed, created = self._run(
+                dst, "move", lambda: self._folder_for_write(dst), create=True
+            )
+            dname = dst.rpartition("/")[2]
+            self._target_mode(dfd, dname, dst, overwrite)
+            if overwrite:
+                os.rename(sname, dname, src_dir_fd=sfd, dst_dir_fd=dfd)
+            else:
+                try:
+                    rename_noreplace(sfd, sname, dfd, dname)
+                except FileExistsError as exc:
+                    raise self._occupied(dfd, dname, dst, exc) from exc
         except StoreroomError:
-            undo_folders(created)
+            self._undo_folders(created)
             raise
         except OSError as exc:
-            if exc.errno in _NO_LINK:  # another filesystem inside the root, or no hard links
+            if no_link(exc):  # another filesystem mounted inside the root
                 self.copy(src, dst, overwrite=overwrite)
                 self.delete(src)
                 return
-            undo_folders(created)
-            raise map_os_error(exc, dst, operation="move") from exc
+            self._undo_folders(created)
+            if exc.errno == errno.ENOENT:
+                raise self._not_found(src, exc) from exc
+            raise self._fail(exc, dst, "move") from exc
+        finally:
+            if sowned:
+                os.close(sfd)
+            if downed:
+                os.close(dfd)
 
     def remove_folder(self, key: str, *, recursive: bool = False) -> None:
-        """Remove a folder. Symlinks met on the way are unlinked, never followed.
+        """Remove a folder. Its content (with ``recursive``) is removed through descriptors
+        opened afresh below the root; links are unlinked, never followed.
 
-        A symlinked folder loses only the link (its target keeps its content).
+        Temporary files do not count: a folder that lists empty can be removed.
         """
         if not key:
             raise self._error(InvalidPath, "refusing to remove the backend root", key)
-        path, st, err = self._lookup(key, follow_last=False)
-        if st is None:
-            raise self._not_found(key, err)
-        is_link = st.st_mode & _IFMT == _IFLNK
-        if not (os.path.isdir(path) if is_link else st.st_mode & _IFMT == _IFDIR):
-            raise self._error(InvalidPath, "expected a folder, found a file", key)
-        if not recursive and (is_link and next(iter(self.list(key)), None) is not None):
-            raise self._not_empty(key, None)
-        self._forget()  # folders below may be gone
+        self._check(key)
+        fd, owned = self._folder_of(key, "remove_folder")
+        name = key.rpartition("/")[2]
         try:
-            if is_link:
-                os.unlink(path)
-            elif recursive:
-                rmtree(path)
+            mode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode & _IFMT
+            if mode == _IFLNK:
+                raise self._link_error(key)
+            if mode != _IFDIR:
+                raise self._error(InvalidPath, "expected a folder, found a file", key)
+            try:
+                os.rmdir(name, dir_fd=fd)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+            if recursive:
+                remove_tree(self._open_dir, key)
             else:
-                os.rmdir(path)
+                self._drop_temps(key)  # then rmdir fails if anything else is there
+            os.rmdir(name, dir_fd=fd)
+        except StoreroomError:
+            raise
         except OSError as exc:
             if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
                 raise self._not_empty(key, exc) from exc
-            raise map_os_error(exc, key, operation="remove_folder") from exc
+            raise self._fail(exc, key, "remove_folder") from exc
+        finally:
+            if owned:
+                os.close(fd)
+
+    def _drop_temps(self, key: str) -> None:
+        """Unlink the temporary files in folder ``key`` (they never keep a folder alive)."""
+        fd = self._open_dir(key)
+        try:
+            with os.scandir(fd) as it:
+                temps = [e.name for e in it if is_temp_name(e.name)]
+            for name in temps:
+                quiet_unlink(name, fd)
+        finally:
+            os.close(fd)
 
     def _not_empty(self, key: str, cause: OSError | None) -> StoreroomError:
         err = self._error(
@@ -411,16 +339,28 @@ class LocalBackend(PathChecks, Backend):
 
     # -- listing and housekeeping ---------------------------------------------
 
+    def _scan_dir(self, key: str) -> int:
+        """A new descriptor of folder ``key`` for reading (never the shared root descriptor)."""
+        if key:
+            return self._open_dir(key)
+        return os.open(".", DIR_FLAGS, dir_fd=self._root_fd())
+
+    def _list_fail(self, exc: OSError, key: str) -> Exception:
+        return self._fail(exc, key, "list")
+
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
         """Streamed, sorted entries under folder ``prefix``; see ``._walk``.
 
-        The prefix is checked when called; entries are read while iterating.
+        The prefix is checked when called; each folder is read when reached.
         """
-        path, st, _ = self._lookup(prefix)
+        try:
+            st = self._stat_or_none(prefix, "list")
+        except NotFound:
+            st = None
         if st is None or st.st_mode & _IFMT != _IFDIR:
             return iter(())
         rel = rel_key(prefix, base) if prefix else ""
-        return walk(path, prefix, rel, recursive, self._inside_real)
+        return walk(self._scan_dir, prefix, rel, recursive, self._list_fail)
 
     def ping(self) -> None:
         """Check that the root exists and is a folder."""
@@ -443,7 +383,7 @@ class LocalBackend(PathChecks, Backend):
             )
 
     def native_path(self, key: str) -> str:
-        """The absolute filesystem path of ``key`` (symlinks not resolved)."""
+        """The absolute filesystem path of ``key``."""
         return self._prefix + key if key else self.root
 
     def describe(self) -> Mapping[str, object]:
