@@ -45,8 +45,7 @@ def _config(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[s
     return {"type": "sftp", "options": target.sftp_options(target.ENV)}
 
 
-# "local" joins the list once its move refuses to leave a second copy (config above).
-@pytest.fixture(params=["memory", "sqlite", "postgres", "sftp"])
+@pytest.fixture(params=["local", "memory", "sqlite", "postgres", "sftp"])
 def racing(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, int]]:
     """A fresh store of each ATOMIC_MOVE backend, with its number of trials."""
     config = {

@@ -252,6 +252,38 @@ def test_sftp_listing_skips_a_backslash_name(caplog: pytest.LogCaptureFixture) -
         backend.remove_folder(root, recursive=True)
 
 
+def test_local_listing_skips_names_no_store_path_spells(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # spec: BACKEND-006, LOCAL-042
+    root = tmp_path / "root"
+    store = Registry(
+        RegistryConfig.from_dict(
+            {
+                "backends": {"b": {"type": "local", "options": {"root": str(root)}}},
+                "stores": {"s": {"backend": "b"}},
+            }
+        )
+    ).get_store("s")
+    store.write("ok/good.txt", b"good")
+    (root / "ok" / "back\\slash").write_bytes(b"x")  # another program's file
+    (root / "ok" / "dir\\name").mkdir()
+    import os
+
+    with open(os.path.join(os.fsencode(root), b"ok", b"bad-\xff.txt"), "wb") as fh:
+        fh.write(b"not UTF-8")  # a lone surrogate once decoded: no store path spells it
+    (root / "ok" / "caf\u00e9.txt").write_bytes(b"fine")  # non-ASCII but valid is listed
+    caplog.set_level(logging.WARNING, logger="storeroom.listing")
+    listed = sorted(str(f.path) for f in store.list_files("", recursive=True))
+    assert listed == ["ok/caf\u00e9.txt", "ok/good.txt"]
+    assert sorted(str(c.path) for c in store.iter_children("ok")) == [
+        "ok/caf\u00e9.txt",
+        "ok/good.txt",
+    ]
+    assert len(_skipped(caplog)) >= 3
+    assert all(is_store_key(p) for p in listed)
+
+
 # -- helpers writing to local disk check each destination themselves -----------------------
 
 

@@ -24,6 +24,7 @@ from storeroom.backend import Entry
 from storeroom.backends.local._fileops import is_stale_temp, is_temp_name
 from storeroom.errors import StoreroomError
 from storeroom.models import FileInfo, FolderEntry
+from storeroom.path import listable
 
 __all__ = ["OpenDir", "remove_tree", "walk"]
 
@@ -60,6 +61,8 @@ def _scan(open_dir: OpenDir, key: str, fail: Fail) -> Rows:
         with os.scandir(fd) as it:
             for e in it:
                 name = e.name
+                if ("\\" in name or not name.isascii()) and not listable(name, "local"):
+                    continue  # a name no store path can spell (BACKEND-006)
                 try:
                     if e.is_dir(follow_symlinks=False):
                         append((name + "/", 0, 0.0))
