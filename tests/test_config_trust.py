@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from services_support import service_env
-from storeroom import Registry, RegistryConfig
+from storeroom import Registry, RegistryConfig, Store
 from storeroom.backend import Backend
 from storeroom.backends import LocalBackend
 from storeroom.errors import BackendUnavailable, ConfigError
@@ -377,6 +377,28 @@ def test_http_options_retry_retries_real_server_failures() -> None:
         with pytest.raises(BackendUnavailable) as info:
             reg.get_store("s").read_bytes("f.txt")
         assert info.value.attempts == 2
+
+
+# spec: STORE-001b, CONFIG-008
+def test_a_directly_built_backend_with_retry_retries_in_a_direct_store() -> None:
+    from storeroom.backends.http import HTTPBackend
+
+    target = _target("http")
+    assert service_env("http", "STOREROOM_TEST_HTTP_URL") is not None
+    root = f"retry-{uuid.uuid4().hex[:10]}"
+    target.ServerSeeder(target.URL).put(f"{root}/f.txt", b"served on the third try")
+    flaky = f"{target.URL}/_test/flaky/2/503/0/{root}"
+    with Store(HTTPBackend(flaky, retry={"max_attempts": 3, "backoff_base": 0})) as store:
+        assert store.read_bytes("f.txt") == b"served on the third try"
+    flaky = f"{target.URL}/_test/flaky/9/503/0/{root}"
+    with Store(HTTPBackend(flaky, retry={"max_attempts": 2, "backoff_base": 0})) as store:
+        with pytest.raises(BackendUnavailable) as info:
+            store.read_bytes("f.txt")
+        assert info.value.attempts == 2
+    with Store(HTTPBackend(flaky)) as store:  # no retry option: one attempt
+        with pytest.raises(BackendUnavailable) as info:
+            store.read_bytes("f.txt")
+        assert info.value.attempts in (None, 1)
 
 
 # spec: CONFIG-008

@@ -39,7 +39,23 @@ def with_context_layer(backend: Backend) -> Backend:
         if isinstance(current, ContextLayer):
             return backend
         current = getattr(current, "inner", None)
-    return ContextLayer(backend)
+    return _with_option_retry(backend, ContextLayer(backend))
+
+
+def _with_option_retry(backend: Backend, stack: Backend) -> Backend:
+    """``stack`` under a retry layer when a bare ``backend`` was built with ``retry=``.
+
+    The Registry turns ``options.retry`` into a retry layer (CONFIG-008); a
+    backend built in code and handed to ``Store`` gets the same layer, so an
+    accepted option is never ignored (STORE-001b).
+    """
+    retry = getattr(getattr(backend, "options", None), "retry", None)
+    if retry is None or getattr(backend, "inner", None) is not None:
+        return stack
+    from storeroom.layers.retry import RetryLayer, RetryOptions  # only when asked for
+
+    opts = RetryOptions.coerce(retry, where=f"{backend.type_name}.options.retry")
+    return RetryLayer.from_options(stack, opts)
 
 
 class StoreCore:
