@@ -9,7 +9,7 @@ from typing import Any, BinaryIO
 from storeroom.backend import Source
 from storeroom.errors import InvalidArgument
 
-__all__ = ["SourceReader", "is_user_error", "source_failure", "to_source"]
+__all__ = ["SourceReader", "is_user_error", "mark_user_error", "source_failure", "to_source"]
 
 _MARK = "_storeroom_from_source"
 
@@ -17,6 +17,11 @@ _MARK = "_storeroom_from_source"
 def is_user_error(exc: BaseException) -> bool:
     """True when ``exc`` was raised by the caller's own content source."""
     return getattr(exc, _MARK, False) is True
+
+
+def mark_user_error(exc: BaseException) -> None:
+    """Tag ``exc`` as raised by the caller's own source, so the Store passes it on unchanged."""
+    setattr(exc, _MARK, True)
 
 
 def source_failure(src: object) -> Exception | None:
@@ -73,7 +78,7 @@ class SourceReader(io.RawIOBase):
                 return bytes(data) if not isinstance(data, bytes) else data
             return self._read_chunks(size)
         except Exception as exc:
-            setattr(exc, _MARK, True)
+            mark_user_error(exc)
             if self.failure is None:
                 self.failure = exc
             raise

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from storeroom._sources import _MARK as SOURCE_MARK
+from storeroom._sources import mark_user_error
 from storeroom.backend import COPY_CHUNK, Source
 from storeroom.backends.local._fdpath import CLOEXEC, DIR_FLAGS, NOFOLLOW
 from storeroom.models import WriteResult
@@ -129,7 +129,7 @@ def source_filler(src: Source) -> Fill:
             try:
                 block = read(COPY_CHUNK)
             except Exception as exc:
-                setattr(exc, SOURCE_MARK, True)
+                mark_user_error(exc)
                 raise
             if not block:
                 return size
