@@ -15,6 +15,7 @@ b'hi'
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from storeroom.backend import Backend, BackendProtocol, Forwarding
 from storeroom.capabilities import Capability
@@ -41,12 +42,25 @@ from storeroom.path import RemotePath
 from storeroom.registry import Registry, register_backend, register_layer
 from storeroom.store import Store
 
+if TYPE_CHECKING:
+    from storeroom.urls import open_store
+
 __version__ = "0.1.0.dev0"
 
 # Library convention: the application decides where log records go. Without a
 # handler of its own, Python's last-resort handler would print storeroom's
 # warnings to stderr.
 logging.getLogger("storeroom").addHandler(logging.NullHandler())
+
+
+def __getattr__(name: str) -> Any:
+    # ``open_store`` is loaded on first use: ``import storeroom`` stays small.
+    if name == "open_store":
+        from storeroom.urls import open_store
+
+        return open_store
+    raise AttributeError(f"module 'storeroom' has no attribute {name!r}")
+
 
 __all__ = [
     "Backend",
@@ -71,6 +85,7 @@ __all__ = [
     "StoreProfile",
     "WriteResult",
     "__version__",
+    "open_store",
     "register_backend",
     "register_layer",
     "resolve_env",

@@ -13,7 +13,7 @@ import codecs
 import contextlib
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from storeroom import _store_list, _store_write
 from storeroom._rangeio import open_seekable
@@ -24,6 +24,9 @@ from storeroom.capabilities import Capability
 from storeroom.errors import InvalidArgument, InvalidPath, NotFound
 from storeroom.models import FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult
 from storeroom.path import RemotePath, join_key, normalize
+
+if TYPE_CHECKING:
+    from storeroom.mapping import StoreMapper
 
 __all__ = ["GATES", "Store"]
 
@@ -429,6 +432,12 @@ class Store(StoreCore):
         """A Store rooted at ``subpath`` of this one, sharing the backend."""
         sub = normalize(subpath, backend=self._type)
         return Store(self._given, join_key(self._prefix, sub), name=self._name, owns_backend=False)
+
+    def mapper(self, path: str = "") -> StoreMapper:
+        """The files under folder ``path`` as a ``MutableMapping[str, bytes]`` (keys relative)."""
+        from storeroom.mapping import StoreMapper
+
+        return StoreMapper(self, path)
 
     def resolve(self, path: str = "") -> ResolutionPlan:
         """How ``path`` maps onto the backend (no I/O)."""

@@ -40,6 +40,14 @@ class EnvValue(str):
     def __reduce__(self) -> tuple[Any, ...]:
         return (EnvValue, (str(self), self.var))
 
+    def origin(self) -> str:
+        """Where the text came from, for messages (a URL's query parameter says so too)."""
+        return f"environment variable {self.var!r}"
+
+    def fix(self, expected: str) -> str:
+        """The hint of a value that does not convert."""
+        return f"set {self.var} to {expected}"
+
 
 _EXPECTED: dict[Any, str] = {
     bool: "true/false, 1/0, yes/no or on/off",
@@ -75,9 +83,9 @@ def from_env(value: EnvValue, tp: Any, where: str) -> Any:
         return converted
     expected = _EXPECTED[tp]
     raise ConfigError(
-        f"{where}: environment variable {value.var!r} is {str(value)!r}, expected {expected}",
+        f"{where}: {value.origin()} is {str(value)!r}, expected {expected}",
         key=where,
-        hint=f"set {value.var} to {expected}",
+        hint=value.fix(expected),
     )
 
 
