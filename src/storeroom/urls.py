@@ -294,7 +294,8 @@ def open_store(
     text = os.fspath(url)
     if not isinstance(text, str) or not text.strip():
         raise ConfigError("open_store: expected a URL or a local path", key="url")
-    protect_url(text)  # its password or signature is scrubbed from every message
+    if _URL.match(text.strip()):
+        protect_url(text)  # its password or signature is scrubbed from every message
     shown = mask_url(text)
     store_name = name or _NAME
     try:
