@@ -27,7 +27,7 @@ def test_mapping_round_trip_on_every_backend(every_store: Store) -> None:
     m["sub/deep/c"] = memoryview(b"333")
     assert store.read_bytes("data/sub/b") == b"22"  # keys are paths under the folder
     assert m["sub/deep/c"] == b"333"
-    assert sorted(m) == ["a", "sub/b", "sub/deep/c"]
+    assert list(m) == ["a", "sub/b", "sub/deep/c"]  # recursive, in sorted order
     assert len(m) == 3
     assert "a" in m and "sub/b" in m
     assert "sub" not in m  # a folder is not a key

@@ -84,7 +84,7 @@ def _sftp_keys() -> dict[str, str]:
 
 
 def test_file_url_and_plain_path(tmp_path: Path) -> None:
-    # spec: URL-001, URL-002, URL-020
+    # spec: URL-001, URL-002, URL-009, URL-020
     with open_store(f"file://{tmp_path}/data") as store:
         _round_trip(store)
         assert store.unwrap(LocalBackend).options.root == f"{tmp_path}/data"
@@ -198,8 +198,35 @@ def test_azure_url_with_a_sas_in_the_query_is_masked() -> None:
         st.mapper().clear()
 
 
+def test_url_text_is_literal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # spec: URL-010
+    monkeypatch.setenv("OPEN_STORE_X", "substituted")
+    with open_store(f"file://{tmp_path}/${{OPEN_STORE_X}}") as store:
+        store.write("f", b"1")
+    assert (tmp_path / "${OPEN_STORE_X}" / "f").exists()
+    assert not (tmp_path / "substituted").exists()
+
+
+def test_abfs_container_at_account_form_needs_no_io() -> None:
+    # spec: URL-006
+    url = "abfs://box@myacct.dfs.core.windows.net/deep/p?hns=false&connect_timeout=2"
+    with open_store(url, account_key="a2V5a2V5a2V5") as store:
+        opts = store.unwrap(AzureBackend).options
+        assert (opts.container, opts.account_name, opts.hns) == ("box", "myacct", False)
+        assert opts.connect_timeout == 2.0 and store.root_path == "deep/p"
+
+
+def test_sql_driver_parameters_stay_in_the_url(tmp_path: Path) -> None:
+    # spec: URL-007
+    with open_store(f"sqlite:///{tmp_path}/d.db?timeout=7&chunk_size=8192") as store:
+        _round_trip(store)
+        opts = store.unwrap(SQLBlobBackend).options
+        assert opts.url.reveal() == f"sqlite:///{tmp_path}/d.db?timeout=7"
+        assert opts.chunk_size == 8192
+
+
 def test_sqlite_url_with_options_in_the_query(tmp_path: Path) -> None:
-    # spec: URL-007, URL-011
+    # spec: URL-007, URL-009, URL-011
     url = f"sqlite:///{tmp_path}/blobs.db?chunk_size=4096&table_name=files"
     with open_store(url, root_path="r") as store:
         _round_trip(store)
@@ -300,6 +327,7 @@ def test_unknown_scheme_lists_the_known_ones() -> None:
         ("s3:bucket/p", "s3://"),
         ("memory://a/../../up", "root_path"),
         ("s3://b/p?anon", "has no value"),
+        ("az://user:pw@box/p", "no user:password"),
         ("", "expected a URL"),
     ],
 )
