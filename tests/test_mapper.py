@@ -37,6 +37,13 @@ def test_mapping_round_trip_on_every_backend(every_store: Store) -> None:
     with pytest.raises(KeyError) as info:
         m["missing"]
     assert isinstance(info.value.__cause__, NotFound)
+    with pytest.raises(KeyError) as info:
+        m["sub"]  # a folder is not a key (object stores: NotFound, others: InvalidPath)
+    assert isinstance(info.value.__cause__, NotFound | InvalidPath)
+    assert m.get("sub/deep") is None and m.pop("sub", b"d") == b"d"
+    with pytest.raises(KeyError):
+        del m["sub/deep"]
+    assert m["sub/deep/c"] == b"333"
     del m["sub/b"]
     assert "sub/b" not in m and not store.exists("data/sub/b")
     with pytest.raises(KeyError) as info:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from storeroom.capabilities import Capability
 from storeroom.errors import InvalidPath, NotFound, StoreroomError
+from storeroom.path import normalize_file
 
 if TYPE_CHECKING:
     from storeroom.store import Store
@@ -23,10 +24,19 @@ __all__ = ["StoreMapper"]
 CLEAR_CHUNK = 1000
 
 
-def _missing(key: str, exc: NotFound) -> KeyError:
+def _missing(key: str, exc: StoreroomError) -> KeyError:
     err = KeyError(key)
     err.__cause__ = exc
     return err
+
+
+def _names_a_folder(key: str) -> bool:
+    """Whether ``key`` is a well-formed file path (so its ``InvalidPath`` means: a folder)."""
+    try:
+        normalize_file(key)
+    except InvalidPath:
+        return False
+    return True
 
 
 def _check_value(key: str, value: object) -> bytes | bytearray | memoryview:
@@ -38,8 +48,8 @@ def _check_value(key: str, value: object) -> bytes | bytearray | memoryview:
 class StoreMapper(MutableMapping[str, bytes]):
     """A dict-like view of the files under ``path`` of ``store``; reads and writes go through.
 
-    ``m[k]`` reads a file (missing: ``KeyError`` whose ``__cause__`` is the
-    ``NotFound``), ``m[k] = v`` replaces it (atomically where the backend can),
+    ``m[k]`` reads a file (missing, or a folder: ``KeyError`` whose ``__cause__``
+    is the storeroom error), ``m[k] = v`` replaces it (atomically where the backend can),
     ``del m[k]`` deletes it; iteration lists the files recursively, streamed.
     """
 
@@ -66,6 +76,10 @@ class StoreMapper(MutableMapping[str, bytes]):
             return self._store.read_bytes(key)
         except NotFound as exc:
             raise _missing(key, exc) from exc
+        except InvalidPath as exc:
+            if _names_a_folder(key):
+                raise _missing(key, exc) from exc
+            raise
 
     def __setitem__(self, key: str, value: bytes) -> None:
         data = _check_value(key, value)
@@ -79,6 +93,10 @@ class StoreMapper(MutableMapping[str, bytes]):
             self._store.delete(key)
         except NotFound as exc:
             raise _missing(key, exc) from exc
+        except InvalidPath as exc:
+            if _names_a_folder(key):
+                raise _missing(key, exc) from exc
+            raise
 
     def __iter__(self) -> Iterator[str]:
         for info in self._store.list_files("", recursive=True):

@@ -9,6 +9,7 @@ their text converts to an option's int, float or bool type the way a
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -197,7 +198,7 @@ def _azure(parts: SplitResult, shown: str) -> _Parsed:
 def _sql(parts: SplitResult, shown: str, text: str) -> _Parsed:
     from storeroom.backends.sql.config import SQLBlobOptions  # no SQLAlchemy import
 
-    fields = {f for f in SQLBlobOptions.__dataclass_fields__ if f != "url"}
+    fields = {f.name for f in dataclasses.fields(SQLBlobOptions) if f.name != "url"}
     kept: list[str] = []
     ours: list[tuple[str, str]] = []
     for piece in parts.query.split("&") if parts.query else ():
