@@ -284,6 +284,16 @@ def test_query_values_convert_like_env_values(tmp_path: Path) -> None:
     assert pickle.loads(pickle.dumps(value)).origin() == "URL query parameter 'n'"
 
 
+@pytest.mark.parametrize("query", ["retry=3", "headers=x", "client_options=a"])
+def test_table_options_are_keywords_only(query: str) -> None:
+    # spec: URL-011
+    url = f"https://h/p?{query}" if query != "client_options=a" else f"s3://b/p?{query}"
+    name = query.split("=")[0]
+    with pytest.raises(ConfigError, match=f"{name}: takes a table or a list") as info:
+        open_store(url)
+    assert info.value.key == name and f"pass {name}=" in str(info.value)
+
+
 def test_unknown_option_names_it(tmp_path: Path) -> None:
     # spec: URL-012
     with pytest.raises(ConfigError) as info:

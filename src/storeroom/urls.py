@@ -18,7 +18,8 @@ from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from storeroom._mask import mask_url, protect_url
-from storeroom.config.env import EnvValue
+from storeroom.config.env import EnvValue, converts_from_env
+from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
 from storeroom.store import Store
 
@@ -263,6 +264,41 @@ def parse_url(url: str, shown: str) -> _Parsed:
     return _BUILDERS[kind](parts, shown)
 
 
+def _takes_text(tp: Any) -> bool:
+    """Whether an option typed ``tp`` can be written as query text (not a table or list)."""
+    import types
+    import typing
+
+    union = typing.get_origin(tp) in (typing.Union, types.UnionType)
+    for arg in typing.get_args(tp) if union else (tp,):
+        if arg is str or arg is Secret or converts_from_env(arg):
+            return True
+        if typing.get_origin(arg) is typing.Literal:
+            return True
+    return False
+
+
+def _check_query_types(parsed: _Parsed, shown: str) -> None:
+    """A query parameter for a table or list option is refused with the keyword to use."""
+    import importlib
+    import typing
+
+    from storeroom.backends import BUILTIN_BACKENDS
+
+    module, _, name = BUILTIN_BACKENDS[parsed.type].options_path.partition(":")
+    options_cls = getattr(importlib.import_module(module), name)  # imports no SDK
+    hints = typing.get_type_hints(options_cls)
+    for key, value in parsed.options.items():
+        hint = hints.get(options_cls.aliases.get(key, key))
+        if isinstance(value, QueryValue) and hint is not None and not _takes_text(hint):
+            raise _fail(
+                shown,
+                f"{key}: takes a table or a list, which a query parameter cannot give",
+                hint=f"pass {key}=... as a keyword argument",
+                key=key,
+            )
+
+
 def _rewrite(exc: ConfigError, shown: str, store: str) -> ConfigError:
     """Name the URL instead of the internal configuration's key paths."""
     for prefix in (f"backends.{_NAME}.options.", f"backends.{_NAME}.", f"stores.{store}."):
@@ -301,6 +337,7 @@ def open_store(
     store_name = name or _NAME
     try:
         parsed = parse_url(text.strip(), shown)
+        _check_query_types(parsed, shown)
         for key, value in options.items():
             _add(parsed.options, key, value, shown)
         root = "/".join(p for p in (parsed.root, root_path.strip("/")) if p)
