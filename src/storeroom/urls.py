@@ -23,7 +23,7 @@ from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
 from storeroom.store import Store
 
-__all__ = ["SCHEMES", "QueryValue", "open_store"]
+__all__ = ["SAS_PARAMS", "SCHEMES", "QueryValue", "open_store"]
 
 #: URL scheme → backend type. ``postgresql+<driver>`` and ``sqlite+<driver>`` count too.
 SCHEMES: Mapping[str, str] = {
@@ -228,7 +228,7 @@ _BUILDERS: dict[str, Callable[[SplitResult, str], _Parsed]] = {
 }
 
 
-def backend_type(url: str) -> str | None:
+def _backend_type(url: str) -> str | None:
     """The backend type a URL's scheme names (``None`` for an unknown scheme)."""
     match = _URL.match(url)
     if match is None:
@@ -240,9 +240,9 @@ def backend_type(url: str) -> str | None:
     return SCHEMES.get(scheme)
 
 
-def parse_url(url: str, shown: str) -> _Parsed:
+def _parse_url(url: str, shown: str) -> _Parsed:
     """The backend type, options and root folder a URL (or a plain local path) names."""
-    kind = backend_type(url)
+    kind = _backend_type(url)
     if kind is None:
         scheme = url.split(":", 1)[0]
         known = ", ".join(f"{s}://" for s in SCHEMES)
@@ -336,7 +336,7 @@ def open_store(
     shown = mask_url(text)
     store_name = name or _NAME
     try:
-        parsed = parse_url(text.strip(), shown)
+        parsed = _parse_url(text.strip(), shown)
         _check_query_types(parsed, shown)
         for key, value in options.items():
             _add(parsed.options, key, value, shown)
