@@ -156,3 +156,14 @@ def test_mapper_is_a_store_mapper() -> None:
     with Store(MemoryBackend()) as store:
         assert isinstance(store.mapper("p"), StoreMapper)
         assert store.mapper("p").root == "p"
+
+
+def test_async_store_hands_out_the_synchronous_mapper() -> None:
+    # spec: MAP-013
+    from storeroom.aio import AsyncStore
+
+    with Store(MemoryBackend()) as store:
+        m = AsyncStore(store).mapper("p")
+        assert isinstance(m, StoreMapper) and m.root == "p"
+        m["k"] = b"v"
+        assert store.read_bytes("p/k") == b"v"

@@ -16,7 +16,7 @@ from storeroom.errors import InvalidArgument
 
 #: Store methods that do no I/O and therefore stay plain (synchronous) methods.
 #: A new Store method is an I/O coroutine unless it is added here on purpose.
-NO_IO = {"supports", "resolve", "native_path", "to_key", "unwrap", "child"}
+NO_IO = {"supports", "resolve", "native_path", "to_key", "unwrap", "child", "mapper"}
 LISTINGS = {"list_files", "list_folders", "iter_children", "glob"}
 STREAMS = {"read", "read_seekable"}
 

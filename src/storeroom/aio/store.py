@@ -219,6 +219,7 @@ class AsyncStore:
     native_path = _plain(Store.native_path)
     to_key = _plain(Store.to_key)
     unwrap = _plain(Store.unwrap)
+    mapper = _plain(Store.mapper)  # the synchronous mapping: its calls block
 
     read = _stream(Store.read)
     read_seekable = _stream(Store.read_seekable)
