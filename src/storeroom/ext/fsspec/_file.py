@@ -151,6 +151,9 @@ class StoreroomFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec is un
     def _fetch_range(self, start: int, end: int) -> bytes:
         if start >= end:
             return b""
+        if start == 0 and end >= self.size:
+            # The whole file: one whole read, which a cache layer can keep (FSSPEC-010).
+            return self._store_obj.read_bytes(self._rel)
         return self._store_obj.read_range(self._rel, start, end)
 
     # -- write ------------------------------------------------------------------------

@@ -132,6 +132,11 @@ class StoreroomFileSystem(AbstractFileSystem):  # type: ignore[misc]
             )
         return store, rel, prefix
 
+    @property
+    def registry_config(self) -> RegistryConfig | None:
+        """The config this instance reads (``None`` when it wraps one Store)."""
+        return self._registry.config if self._registry is not None else None
+
     def store_for(self, path: Any = "") -> Store:
         """The Store that ``path`` lives on (``storeroom://STORE/...`` or the wrapped one)."""
         return self._target(path)[0]
@@ -215,6 +220,21 @@ class StoreroomFileSystem(AbstractFileSystem):  # type: ignore[misc]
         names = sorted(out)
         return {n: out[n] for n in names} if detail else names
 
+    def _file_info(self, store: Store, rel: str) -> FileInfo:
+        """``get_file_info``; a folder is ``InvalidPath`` on every backend, flat ones too."""
+        try:
+            return store.get_file_info(rel)
+        except NotFound:
+            if rel and store.is_folder(rel):
+                raise InvalidPath(
+                    "expected a file, found a folder",
+                    path=rel,
+                    store=store.name,
+                    operation="open",
+                    hint="open a file inside it, or list it with ls()",
+                ) from None
+            raise
+
     def modified(self, path: Any) -> dt.datetime:
         store, rel, _ = self._target(path)
         when = store.get_file_info(rel).modified_at
@@ -280,7 +300,7 @@ class StoreroomFileSystem(AbstractFileSystem):  # type: ignore[misc]
         name = _join(prefix, rel)
         size, details = None, None
         if mode == "rb":
-            details = _file_entry(name, store.get_file_info(rel))
+            details = _file_entry(name, self._file_info(store, rel))
             size = details["size"]
         elif mode == "xb" and store.exists(rel):
             raise AlreadyExists("file already exists", path=rel, operation="open")
@@ -422,7 +442,7 @@ class StoreroomFileSystem(AbstractFileSystem):  # type: ignore[misc]
             return
         for p in self.expand_path(path, recursive=False):
             store, rel, _ = self._target(p)
-            if rel and store.is_file(rel):
+            if rel and self.info(p)["type"] == "file":  # a missing path raises NotFound
                 store.delete(rel)
             elif not recursive:
                 self.rmdir(p)
