@@ -25,6 +25,9 @@ _END = object()
 _ABORT = object()
 #: Chunks in flight between the caller and the writer thread (memory bound).
 _QUEUE_CHUNKS = 2
+#: Reads at least this long skip the block cache: one ranged read of exactly what
+#: was asked (pyarrow reads whole column chunks), no over-fetch and no extra copy.
+_DIRECT = 16 * 2**20
 
 
 class _Aborted(Exception):
@@ -151,10 +154,21 @@ class StoreroomFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec is un
     def _fetch_range(self, start: int, end: int) -> bytes:
         if start >= end:
             return b""
-        if start == 0 and end >= self.size:
-            # The whole file: one whole read, which a cache layer can keep (FSSPEC-010).
+        if start == 0 and end >= self.size and self.size <= _DIRECT:
+            # The whole (small) file: one whole read, which a cache layer can keep.
             return self._store_obj.read_bytes(self._rel)
-        return self._store_obj.read_range(self._rel, start, end)
+        return self._store_obj.read_range(self._rel, start, min(end, self.size))
+
+    def read(self, length: int = -1) -> bytes:
+        """Long reads go around the block cache (no over-fetch, no extra copy)."""
+        if self.mode == "rb" and not self.closed:
+            remaining = self.size - self.loc
+            want = remaining if length is None or length < 0 else min(length, remaining)
+            if want >= _DIRECT:
+                data = self._fetch_range(self.loc, self.loc + want)
+                self.loc += len(data)
+                return data
+        return bytes(super().read(length))
 
     # -- write ------------------------------------------------------------------------
 
