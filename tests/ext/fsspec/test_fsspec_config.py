@@ -124,7 +124,8 @@ def test_store_wrapping_instance(tmp_path: Path) -> None:
     fs.pipe_file("storeroom://dir/a.txt", b"1")
     assert store.read_bytes("dir/a.txt") == b"1"
     assert fs.ls("", detail=False) == ["dir"]
-    assert fs.find("/dir/") == ["dir/a.txt"]
+    found = fs.find("/dir/")
+    assert found == ["dir/a.txt"] and type(found[0]) is str
     assert fs.store_for("anything") is store
     with pytest.raises(InvalidArgument):
         StoreroomFileSystem(config="x.toml", store=store)

@@ -45,7 +45,7 @@ def _dir_entry(name: str) -> Entry:
 
 
 def _join(prefix: str, rel: str) -> str:
-    return f"{prefix}/{rel}" if prefix and rel else prefix or rel
+    return f"{prefix}/{rel}" if prefix and rel else str(prefix or rel)  # never a RemotePath
 
 
 class StoreroomFileSystem(AbstractFileSystem):  # type: ignore[misc]
