@@ -1,4 +1,4 @@
-"""Long reads bypass the block cache; short ones go through it (both via read_range)."""
+"""Long reads read ahead by their own length in one request; short ones use blocks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from storeroom.layers.observe import ObserveLayer
 
 
 @pytest.mark.parametrize("backend", ["memory", "s3"])
-def test_long_reads_fetch_exactly_the_range(backend: str, tmp_path: Path) -> None:
+def test_long_reads_read_ahead_in_one_request(backend: str, tmp_path: Path) -> None:
     # spec: FSSPEC-010
     layers = [{"type": "observe", "record": 50, "log": False}]
     with fs_on(backend, tmp_path, layers=layers) as fs:
@@ -24,10 +24,15 @@ def test_long_reads_fetch_exactly_the_range(backend: str, tmp_path: Path) -> Non
             f.seek(100)
             assert f.read(17 * 2**20) == data[100 : 100 + 17 * 2**20]
             streams = recorder.of("read_stream")
-            assert [e.bytes for e in streams] == [17 * 2**20]  # no block-size over-fetch
+            # Twice 17 MiB is past the end: one request to the end of the file.
+            assert [e.bytes for e in streams] == [len(data) - 100]
             recorder.clear()
             assert f.read(10) == data[100 + 17 * 2**20 : 110 + 17 * 2**20]
-            assert f.read(10) == data[110 + 17 * 2**20 : 120 + 17 * 2**20]
-            assert len(recorder.of("open_read")) == 1  # one cached block served both
+            assert f.read(2**20) == data[110 + 17 * 2**20 : 110 + 18 * 2**20]
+            assert recorder.of("open_read") == []  # served from what was read ahead
             f.seek(0)
-            assert f.read() == data
+            assert f.read(17 * 2**20) == data[: 17 * 2**20]
+            assert [e.bytes for e in recorder.of("read_stream")] == [len(data)]
+            assert f.read() == data[17 * 2**20 :]
+            f.seek(len(data) - 5)
+            assert f.read(100) == data[-5:]
