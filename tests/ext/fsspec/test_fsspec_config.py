@@ -131,6 +131,9 @@ def test_store_wrapping_instance(tmp_path: Path) -> None:
         StoreroomFileSystem(config="x.toml", store=store)
     with pytest.raises(InvalidArgument):
         StoreroomFileSystem(store="not a store")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument) as typo:
+        StoreroomFileSystem(store=store, blocksize=10)  # accepted-then-ignored is refused
+    assert "blocksize" in str(typo.value)
 
 
 def test_pickles_as_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

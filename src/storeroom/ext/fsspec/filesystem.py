@@ -31,6 +31,10 @@ from storeroom.store import Store
 __all__ = ["StoreroomFileSystem"]
 
 Entry = dict[str, Any]
+#: fsspec's own constructor options, accepted (and handled by fsspec) as for any filesystem.
+_GENERIC_OPTIONS = frozenset(
+    {"use_listings_cache", "listings_expiry_time", "max_paths", "asynchronous", "loop"}
+)
 #: Read block size: one ranged request per 4 MiB, like common object-store clients.
 DEFAULT_BLOCK_SIZE = 4 * 2**20
 
@@ -69,6 +73,14 @@ class StoreroomFileSystem(AbstractFileSystem):  # type: ignore[misc]
         block_size: int | None = None,
         **storage_options: Any,
     ) -> None:
+        unknown = sorted(set(storage_options) - _GENERIC_OPTIONS)
+        if unknown:
+            raise InvalidArgument(
+                f"unknown storage option(s) for storeroom: {', '.join(unknown)}",
+                operation="fsspec",
+                hint="storeroom takes config=, store= and block_size=; backend options "
+                "belong in the registry config",
+            )
         super().__init__(**storage_options)
         self._store: Store | None = None
         self._registry: Registry | None = None
