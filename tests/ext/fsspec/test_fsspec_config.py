@@ -134,6 +134,8 @@ def test_store_wrapping_instance(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument) as typo:
         StoreroomFileSystem(store=store, blocksize=10)  # accepted-then-ignored is refused
     assert "blocksize" in str(typo.value)
+    with pytest.raises(InvalidArgument):
+        StoreroomFileSystem(store=store, block_size=0)
 
 
 def test_pickles_as_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -81,6 +81,10 @@ class StoreroomFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 hint="storeroom takes config=, store= and block_size=; backend options "
                 "belong in the registry config",
             )
+        if block_size is not None and (type(block_size) is not int or block_size <= 0):
+            raise InvalidArgument(
+                f"block_size must be a positive int, got {block_size!r}", operation="fsspec"
+            )
         super().__init__(**storage_options)
         self._store: Store | None = None
         self._registry: Registry | None = None
@@ -126,12 +130,13 @@ class StoreroomFileSystem(AbstractFileSystem):  # type: ignore[misc]
         """``(store, store-relative path, name prefix)``; store is None for the config root."""
         text = self._strip_protocol(path)
         if self._store is not None:
-            return self._store, normalize(text), ""
+            return self._store, normalize(text, backend=self._store.backend.type_name), ""
         name, _, rel = text.partition("/")
         if not name:
             return None, "", ""
         assert self._registry is not None
-        return _targets.store_named(self._registry, name), normalize(rel), name
+        store = _targets.store_named(self._registry, name)
+        return store, normalize(rel, backend=store.backend.type_name), name
 
     def _target(self, path: Any) -> tuple[Store, str, str]:
         store, rel, prefix = self._split(path)
