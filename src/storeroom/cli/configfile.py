@@ -1,20 +1,20 @@
 """Finding and loading the config file; the ``config check`` and ``config show`` commands.
 
-Resolution order: ``--config PATH``, then ``$STOREROOM_CONFIG``, then
-``./storeroom.toml``. When none exists the error says how to fix it
-(spec CLI-020..024).
+Resolution order (decided by the library, ``storeroom.config.locate``):
+``--config PATH``, then ``$STOREROOM_CONFIG``, then ``./storeroom.toml``.
+When none exists the error says how to fix it (spec CLI-020..024).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from storeroom.cli.output import mask, masked_repr
+from storeroom.config.locate import DEFAULT_FILE, ENV_VAR, load_located_config, locate_config
 from storeroom.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -32,34 +32,15 @@ __all__ = [
     "to_toml",
 ]
 
-ENV_VAR = "STOREROOM_CONFIG"
-DEFAULT_FILE = "storeroom.toml"
-
 
 def find_config(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
-    """The config file to load; ``ConfigError`` naming all three places when there is none."""
-    env = os.environ if environ is None else environ
-    if explicit:
-        return Path(explicit)
-    from_env = env.get(ENV_VAR, "").strip()
-    if from_env:
-        return Path(from_env)
-    default = Path(DEFAULT_FILE)
-    if default.is_file():
-        return default
-    raise ConfigError(
-        f"no config file: --config was not given, ${ENV_VAR} is not set, "
-        f"and there is no ./{DEFAULT_FILE}",
-        hint=f"pass --config PATH, set {ENV_VAR}=PATH, or create ./{DEFAULT_FILE} "
-        "with [backends.<name>] and [stores.<name>] tables",
-    )
+    """The config file to load (``storeroom.config.locate``; ``--config`` wins)."""
+    return locate_config(explicit, environ=environ, explicit_name="--config")
 
 
 def load_config(explicit: str | None) -> RegistryConfig:
     """Load (but do not validate) the config file."""
-    from storeroom.config.model import RegistryConfig
-
-    return RegistryConfig.from_file(find_config(explicit))
+    return load_located_config(explicit, explicit_name="--config")
 
 
 def _summary(config: RegistryConfig) -> dict[str, Any]:
