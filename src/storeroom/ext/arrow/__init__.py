@@ -1,0 +1,25 @@
+"""PyArrow filesystem over a Store: ``pq.read_table(path, filesystem=arrow_filesystem(store))``.
+
+``arrow_filesystem(store)`` (also ``pyarrow_fs``) returns a
+``pyarrow.fs.PyFileSystem`` whose handler sends every call through the
+Store, so its layers (cache, retry, observe, ...) apply. Needs the ``arrow``
+extra (``pip install storeroom[arrow]``). Spec ARROW-*.
+"""
+
+from __future__ import annotations
+
+import pyarrow.fs as pafs  # type: ignore[import-untyped]
+
+from storeroom.ext.arrow._handler import StoreHandler
+from storeroom.store import Store
+
+__all__ = ["StoreHandler", "arrow_filesystem", "pyarrow_fs"]
+
+
+def arrow_filesystem(store: Store) -> pafs.PyFileSystem:
+    """A ``pyarrow.fs.PyFileSystem`` over ``store``; paths are store-relative."""
+    return pafs.PyFileSystem(StoreHandler(store))
+
+
+#: The same as ``arrow_filesystem``, under the name remote-store users know.
+pyarrow_fs = arrow_filesystem
