@@ -41,6 +41,10 @@ SIZE_MAX = 10_000
 _MARKER = ".~storeroom-dir-"
 
 
+def _by_path(info: pafs.FileInfo) -> str:
+    return str(info.path)
+
+
 class StoreHandler(pafs.FileSystemHandler):  # type: ignore[misc]
     """Arrow's filesystem calls mapped onto one Store; pickles as the Store."""
 
@@ -141,7 +145,7 @@ class StoreHandler(pafs.FileSystemHandler):  # type: ignore[misc]
 
     def get_file_info_selector(self, selector: pafs.FileSelector) -> list[pafs.FileInfo]:
         base = self._path(selector.base_dir, "get_file_info_selector")
-        entries = list(self._select(base, selector.recursive))
+        entries = sorted(self._select(base, selector.recursive), key=_by_path)
         if not entries and base and not self.store.is_folder(base):
             if self.store.is_file(base):
                 raise self._error(
@@ -169,7 +173,7 @@ class StoreHandler(pafs.FileSystemHandler):  # type: ignore[misc]
         start = len(base) + 1 if base else 0
         for info in store.list_files(base, recursive=True):
             parent = info.path.rpartition("/")[0]
-            while len(parent) >= start and parent not in seen:  # folders implied by files
+            while parent and len(parent) >= start and parent not in seen:  # implied folders
                 seen.add(parent)
                 yield pafs.FileInfo(parent, pafs.FileType.Directory)
                 parent = parent.rpartition("/")[0]

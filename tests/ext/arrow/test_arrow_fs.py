@@ -1,0 +1,196 @@
+"""The StoreHandler contract: errors, atomic outputs, append, folders, pickling (ARROW-*)."""
+
+from __future__ import annotations
+
+import gc
+import io
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+import pytest
+
+from every_backend import every_store, registry_on
+from storeroom import Store
+from storeroom.backends import LocalBackend, MemoryBackend
+from storeroom.errors import (
+    AlreadyExists,
+    CapabilityNotSupported,
+    InvalidArgument,
+    InvalidPath,
+    NotFound,
+)
+from storeroom.ext.arrow import StoreHandler, arrow_filesystem, pyarrow_fs
+
+__all__ = ["every_store"]
+
+
+def test_typed_errors_come_out_of_pyarrow_calls(every_store: Store) -> None:
+    # spec: ARROW-050
+    fs = arrow_filesystem(every_store)
+    backend = every_store.backend.type_name
+    with pytest.raises(NotFound) as err:
+        pq.ParquetFile("gone/t.parquet", filesystem=fs)
+    assert err.value.path == "gone/t.parquet"
+    assert err.value.backend == backend
+    assert "gone/t.parquet" in str(err.value) and backend in str(err.value)
+    with pytest.raises(NotFound) as err:
+        fs.open_input_stream("gone/t.csv")
+    assert err.value.path == "gone/t.csv"
+    with pytest.raises(FileNotFoundError):  # storeroom errors keep their builtin base
+        fs.open_input_file("gone/t.csv")
+
+
+def test_output_is_invisible_until_close_and_unclosed_writes_nothing(every_store: Store) -> None:
+    # spec: ARROW-030, ARROW-031, ARROW-032
+    fs = arrow_filesystem(every_store)
+    every_store.write("o/f.bin", b"old")
+    out = fs.open_output_stream("o/f.bin")
+    out.write(b"new content")
+    assert every_store.read_bytes("o/f.bin") == b"old"
+    out.close()
+    assert every_store.read_bytes("o/f.bin") == b"new content"
+    fs.get_file_info("o/f.bin")  # remembers the size; a write through fs forgets it
+    with fs.open_output_stream("o/f.bin") as out2:
+        out2.write(b"longer content than before")
+    with fs.open_input_file("o/f.bin") as f:
+        assert f.read() == b"longer content than before"
+
+    dropped = fs.open_output_stream("o/never.bin")
+    dropped.write(b"x" * 1000)
+    del dropped
+    gc.collect()
+    assert not every_store.exists("o/never.bin")
+    assert fs.get_file_info("o/never.bin").type == pafs.FileType.NotFound
+
+
+def test_aborted_output_leaves_the_old_file(tmp_path: Path) -> None:
+    # spec: ARROW-032
+    from storeroom.ext.arrow._files import AtomicOutput
+
+    store = Store(LocalBackend(root=str(tmp_path)))
+    store.write("f.bin", b"old")
+    out = AtomicOutput(store, "f.bin")
+    out.write(b"partial")
+    out.abort()
+    assert out.closed
+    assert store.read_bytes("f.bin") == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]
+
+
+def test_append_is_a_typed_refusal() -> None:
+    # spec: ARROW-033
+    store = Store(MemoryBackend())
+    store.write("log.txt", b"a")
+    fs = arrow_filesystem(store)
+    with pytest.raises(CapabilityNotSupported) as err:
+        fs.open_append_stream("log.txt")
+    assert err.value.path == "log.txt"
+    assert err.value.backend == "memory"
+    assert isinstance(err.value, NotImplementedError)
+    assert store.read_bytes("log.txt") == b"a"
+
+
+def test_create_dir_rules(tmp_path: Path) -> None:
+    # spec: ARROW-013, ARROW-014
+    for store in (Store(LocalBackend(root=str(tmp_path))), Store(MemoryBackend())):
+        fs = arrow_filesystem(store)
+        with pytest.raises(NotFound):
+            fs.create_dir("x/y", recursive=False)
+        fs.create_dir("x", recursive=False)
+        fs.create_dir("x/y", recursive=False)
+        fs.create_dir("x/y", recursive=False)  # exists: fine
+        assert store.is_folder("x/y")
+        assert list(store.list_files("", recursive=True)) == []
+        store.write("f", b"1")
+        with pytest.raises(AlreadyExists):
+            fs.create_dir("f", recursive=True)
+        sel = fs.get_file_info(pafs.FileSelector("", recursive=True))
+        assert [(i.path, i.type) for i in sel] == [
+            ("f", pafs.FileType.File),
+            ("x", pafs.FileType.Directory),
+            ("x/y", pafs.FileType.Directory),
+        ]
+        with pytest.raises(InvalidPath):
+            fs.get_file_info(pafs.FileSelector("f"))
+        fs.delete_dir_contents("x")
+        assert store.is_folder("x") and not store.is_folder("x/y")
+        fs.delete_dir_contents("missing", missing_dir_ok=True)
+        with pytest.raises(NotFound):
+            fs.delete_dir_contents("missing")
+        fs.delete_dir_contents("", accept_root_dir=True)
+        assert list(store.iter_children("")) == []
+
+
+def test_paths_identity_and_seek_bounds() -> None:
+    # spec: ARROW-001, ARROW-002, ARROW-022
+    store = Store(MemoryBackend(), name="m")
+    fs = pyarrow_fs(store)
+    assert isinstance(fs, pafs.PyFileSystem)
+    assert fs.type_name == "py::storeroom+memory"
+    assert fs.equals(arrow_filesystem(store))
+    assert not fs.equals(arrow_filesystem(Store(MemoryBackend())))
+    assert fs.normalize_path("/a//b/") == "a/b"
+    with pytest.raises(InvalidPath) as err:
+        fs.normalize_path("../escape")
+    assert err.value.store == "m"
+    store.write("d/f.bin", bytes(range(100)))
+    assert fs.get_file_info("/d/f.bin").size == 100
+    with fs.open_input_file("d/f.bin") as f:
+        assert f.size() == 100
+        assert f.read_at(10, 20) == bytes(range(20, 30))
+        f.seek(95)
+        assert f.read() == bytes(range(95, 100))
+    raw = fs.handler.open_input_file("d/f.bin")
+    assert isinstance(raw, pa.NativeFile)
+    from storeroom.ext.arrow._files import RangedFile
+
+    with pytest.raises(InvalidArgument):
+        RangedFile(store, "d/f.bin", 100).seek(2**63)
+    with pytest.raises(TypeError):
+        StoreHandler(io.BytesIO())  # type: ignore[arg-type]
+
+
+def test_pickles_as_the_store(tmp_path: Path) -> None:
+    # spec: ARROW-060
+    registry = registry_on("local", tmp_path)
+    store = registry.get_store("s")
+    fs = arrow_filesystem(store)
+    pq.write_table(pa.table({"a": [1, 2, 3]}), "t.parquet", filesystem=fs)
+    copy = pickle.loads(pickle.dumps(fs))
+    assert isinstance(copy.handler, StoreHandler)
+    assert copy.handler.store.root_path == store.root_path
+    assert pq.read_table("t.parquet", filesystem=copy)["a"].to_pylist() == [1, 2, 3]
+    registry.close()
+
+
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_pickled_filesystem_works_in_another_process(backend: str, tmp_path: Path) -> None:
+    # spec: ARROW-060
+    registry = registry_on(backend, tmp_path)
+    store = registry.get_store("s")
+    fs = arrow_filesystem(store)
+    pq.write_table(pa.table({"a": [4, 5]}), "p/t.parquet", filesystem=fs)
+    code = (
+        "import pickle, sys, pyarrow.parquet as pq\n"
+        "fs = pickle.loads(sys.stdin.buffer.read())\n"
+        "pq.write_table(pq.read_table('p/t.parquet', filesystem=fs), 'p/back.parquet',"
+        " filesystem=fs)\n"
+        "print(fs.type_name)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        input=pickle.dumps(fs),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().strip() == f"py::storeroom+{store.backend.type_name}"
+    assert pq.read_table("p/back.parquet", filesystem=fs)["a"].to_pylist() == [4, 5]
+    store.delete_folder("p", recursive=True)
+    registry.close()
