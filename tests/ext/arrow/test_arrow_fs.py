@@ -194,3 +194,22 @@ def test_pickled_filesystem_works_in_another_process(backend: str, tmp_path: Pat
     assert pq.read_table("p/back.parquet", filesystem=fs)["a"].to_pylist() == [4, 5]
     store.delete_folder("p", recursive=True)
     registry.close()
+
+
+def test_large_reads_are_split_into_parallel_ranged_reads() -> None:
+    # spec: ARROW-023
+    from storeroom.ext.arrow._files import SPLIT_MIN, SPLIT_PARTS
+    from storeroom.layers import ObserveLayer, Recorder
+
+    recorder = Recorder()
+    store = Store(ObserveLayer(MemoryBackend(), log=False, sinks=[recorder]))
+    data = bytes(range(256)) * ((SPLIT_MIN + 12345) // 256)
+    store.write("big.bin", data)
+    fs = arrow_filesystem(store)
+    recorder.clear()
+    with fs.open_input_file("big.bin") as f:
+        assert f.read_at(len(data) - 7, 7) == data[7:]
+        opens = len(recorder.of("open_read"))
+        assert 1 < opens <= SPLIT_PARTS
+        assert f.read_at(100, 50) == data[50:150]
+    assert len(recorder.of("open_read")) == opens + 1
