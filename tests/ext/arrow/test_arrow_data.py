@@ -202,6 +202,8 @@ def test_folders_follow_the_backend(observed: tuple[Store, Recorder]) -> None:
     assert not store.exists("a/b/c.txt")
     fs.delete_dir_contents("a")
     assert not store.exists("a/d.txt")
+    emptied = pafs.FileType.Directory if real else pafs.FileType.NotFound
+    assert fs.get_file_info("a").type == emptied
     fs.delete_dir("m")
     assert not store.exists("m")
     fs.delete_file  # noqa: B018 - attribute exists on every PyFileSystem

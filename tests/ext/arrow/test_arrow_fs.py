@@ -122,6 +122,17 @@ def test_create_dir_rules(tmp_path: Path) -> None:
         fs.delete_dir_contents("missing", missing_dir_ok=True)
         with pytest.raises(NotFound):
             fs.delete_dir_contents("missing")
+        with pytest.raises(InvalidPath):
+            fs.handler.delete_dir_contents("", False)
+        with pytest.raises(NotFound):
+            fs.delete_dir("missing")
+        with pytest.raises(NotFound):
+            fs.move("missing", "elsewhere")
+        out = fs.open_output_stream("f/under-a-file")
+        out.write(b"1")
+        with pytest.raises(InvalidPath) as err:
+            out.close()
+        assert err.value.path == "f/under-a-file"
         fs.delete_dir_contents("", accept_root_dir=True)
         assert list(store.iter_children("")) == []
 
@@ -213,3 +224,29 @@ def test_large_reads_are_split_into_parallel_ranged_reads() -> None:
         assert 1 < opens <= SPLIT_PARTS
         assert f.read_at(100, 50) == data[50:150]
     assert len(recorder.of("open_read")) == opens + 1
+
+
+def test_sizes_seen_open_files_without_a_stat_within_size_ttl() -> None:
+    # spec: ARROW-021
+    from storeroom.layers import ObserveLayer, Recorder
+
+    recorder = Recorder()
+    store = Store(ObserveLayer(MemoryBackend(), log=False, sinks=[recorder]))
+    store.write("f.bin", b"12345")
+    fs = arrow_filesystem(store)
+    fs.get_file_info("f.bin")
+    recorder.clear()
+    with fs.open_input_file("f.bin") as f:
+        assert f.read() == b"12345"
+    assert recorder.of("stat") == []
+
+    fresh = arrow_filesystem(store, size_ttl=0)
+    fresh.get_file_info("f.bin")
+    store.write("f.bin", b"1234567890", overwrite=True)  # changed behind the filesystem
+    recorder.clear()
+    with fresh.open_input_file("f.bin") as f:
+        assert f.read() == b"1234567890"
+    assert len(recorder.of("stat")) == 1
+    assert pickle.loads(pickle.dumps(fresh)).handler.size_ttl == 0
+    with pytest.raises(InvalidArgument):
+        arrow_filesystem(store, size_ttl=-1)

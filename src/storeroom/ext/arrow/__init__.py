@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import pyarrow.fs as pafs  # type: ignore[import-untyped]
 
-from storeroom.ext.arrow._handler import StoreHandler
+from storeroom.ext.arrow._handler import SIZE_TTL, StoreHandler
 from storeroom.store import Store
 
 __all__ = ["StoreHandler", "arrow_filesystem", "pyarrow_fs"]
 
 
-def arrow_filesystem(store: Store) -> pafs.PyFileSystem:
-    """A ``pyarrow.fs.PyFileSystem`` over ``store``; paths are store-relative."""
-    return pafs.PyFileSystem(StoreHandler(store))
+def arrow_filesystem(store: Store, *, size_ttl: float = SIZE_TTL) -> pafs.PyFileSystem:
+    """A ``pyarrow.fs.PyFileSystem`` over ``store``; paths are store-relative.
+
+    ``size_ttl`` (seconds, default 30): how long a size seen in a listing or
+    ``get_file_info`` opens that file without another stat; ``0`` turns it off.
+    """
+    return pafs.PyFileSystem(StoreHandler(store, size_ttl=size_ttl))
 
 
 #: The same as ``arrow_filesystem``, under the name remote-store users know.

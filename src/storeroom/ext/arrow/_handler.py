@@ -22,6 +22,7 @@ import pyarrow.fs as pafs  # type: ignore[import-untyped]
 from storeroom.errors import (
     AlreadyExists,
     CapabilityNotSupported,
+    InvalidArgument,
     InvalidPath,
     NotFound,
     StoreroomError,
@@ -33,7 +34,7 @@ from storeroom.store import Store
 
 __all__ = ["StoreHandler"]
 
-#: How long a size seen in a listing or ``get_file_info`` may stand in for a stat.
+#: Default seconds a size seen in a listing or ``get_file_info`` stands in for a stat.
 SIZE_TTL = 30.0
 #: Most sizes remembered at once (the oldest is dropped first).
 SIZE_MAX = 10_000
@@ -46,18 +47,31 @@ def _by_path(info: pafs.FileInfo) -> str:
 
 
 class StoreHandler(pafs.FileSystemHandler):  # type: ignore[misc]
-    """Arrow's filesystem calls mapped onto one Store; pickles as the Store."""
+    """Arrow's filesystem calls mapped onto one Store; pickles as the Store.
 
-    def __init__(self, store: Store) -> None:
+    ``size_ttl``: for that many seconds a file size this handler saw (in
+    ``get_file_info`` or a listing) is used to open the file without another
+    stat; ``0`` stats on every open. Writes through this filesystem forget
+    the size at once; a change made elsewhere inside the window is not seen.
+    """
+
+    def __init__(self, store: Store, *, size_ttl: float = SIZE_TTL) -> None:
         if not isinstance(store, Store):
             raise TypeError(f"arrow_filesystem needs a storeroom Store, got {type(store)!r}")
+        if isinstance(size_ttl, bool) or not isinstance(size_ttl, int | float) or size_ttl < 0:
+            raise InvalidArgument(
+                f"size_ttl must be a number of seconds >= 0, got {size_ttl!r}",
+                backend=store.backend.type_name,
+                store=store.name,
+            )
         self.store = store
+        self.size_ttl = float(size_ttl)
         self._type = store.backend.type_name
         self._sizes: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (StoreHandler, (self.store,))
+        return (_rebuild, (self.store, self.size_ttl))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, StoreHandler) and other.store == self.store
@@ -83,6 +97,8 @@ class StoreHandler(pafs.FileSystemHandler):  # type: ignore[misc]
         )
 
     def _remember(self, info: FileInfo) -> None:
+        if not self.size_ttl:
+            return
         with self._lock:
             sizes = self._sizes
             sizes.pop(info.path, None)
@@ -94,7 +110,7 @@ class StoreHandler(pafs.FileSystemHandler):  # type: ignore[misc]
         """A size seen within the last ``SIZE_TTL`` seconds, else ``None``."""
         with self._lock:
             entry = self._sizes.get(path)
-        if entry is None or time.monotonic() - entry[1] > SIZE_TTL:
+        if entry is None or time.monotonic() - entry[1] >= self.size_ttl:
             return None
         return entry[0]
 
@@ -289,3 +305,7 @@ class StoreHandler(pafs.FileSystemHandler):  # type: ignore[misc]
             "open_append_stream",
             hint="write a new file (open_output_stream) or read, extend and rewrite it",
         )
+
+
+def _rebuild(store: Store, size_ttl: float) -> StoreHandler:
+    return StoreHandler(store, size_ttl=size_ttl)
