@@ -26,7 +26,7 @@ __all__ = ["AtomicOutput", "RangedFile"]
 #: Reads of at least this many bytes are split into parallel ranged reads.
 SPLIT_MIN = 8 * 1024 * 1024
 #: Smallest part of a split read, and most parts in flight for one read.
-SPLIT_PART_MIN = 2 * 1024 * 1024
+SPLIT_PART_MIN = 4 * 1024 * 1024
 SPLIT_PARTS = 8
 #: Spool this much in memory before moving to a temporary file (non-atomic fallback).
 SPOOL_MAX = 8 * 1024 * 1024
