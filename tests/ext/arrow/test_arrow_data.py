@@ -151,6 +151,9 @@ def test_pandas_and_polars(observed: tuple[Store, Recorder]) -> None:
     with fs.open_input_file("pl/f.parquet") as f:
         read = pl.read_parquet(f, columns=["id"])
     assert read["id"].to_list() == list(range(ROWS))
+    with fs.open_input_file("pl/f.parquet") as f:
+        scanned = pl.scan_parquet(f).filter(pl.col("year") == 2020).select("id").collect()
+    assert scanned["id"].to_list() == list(range(0, ROWS, 3))
     lazy = pl.scan_pyarrow_dataset(ds.dataset("pl", filesystem=fs, format="parquet"))
     assert lazy.filter(pl.col("year") == 2022).select(pl.len()).collect().item() == ROWS // 3
     with fs.open_output_stream("pl/w.parquet") as out:

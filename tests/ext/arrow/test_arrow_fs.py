@@ -250,3 +250,34 @@ def test_sizes_seen_open_files_without_a_stat_within_size_ttl() -> None:
     assert pickle.loads(pickle.dumps(fresh)).handler.size_ttl == 0
     with pytest.raises(InvalidArgument):
         arrow_filesystem(store, size_ttl=-1)
+
+
+def test_the_stores_layers_apply_to_arrow_calls() -> None:
+    # spec: ARROW-001
+    from storeroom.layers import FaultLayer, RetryLayer
+
+    inner = MemoryBackend()
+    Store(inner, owns_backend=False).write(
+        "t.parquet", _parquet_bytes(pa.table({"a": list(range(100))}))
+    )
+    faulty = FaultLayer(inner, rates={"open_read": 1.0}, max_faults=2)
+    flaky = arrow_filesystem(Store(faulty))
+    from storeroom.errors import BackendUnavailable
+
+    with pytest.raises(BackendUnavailable) as err:
+        pq.read_table("t.parquet", filesystem=flaky)
+    assert err.value.path == "t.parquet"
+    retried = RetryLayer(
+        FaultLayer(inner, rates={"open_read": 1.0}, max_faults=2),
+        attempts=3,
+        base_delay_s=0.0,
+        max_delay_s=0.0,
+    )
+    table = pq.read_table("t.parquet", filesystem=arrow_filesystem(Store(retried)))
+    assert table["a"].to_pylist() == list(range(100))
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
