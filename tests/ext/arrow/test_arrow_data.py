@@ -188,6 +188,15 @@ def test_folders_follow_the_backend(observed: tuple[Store, Recorder]) -> None:
     real = store.backend.real_folders
     kind = fs.get_file_info("empty/inner").type
     assert kind == (pafs.FileType.Directory if real else pafs.FileType.NotFound)
+    if real:
+        with pytest.raises(NotFound):
+            fs.create_dir("none/inner", recursive=False)
+    else:
+        fs.create_dir("none/inner", recursive=False)  # flat: nothing to create, no parent
+    assert fs.get_file_info("none/inner").type == pafs.FileType.NotFound
+    store.write("file.txt", b"1")
+    with pytest.raises(FileExistsError):
+        fs.create_dir("file.txt", recursive=True)
     store.write("a/b/c.txt", b"xyz")
     assert fs.get_file_info("a").type == pafs.FileType.Directory
     assert fs.get_file_info("a/b/c.txt").size == 3

@@ -151,13 +151,12 @@ class StoreHandler(pafs.FileSystemHandler):  # type: ignore[misc]
             return pafs.FileInfo(given, pafs.FileType.Directory)
         try:
             return self._file_info(store.get_file_info(path), given)
-        except NotFound:
-            pass
-        except InvalidPath:
-            if not store.is_folder(path):
+        except (NotFound, InvalidPath):  # InvalidPath: a folder (or a malformed path)
+            if store.is_folder(path):
+                return pafs.FileInfo(given, pafs.FileType.Directory)
+            if store.exists(path):
                 raise
-        kind = pafs.FileType.Directory if store.is_folder(path) else pafs.FileType.NotFound
-        return pafs.FileInfo(given, kind)
+        return pafs.FileInfo(given, pafs.FileType.NotFound)
 
     def get_file_info_selector(self, selector: pafs.FileSelector) -> list[pafs.FileInfo]:
         base = self._path(selector.base_dir, "get_file_info_selector")
@@ -204,6 +203,8 @@ class StoreHandler(pafs.FileSystemHandler):  # type: ignore[misc]
             return
         if store.is_file(key):
             raise self._error(AlreadyExists, "a file exists at this path", key, "create_dir")
+        if not store.backend.real_folders:
+            return  # flat: a folder exists while files exist below it
         parent = key.rpartition("/")[0]
         if not recursive and parent and not store.is_folder(parent):
             raise self._error(
@@ -213,8 +214,6 @@ class StoreHandler(pafs.FileSystemHandler):  # type: ignore[misc]
                 "create_dir",
                 hint="pass recursive=True to create the parents too",
             )
-        if not store.backend.real_folders:
-            return  # flat: a folder exists while files exist below it
         marker = f"{key}/{_MARKER}{uuid.uuid4().hex}"
         store.write(marker, b"")
         store.delete(marker)
