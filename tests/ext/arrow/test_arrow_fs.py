@@ -281,3 +281,27 @@ def _parquet_bytes(table: pa.Table) -> bytes:
     sink = io.BytesIO()
     pq.write_table(table, sink)
     return sink.getvalue()
+
+
+def test_pyarrow_is_loaded_only_by_ext_arrow_and_missing_it_names_the_extra() -> None:
+    # spec: ARROW-003
+    code = (
+        "import sys, storeroom, storeroom.ext\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyarrow', 'pandas')))\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'pyarrow':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "try:\n"
+        "    import storeroom.ext.arrow\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    loaded, message = done.stdout.strip().splitlines()
+    assert loaded == "[]"
+    assert 'pip install "storeroom[arrow]"' in message

@@ -8,7 +8,14 @@ extra (``pip install storeroom[arrow]``). Spec ARROW-*.
 
 from __future__ import annotations
 
-import pyarrow.fs as pafs  # type: ignore[import-untyped]
+try:
+    import pyarrow.fs as pafs  # type: ignore[import-untyped]
+except ImportError as exc:  # the extra is missing: say how to get it
+    raise ImportError(
+        f"storeroom.ext.arrow needs pyarrow ({exc}); install it with: "
+        'pip install "storeroom[arrow]"',
+        name=exc.name,
+    ) from exc
 
 from storeroom.ext.arrow._handler import SIZE_TTL, StoreHandler
 from storeroom.store import Store

@@ -4,8 +4,8 @@ Arrow paths are store-relative (a leading ``/`` is ignored). Folders follow
 the backend: where folders are real (local, sftp, memory, Azure with a
 hierarchical namespace) they are created and kept; on flat backends (S3,
 flat Azure, SQL) a folder exists while files exist below it and
-``create_dir`` makes nothing. Storeroom's typed errors leave pyarrow calls
-unchanged (ARROW-001..052).
+``create_dir`` makes nothing. Storeroom's typed errors come out of pyarrow
+calls unchanged (spec ARROW-*).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.fs as pafs  # type: ignore[import-untyped]
 
+from storeroom._store_support import TMP_PREFIX
 from storeroom.errors import (
     AlreadyExists,
     CapabilityNotSupported,
@@ -39,7 +40,7 @@ SIZE_TTL = 30.0
 #: Most sizes remembered at once (the oldest is dropped first).
 SIZE_MAX = 10_000
 #: Name of the short-lived file that makes a folder on real-folder backends.
-_MARKER = ".~storeroom-dir-"
+_MARKER = f"{TMP_PREFIX}dir-"
 
 
 def _by_path(info: pafs.FileInfo) -> str:
