@@ -305,3 +305,26 @@ def test_pyarrow_is_loaded_only_by_ext_arrow_and_missing_it_names_the_extra() ->
     loaded, message = done.stdout.strip().splitlines()
     assert loaded == "[]"
     assert 'pip install "storeroom[arrow]"' in message
+
+
+def test_output_without_atomic_write_is_one_plain_write_at_close() -> None:
+    # spec: ARROW-030
+    from storeroom.backend import Forwarding
+    from storeroom.capabilities import Capability as C
+
+    narrowed = Forwarding(MemoryBackend())
+    narrowed.capabilities = narrowed.capabilities - {C.ATOMIC_WRITE, C.ATOMIC_MOVE}
+    store = Store(narrowed)
+    assert not store.supports(C.ATOMIC_WRITE)
+    fs = arrow_filesystem(store)
+    store.write("f.bin", b"old")
+    out = fs.open_output_stream("f.bin")
+    out.write(b"new" * 1000)
+    assert store.read_bytes("f.bin") == b"old"
+    out.close()
+    assert store.read_bytes("f.bin") == b"new" * 1000
+    dropped = fs.open_output_stream("g.bin")
+    dropped.write(b"x")
+    del dropped
+    gc.collect()
+    assert not store.exists("g.bin")
