@@ -207,23 +207,23 @@ def test_pickled_filesystem_works_in_another_process(backend: str, tmp_path: Pat
     registry.close()
 
 
-def test_large_reads_are_split_into_parallel_ranged_reads() -> None:
-    # spec: ARROW-023
-    from storeroom.ext.arrow._files import SPLIT_MIN, SPLIT_PARTS
+def test_each_read_is_one_bounded_ranged_read() -> None:
+    # spec: ARROW-021, ARROW-023
     from storeroom.layers import ObserveLayer, Recorder
 
     recorder = Recorder()
     store = Store(ObserveLayer(MemoryBackend(), log=False, sinks=[recorder]))
-    data = bytes(range(256)) * ((SPLIT_MIN + 12345) // 256)
+    data = bytes(range(256)) * 4096  # 1 MiB
     store.write("big.bin", data)
     fs = arrow_filesystem(store)
+    fs.get_file_info("big.bin")
     recorder.clear()
     with fs.open_input_file("big.bin") as f:
-        assert f.read_at(len(data) - 7, 7) == data[7:]
-        opens = len(recorder.of("open_read"))
-        assert 1 < opens <= SPLIT_PARTS
-        assert f.read_at(100, 50) == data[50:150]
-    assert len(recorder.of("open_read")) == opens + 1
+        assert f.read_at(100, len(data) - 100) == data[-100:]
+        assert f.read_at(50, 1000) == data[1000:1050]
+        f.seek(10)
+        assert f.read(5) == data[10:15]
+    assert [e.bytes for e in recorder.of("read_stream")] == [100, 50, 5]
 
 
 def test_sizes_seen_open_files_without_a_stat_within_size_ttl() -> None:

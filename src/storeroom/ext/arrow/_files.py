@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 from storeroom._rangeio import MAX_OFFSET
@@ -23,11 +21,6 @@ from storeroom.store import Store
 
 __all__ = ["AtomicOutput", "RangedFile"]
 
-#: Reads of at least this many bytes are split into parallel ranged reads.
-SPLIT_MIN = 8 * 1024 * 1024
-#: Smallest part of a split read, and most parts in flight for one read.
-SPLIT_PART_MIN = 4 * 1024 * 1024
-SPLIT_PARTS = 8
 #: Spool this much in memory before moving to a temporary file (non-atomic fallback).
 SPOOL_MAX = 8 * 1024 * 1024
 
@@ -77,10 +70,7 @@ class RangedFile(io.RawIOBase):
         if self._pos >= self._size or size == 0:
             return b""
         stop = self._size if size is None or size < 0 else min(self._size, self._pos + size)
-        if stop - self._pos >= SPLIT_MIN:
-            data = _read_parts(self._store, self._path, self._pos, stop)
-        else:
-            data = self._store.read_range(self._path, self._pos, stop)
+        data = self._store.read_range(self._path, self._pos, stop)
         self._pos += len(data)
         return data
 
@@ -101,34 +91,6 @@ class RangedFile(io.RawIOBase):
             operation="open_input_file",
             store=store.name,
         )
-
-
-def _read_parts(store: Store, path: str, start: int, stop: int) -> bytes:
-    """Bytes ``[start, stop)`` as up to ``SPLIT_PARTS`` ranged reads running at once.
-
-    Arrow asks for whole coalesced column chunks (often many MiB) in one
-    call; over a high-latency link parallel requests fetch them faster than
-    one stream (Arrow's own S3 filesystem reads in parallel too). The first
-    failure is raised as it is (typed, with context).
-    """
-    count = min(SPLIT_PARTS, max(1, (stop - start) // SPLIT_PART_MIN))
-    step = -(-(stop - start) // count)
-    bounds = [(a, min(a + step, stop)) for a in range(start, stop, step)]
-    parts = list(_pool().map(lambda ab: store.read_range(path, ab[0], ab[1]), bounds))
-    return b"".join(parts)
-
-
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    """One process-wide pool for split reads, made on first use."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(SPLIT_PARTS, thread_name_prefix="storeroom-arrow")
-        return _POOL
 
 
 class AtomicOutput(io.RawIOBase):
