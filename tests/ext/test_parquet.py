@@ -10,8 +10,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from every_backend import every_store  # noqa: F401
 
+import every_backend
 from storeroom import Store
 from storeroom.errors import (
     AlreadyExists,
@@ -24,6 +24,7 @@ from storeroom.ext.parquet import DatasetManifest, ParquetDatasetStore
 from storeroom.layers.observe import ObserveLayer
 
 ROWS = 3000
+every_store = every_backend.every_store  # the fixture: a fresh Store on each backend
 
 
 def sample(rows: int = ROWS, tag: int = 0) -> pa.Table:

@@ -200,6 +200,18 @@ class ParquetDatasetStore:
         loose = [f"{key}/{p}" for p in old if p not in listed and not p.startswith(f"{PARTS}/")]
         return self._remove(folders, True) + self._remove(loose, False)
 
+    def _discard(self, key: str, staging: str, version: str, files: list[PartFile]) -> None:
+        """Remove a failed write's parts, unless its manifest did get published
+        (a failure reported after the server committed the atomic write)."""
+        if not files or not self._store.supports(Capability.DELETE):
+            return
+        try:
+            current = self._current(key, "write_dataset")
+        except StoreroomError:
+            return  # cannot tell: leave the parts to the next write or cleanup()
+        if current is None or current.version != version:
+            self._remove([staging], True)
+
     # -- write ------------------------------------------------------------------
 
     def write_dataset(
@@ -277,8 +289,7 @@ class ParquetDatasetStore:
             body = manifest.to_json().encode()
             self._store.write_atomic(f"{key}/{MANIFEST}", body, overwrite=overwrite)
         except BaseException:
-            if files and self._store.supports(Capability.DELETE):
-                self._remove([staging], True)
+            self._discard(key, staging, version, files)
             raise
         self._store.write_atomic(f"{key}/{SUCCESS}", version.encode(), overwrite=True)
         self._sweep(key, manifest, previous.parts if previous is not None else ())
