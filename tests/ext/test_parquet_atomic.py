@@ -108,6 +108,7 @@ def test_writer_killed_at_random_points(backend: str, tmp_path: Path) -> None:
     assert zygote.stdin is not None and zygote.stdout is not None
     rng = random.Random(73)
     seen: list[int] = []
+    orphaned = 0
     try:
         for kill in range(KILLS):
             zygote.stdin.write(f"{kill * 10_000}\n")
@@ -117,6 +118,8 @@ def test_writer_killed_at_random_points(backend: str, tmp_path: Path) -> None:
             time.sleep(rng.uniform(0.0, 0.3))
             os.kill(int(pid), signal.SIGKILL)
             assert zygote.stdout.readline().strip() == "dead"
+            if len(list(store.list_folders("ds/_parts"))) > 1:
+                orphaned += 1  # this kill landed between staging parts and the sweep
             try:
                 gen = assert_whole(pds.read_dataset("ds"))
             except (DatasetIncomplete, NotFound):
@@ -128,6 +131,8 @@ def test_writer_killed_at_random_points(backend: str, tmp_path: Path) -> None:
         zygote.stdin.close()
         zygote.wait(timeout=30)
         zygote.stdout.close()
+    print(f"{backend}: {orphaned} of {KILLS} kills left orphaned parts")
+    assert orphaned >= 2  # kills really landed in the middle of writes
     assert len(seen) >= KILLS // 2  # most kills landed after a publish: a real test
     assert len({g // 10_000 for g in seen}) >= KILLS // 2
     survivors = sorted(e.name for e in store.list_folders("ds/_parts"))

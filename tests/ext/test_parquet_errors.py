@@ -304,3 +304,14 @@ def test_import_storeroom_loads_neither_pyarrow_nor_this_module() -> None:
     )
     result = run_python(code)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_a_corrupted_dataset_is_repaired_by_overwriting(pds: ParquetDatasetStore) -> None:
+    # spec: PARQUET-015, PARQUET-031
+    pds.write_dataset(table(), "d")
+    pds.store.write("d/manifest.json", b"[]", overwrite=True)
+    with pytest.raises(AlreadyExists):
+        pds.write_dataset(table(3), "d")  # a manifest file is there, valid or not
+    fixed = pds.write_dataset(table(3), "d", overwrite=True)
+    assert [e.name for e in pds.store.list_folders("d/_parts")] == [fixed.version]
+    assert pds.read_dataset("d").equals(table(3))
