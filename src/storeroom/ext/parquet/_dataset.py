@@ -200,10 +200,10 @@ class ParquetDatasetStore:
         loose = [f"{key}/{p}" for p in old if p not in listed and not p.startswith(f"{PARTS}/")]
         return self._remove(folders, True) + self._remove(loose, False)
 
-    def _discard(self, key: str, staging: str, version: str, files: list[PartFile]) -> None:
-        """Remove a failed write's parts, unless its manifest did get published
-        (a failure reported after the server committed the atomic write)."""
-        if not files or not self._store.supports(Capability.DELETE):
+    def _discard(self, key: str, staging: str, version: str) -> None:
+        """Remove a failed write's parts (a torn one too), unless its manifest did get
+        published (a failure reported after the server committed the atomic write)."""
+        if not self._store.supports(Capability.DELETE):
             return
         try:
             current = self._current(key, "write_dataset")
@@ -249,8 +249,9 @@ class ParquetDatasetStore:
         max_rows = _positive(max_rows_per_file, "max_rows_per_file") or self._max_rows_per_file
         codec = self._compression if compression is None else compression
         group_rows = _positive(row_group_size, "row_group_size") or self._row_group_size
-        if metadata is not None and not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+        if metadata is not None and not (
+            isinstance(metadata, Mapping)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())
         ):
             raise InvalidArgument("metadata must map strings to strings", operation=op)
         previous = self._current(key, op)
@@ -289,7 +290,7 @@ class ParquetDatasetStore:
             body = manifest.to_json().encode()
             self._store.write_atomic(f"{key}/{MANIFEST}", body, overwrite=overwrite)
         except BaseException:
-            self._discard(key, staging, version, files)
+            self._discard(key, staging, version)
             raise
         self._store.write_atomic(f"{key}/{SUCCESS}", version.encode(), overwrite=True)
         self._sweep(key, manifest, previous.parts if previous is not None else ())
