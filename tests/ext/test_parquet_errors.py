@@ -315,3 +315,16 @@ def test_a_corrupted_dataset_is_repaired_by_overwriting(pds: ParquetDatasetStore
     fixed = pds.write_dataset(table(3), "d", overwrite=True)
     assert [e.name for e in pds.store.list_folders("d/_parts")] == [fixed.version]
     assert pds.read_dataset("d").equals(table(3))
+
+
+def test_the_user_guide_snippets_run() -> None:
+    # spec: PARQUET-001, PARQUET-022, PARQUET-040
+    import re
+
+    guide = Path(__file__).parents[2] / "docs" / "parquet.md"
+    namespace: dict[str, Any] = {}
+    for block in re.findall(r"```python\n(.*?)```", guide.read_text(), re.S):
+        exec(compile(block, str(guide), "exec"), namespace)
+    assert namespace["eu"].to_pydict() == {"id": [3], "amount": [3.25]}
+    assert sorted(namespace["big"]["id"].to_pylist()) == [2, 4]
+    assert namespace["pds"].list_datasets() == ["silver/orders"]
