@@ -17,9 +17,11 @@ __all__ = [
     "BackendUnavailable",
     "CapabilityNotSupported",
     "ConfigError",
+    "DatasetIncomplete",
     "DirectoryNotEmpty",
     "InvalidArgument",
     "InvalidPath",
+    "ManifestCorrupted",
     "NotFound",
     "PermissionDenied",
     "StoreroomError",
@@ -188,6 +190,23 @@ class ConfigError(StoreroomError, ValueError):
         if self.file and not text.startswith(f"{self.file}:"):
             return f"{self.file}: {text}"
         return text
+
+
+class DatasetIncomplete(StoreroomError):
+    """A dataset cannot be read whole: its manifest lists a part that is missing,
+    or its folder holds parts but no manifest (an interrupted first write)."""
+
+
+class ManifestCorrupted(StoreroomError, ValueError):
+    """A dataset manifest exists but is not valid JSON or not a valid manifest.
+
+    ``reason`` names the specific fault (``"invalid JSON"``, ``"field 'parts'
+    must be a list of strings"``, ...).
+    """
+
+    def __init__(self, message: str = "", *, reason: str = "", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.reason = reason
 
 
 class UnexpectedError(StoreroomError):
