@@ -168,6 +168,7 @@ def test_bad_options_are_config_errors_naming_the_key(
         ({"sql": "SELECT :a", "params": {"a": 1, "b": 2}}, "queries.q.params.b"),
         ({"sql": "SELECT :a, :c", "params": {"a": 1}}, "queries.q.params"),
         ({"sql": "SELECT 1 AS x", "types": {"x": "no-such-type"}}, "queries.q.types.x"),
+        ({"sql": "SELECT 1 AS x", "types": {"x": "decimal128(12)"}}, "queries.q.types.x"),
     ],
 )
 def test_parameters_and_types_are_checked_when_built(
@@ -201,6 +202,19 @@ def test_password_is_never_shown(lite: DB) -> None:
     assert backend.options.url.reveal() == url
 
 
+def test_a_refused_login_is_permission_denied_without_the_password() -> None:
+    # spec: SQLQ-002, SQLQ-010
+    wrong = sa.make_url(_pg_url()).set(password="Wr0ngPlantedPw")
+    url = wrong.render_as_string(hide_password=False)
+    store = Store(SQLQueryBackend(url=url, queries={"a": "SELECT 1"}))
+    with pytest.raises(PermissionDenied) as info:
+        store.read_bytes("a.csv")
+    assert not info.value.retryable and info.value.path == "a.csv"
+    assert "Wr0ngPlantedPw" not in str(info.value)
+    with pytest.raises(PermissionDenied):
+        store.backend.ping()
+
+
 def test_pickles_as_its_options(lite: DB) -> None:
     # spec: SQLQ-002
     store = _store(lite)
@@ -231,6 +245,8 @@ def test_every_change_is_refused_like_a_read_only_store(lite: DB) -> None:
         lambda: store.move("sales.csv", "other.csv"),
         lambda: store.copy("sales.csv", "other.csv"),
         lambda: store.delete_folder("reports", recursive=True),
+        lambda: store.write_atomic("sales.csv", b"x", overwrite=True),
+        lambda: store.open_atomic("new.csv").__enter__(),
     ]
     for call in calls:
         with pytest.raises(CapabilityNotSupported) as info:
@@ -253,17 +269,20 @@ def test_every_change_is_refused_like_a_read_only_store(lite: DB) -> None:
 
 def test_a_query_that_changes_data_is_refused(db: DB) -> None:
     # spec: SQLQ-003, SQLQ-010
+    delete = f"DELETE FROM {db.table} RETURNING id"
     if db.url.startswith("sqlite"):
-        changing = f"DELETE FROM {db.table} RETURNING id"
+        changing = delete
     else:  # a server-side cursor only takes a SELECT: the change hides in a function call
         changing = f"SELECT nextval('{db.table}_seq')"
         with db.engine.begin() as conn:
             conn.exec_driver_sql(f"CREATE SEQUENCE {db.table}_seq")
-    store = _store(db, queries={"change": changing})
+    store = _store(db, queries={"change": changing, "delete": delete})
     try:
         with pytest.raises(PermissionDenied) as info:
             store.read_bytes("change.csv")
         assert "read-only" in str(info.value) and info.value.path == "change.csv"
+        with pytest.raises((PermissionDenied, InvalidArgument)):
+            store.read_bytes("delete.csv")  # PostgreSQL: DECLARE refuses a DELETE
         assert db.count() == len(ROWS) + 1
     finally:
         if not db.url.startswith("sqlite"):
@@ -369,12 +388,16 @@ def test_ranged_and_seekable_reads(lite: DB) -> None:
 
 def test_types_override_and_empty_results(lite: DB) -> None:
     # spec: SQLQ-011
-    typed = {"sql": lite.sql(), "types": {"id": "int16", "amount": "float32"}}
+    typed = {
+        "sql": lite.sql(),
+        "types": {"id": "decimal128(10, 0)", "amount": "float32", "name": "large_string"},
+    }
     empty = {"sql": lite.sql("WHERE id < 0"), "types": {"id": "int64"}}
     store = _store(lite, queries={"typed": typed, "empty": empty})
     schema = _table("arrow", store.read_bytes("typed.arrow")).schema
-    assert schema.field("id").type == pa.int16() and schema.field("amount").type == pa.float32()
-    assert schema.field("name").type == pa.string()
+    assert schema.field("id").type == pa.decimal128(10, 0)
+    assert schema.field("amount").type == pa.float32()
+    assert schema.field("name").type == pa.large_string()
     for fmt in ("parquet", "arrow"):
         got = _table(fmt, store.read_bytes(f"empty.{fmt}"))
         assert got.num_rows == 0 and got.column_names == ["id", "name", "amount"]

@@ -11,6 +11,7 @@ Errors come from the table in ``errors.py``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO, ClassVar
 
@@ -35,6 +36,7 @@ from storeroom.models import FileInfo, FolderEntry, WriteResult
 __all__ = ["SQLQueryBackend"]
 
 C = Capability
+_DECIMAL = re.compile(r"decimal(128|256)?\((\d+),(\d+)\)")
 
 
 def _engine(opts: SQLQueryOptions) -> sa.Engine:
@@ -130,14 +132,22 @@ class SQLQueryBackend(Backend):
 
     @staticmethod
     def _arrow_types(q: Query) -> dict[str, pa.DataType]:
+        """Arrow types by column: pyarrow's aliases, plus ``decimal128(p, s)``/``decimal256``."""
         out = {}
         for column, name in q.types.items():
+            text = name.strip().lower().replace(" ", "")
+            decimal = _DECIMAL.fullmatch(text)
             try:
-                out[column] = pa.type_for_alias(name.strip())
+                if decimal is not None:
+                    make = pa.decimal256 if decimal[1] == "256" else pa.decimal128
+                    out[column] = make(int(decimal[2]), int(decimal[3]))
+                else:
+                    out[column] = pa.type_for_alias(text)
             except (ValueError, KeyError):
                 raise _fail(
                     f"queries.{q.name}.types.{column}",
-                    f"unknown Arrow type {name!r} (e.g. 'int64', 'string', 'timestamp[us]')",
+                    f"unknown Arrow type {name!r} (e.g. 'int64', 'string', 'timestamp[us]', "
+                    "'decimal128(12, 2)')",
                 ) from None
         return out
 
@@ -262,9 +272,7 @@ class SQLQueryBackend(Backend):
             with self._engine.connect():
                 pass
         except sa.exc.SQLAlchemyError as exc:
-            raise map_query_error(
-                exc, "", query="(ping)", operation="ping", where=self._where
-            ) from exc
+            raise map_query_error(exc, "", query=None, operation="ping", where=self._where) from exc
 
     # -- refused: the backend is read-only --------------------------------------------
 

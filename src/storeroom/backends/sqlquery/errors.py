@@ -1,10 +1,11 @@
 """Error table of the ``sql-query`` backend: database and Arrow errors to storeroom errors.
 
 Classification looks at the PostgreSQL SQLSTATE (exact code, then its class),
-the SQLite result code (extended, then primary), and the SQLAlchemy exception
-type along the MRO — never at message text. Every message names the query
-and the masked URL; the database's own one-line reason is added after
-scrubbing, so it never shows a password. No SQLAlchemy import here.
+libpq's facts for a refused login (which has no SQLSTATE), the SQLite result
+code (extended, then primary), and the SQLAlchemy exception type along the
+MRO — never at message text. Every message names the query and the masked
+URL; the database's own one-line reason is added after scrubbing, so it
+never shows a password. No SQLAlchemy import here.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _DOWN: ErrorRow = (
     "the database server is unreachable or went away",
     None,
 )
+_AUTH: ErrorRow = (PermissionDenied, False, "the database server refused the login", None)
 _BUSY: ErrorRow = (BackendUnavailable, True, "the database is busy (locked by a writer)", None)
 _BAD_SQL: ErrorRow = (InvalidArgument, False, "the database rejected the query", _FIX)
 _WRITES: ErrorRow = (
@@ -98,6 +100,15 @@ def _row(exc: BaseException) -> ErrorRow | None:
         found = SQLSTATE.get(state) or SQLSTATE_CLASS.get(state[:2])
         if found is not None:
             return found
+    pgconn = getattr(orig, "pgconn", None)
+    if (
+        state is None
+        and getattr(pgconn, "used_password", False) is True
+        and getattr(pgconn, "server_version", None) == 0
+    ):
+        # libpq gives no SQLSTATE for a failed login: the password was sent and
+        # the connection never started, so authentication refused it.
+        return _AUTH
     code = getattr(orig, "sqlite_errorcode", None)
     if isinstance(code, int):
         found = SQLITE_CODES.get(code) or SQLITE_CODES.get(code & 0xFF)
@@ -120,16 +131,19 @@ def _reason(exc: BaseException) -> str:
 
 
 def map_query_error(
-    exc: BaseException, key: str, *, query: str, operation: str, where: str
+    exc: BaseException, key: str, *, query: str | None, operation: str, where: str
 ) -> StoreroomError:
     """The storeroom error for ``exc`` raised while running query ``query`` for ``key``.
+
+    ``query`` is ``None`` for a connection check that runs no query.
 
     ``where`` is the masked URL. Raise the result ``from exc``; the cause chain
     is scrubbed by the Store like every native error.
     """
     row = _row(exc) or (UnexpectedError, False, "unexpected database error", None)
     reason = _reason(exc)
-    message = f"query {query!r}: {row[2]} ({where})" + (f": {reason}" if reason else "")
+    head = f"query {query!r}: " if query is not None else ""
+    message = f"{head}{row[2]} ({where})" + (f": {reason}" if reason else "")
     return from_row(row, backend=BACKEND, key=key, operation=operation, message=message)
 
 
