@@ -352,7 +352,26 @@ def test_unknown_names_and_folders(lite: DB) -> None:
         assert info.value.backend == "sql-query"
     with pytest.raises(InvalidPath):
         store.read_bytes("reports")
+    with pytest.raises(NotFound):
+        store.backend.stat("reports")
     assert store.is_folder("reports") and not store.is_file("reports")
+
+
+def test_a_store_under_a_query_folder(lite: DB) -> None:
+    # spec: SQLQ-004, SQLQ-012
+    queries = {"sales": lite.sql(), "reports/cheap": lite.sql("WHERE amount < 10 AND id < 90")}
+    options = {"url": lite.url, "queries": queries, "formats": ["csv"]}
+    cfg = {
+        "backends": {"q": {"type": "sql-query", "options": options}},
+        "stores": {"r": {"backend": "q", "root_path": "reports"}},
+    }
+    store = Registry(RegistryConfig.from_dict(cfg)).get_store("r")
+    assert [str(f.path) for f in store.list_files("", recursive=True)] == ["cheap.csv"]
+    assert [str(e.path) for e in store.iter_children("")] == ["cheap.csv"]
+    got = _table("csv", store.read_bytes("cheap.csv")).to_pydict()
+    assert got == _expected(lambda r: r[2] < 10)
+    assert store.get_file_info("cheap.csv").size == len(store.read_bytes("cheap.csv"))
+    assert not store.exists("sales.csv")
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -407,6 +426,29 @@ def test_types_override_and_empty_results(lite: DB) -> None:
     wrong = _store(lite, queries={"w": {"sql": lite.sql(), "types": {"idd": "int64"}}})
     with pytest.raises(InvalidArgument, match="idd"):
         wrong.read_bytes("w.csv")
+
+
+def test_postgresql_types_keep_their_arrow_types() -> None:
+    # spec: SQLQ-007, SQLQ-011
+    sql = (
+        "SELECT DATE '2024-01-02' AS day, TIMESTAMPTZ '2024-01-02 03:04:05+00' AS at, "
+        "TRUE AS ok, 12.50::numeric(6, 2) AS price, NULL::integer AS missing, "
+        "'é ünïcode' AS text"
+    )
+    queries = {"t": {"sql": sql, "types": {"missing": "int32"}}}
+    store = Store(SQLQueryBackend(url=_pg_url(), queries=queries))
+    for fmt in ("parquet", "arrow"):
+        table = _table(fmt, store.read_bytes(f"t.{fmt}"))
+        types = {f.name: f.type for f in table.schema}
+        assert types["day"] == pa.date32() and types["ok"] == pa.bool_()
+        assert pa.types.is_timestamp(types["at"]) and types["at"].tz is not None
+        assert types["price"] == pa.decimal128(38, 2) and types["missing"] == pa.int32()
+        row = table.to_pylist()[0]
+        assert str(row["day"]) == "2024-01-02" and row["ok"] is True
+        assert str(row["price"]) == "12.50" and row["missing"] is None
+        assert row["text"] == "é ünïcode" and row["at"].isoformat().startswith(
+            "2024-01-02T03:04:05"
+        )
 
 
 def test_a_value_that_breaks_the_first_batch_schema_is_invalid_argument(lite: DB) -> None:

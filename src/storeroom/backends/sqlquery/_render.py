@@ -71,9 +71,16 @@ def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[Sequence[Any]]:
 def first_schema(
     names: Sequence[str], rows: Sequence[Sequence[Any]], types: Mapping[str, pa.DataType]
 ) -> pa.RecordBatch:
-    """The first batch, its types inferred by Arrow except those given in ``types``."""
+    """The first batch, its types inferred by Arrow except those given in ``types``.
+
+    An inferred ``decimal128`` is widened to precision 38, keeping the scale seen.
+    """
     cols = _columns(rows, len(names))
     arrays = [pa.array(col, type=types.get(name)) for name, col in zip(names, cols, strict=True)]
+    for i, (name, array) in enumerate(zip(names, arrays, strict=True)):
+        if name not in types and pa.types.is_decimal128(array.type) and array.type.precision < 38:
+            # Arrow infers the precision of the values seen; later ones may be longer.
+            arrays[i] = array.cast(pa.decimal128(38, array.type.scale))
     if not rows:  # no values to infer from: null columns unless a type is given
         arrays = [pa.array([], type=types.get(name, pa.null())) for name in names]
     return pa.RecordBatch.from_arrays(arrays, names=list(names))

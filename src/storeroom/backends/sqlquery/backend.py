@@ -234,9 +234,12 @@ class SQLQueryBackend(Backend):
         return self._open(key, "open_read", begin, limit)  # type: ignore[return-value]
 
     def stat(self, key: str) -> Entry:
-        """A query file with its exact size: the query runs once and its bytes are counted."""
-        if self.is_folder(key):
-            return FolderEntry._fast(key, key.rpartition("/")[2])
+        """A query file with its exact size: the query runs once and its bytes are counted.
+
+        A folder is ``NotFound`` here, as on every flat backend.
+        """
+        if self.is_folder(key):  # folders are implied by names (flat backend): no entry
+            raise NotFound("file not found", path=key, backend=BACKEND, operation="stat")
         with self._open(key, "stat") as stream:
             size = stream.count()
         return self._entry(key, key, size)

@@ -75,7 +75,9 @@ def _query(name: Any, value: Any) -> Query:
         isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in types.items()
     ):
         raise _fail(f"{where}.types", "expected a table of column = 'arrow type name'")
-    return Query(name, sql, FrozenDict(params), FrozenDict(types))
+    # Plain values: a ``${VAR}`` string arrives as a ``str`` subclass drivers need not know.
+    plain = {k: str(v) if isinstance(v, str) else v for k, v in params.items()}
+    return Query(name, str(sql), FrozenDict(plain), FrozenDict(types))
 
 
 def parse_queries(queries: Mapping[str, Any]) -> dict[str, Query]:
