@@ -534,6 +534,28 @@ def test_a_large_result_streams_with_flat_memory(which: str, tmp_path: Path) -> 
     backend.close()
 
 
+@pytest.mark.parametrize("which", ["sqlite", "postgres"])
+def test_an_error_deep_in_the_result_surfaces_typed_from_read(which: str, tmp_path: Path) -> None:
+    # spec: SQLQ-006, SQLQ-010
+    if which == "sqlite":
+        url = f"sqlite:///{tmp_path / 'x.db'}"
+        sql = (
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) "
+            "SELECT CASE WHEN x > 15000 THEN abs(-9223372036854775808) ELSE x END AS v FROM c"
+        )
+    else:
+        url = _pg_url()
+        sql = "SELECT 1 / (g - 15000) AS v FROM generate_series(1, 20000) g"
+    backend = SQLQueryBackend(url=url, queries={"late": sql}, batch_rows=1000)
+    got = 0
+    with pytest.raises(InvalidArgument) as info, Store(backend).read("late.csv") as stream:
+        while chunk := stream.read(4096):
+            got += len(chunk)
+    assert got > 0  # the first batches arrived before the failing one
+    assert info.value.path == "late.csv" and "query 'late'" in str(info.value)
+    assert backend._engine.pool.checkedout() == 0
+
+
 def test_closing_early_returns_the_connection(db: DB) -> None:
     # spec: SQLQ-006
     store = _store(db, batch_rows=3)

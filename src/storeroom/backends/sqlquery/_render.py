@@ -95,8 +95,9 @@ def _next_batch(schema: pa.Schema, rows: Sequence[Sequence[Any]]) -> pa.RecordBa
 class ResultStream(io.RawIOBase):
     """Forward-only bytes of one query result in ``fmt``, over bytes ``[skip, skip+limit)``.
 
-    ``parts`` yields lists of rows; ``fail`` turns any error raised while
-    fetching or converting into the storeroom error to raise; ``release``
+    ``parts`` yields lists of rows; ``fail`` turns an error raised while
+    fetching or converting into the storeroom error to raise (or returns it
+    unchanged to let it through); ``release``
     closes the cursor and gives the connection back (called once).
     """
 
@@ -158,7 +159,10 @@ class ResultStream(io.RawIOBase):
             except Exception as exc:
                 self._done = True
                 self._free()
-                raise self._fail(exc) from exc
+                err = self._fail(exc)
+                if err is exc:
+                    raise
+                raise err from exc
             out = self._drain.take()
             if out:
                 return out

@@ -194,7 +194,10 @@ class SQLQueryBackend(Backend):
         except Exception as exc:
             if conn is not None:
                 conn.close()
-            raise fail(exc) from exc
+            err = fail(exc)
+            if err is exc:
+                raise
+            raise err from exc
         types = self._types[query.name]
         unknown = sorted(set(types) - set(names))
         if unknown:
