@@ -619,7 +619,12 @@ def test_cli_ls_and_cat(db: DB, tmp_path: Path, capsysbinary: pytest.CaptureFixt
     assert main(["--config", config, "cat", "shop:sales.csv"]) == 0
     out = capsysbinary.readouterr().out
     assert _table("csv", out).to_pydict() == _expected()
-    assert main(["--config", config, "write", "shop:x.csv", "-"]) != 0
+    local = tmp_path / "up.csv"
+    local.write_bytes(b"a\n1\n")
+    for argv in (["put", str(local), "shop:x.csv"], ["rm", "shop:sales.csv"]):
+        code = main(["--config", config, *argv])
+        err = capsysbinary.readouterr().err.decode()
+        assert code != 0 and "'sql-query' backend does not support" in err, err
 
 
 def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
