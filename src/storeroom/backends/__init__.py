@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from storeroom.backends.s3 import S3Backend
     from storeroom.backends.sftp import SFTPBackend
     from storeroom.backends.sql import SQLBlobBackend
+    from storeroom.backends.sqlquery import SQLQueryBackend
 
 __all__ = [
     "BUILTIN_BACKENDS",
@@ -36,6 +37,7 @@ __all__ = [
     "S3Backend",
     "SFTPBackend",
     "SQLBlobBackend",
+    "SQLQueryBackend",
     "missing_extra",
 ]
 
@@ -85,6 +87,14 @@ BUILTIN_BACKENDS: dict[str, BuiltinBackend] = {
             "SQLBlobOptions",
             extra="sql",
             sdk=("sqlalchemy",),
+        ),
+        BuiltinBackend(
+            "sql-query",
+            "SQLQueryBackend",
+            "storeroom.backends.sqlquery",
+            "SQLQueryOptions",
+            extra="sql,arrow",
+            sdk=("sqlalchemy", "pyarrow"),
         ),
         BuiltinBackend(
             "sftp",

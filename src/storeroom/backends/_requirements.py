@@ -2,7 +2,7 @@
 
 Used by ``storeroom config check`` (spec CLI-025): each built-in backend's SDK
 modules (its pip extra) and, for ``sql-blob``, the database driver its URL
-names (``postgresql+psycopg`` needs ``psycopg``).
+names (``postgresql+psycopg`` needs ``psycopg``), and for ``sql-query`` the same.
 """
 
 from __future__ import annotations
@@ -72,12 +72,16 @@ def missing_requirements(backend_type: str, options: Mapping[str, Any]) -> list[
     if info is None:
         return []
     out = [
-        Missing(module, info.pip_line, f"the {info.extra!r} extra")
+        Missing(
+            module,
+            info.pip_line,
+            f"the {info.extra!r} extra{'s' if ',' in str(info.extra) else ''}",
+        )
         for module in info.sdk
         if _absent(module)
     ]
     url = options.get("url")
-    if backend_type == "sql-blob" and url is not None:
+    if backend_type in ("sql-blob", "sql-query") and url is not None:
         text = url.reveal() if hasattr(url, "reveal") else str(url)
         driver = _sql_driver(text)
         if driver is not None and _absent(driver[1]):
