@@ -76,6 +76,8 @@ def missing_requirements(backend_type: str, options: Mapping[str, Any]) -> list[
         for module in info.sdk
         if _absent(module)
     ]
+    if backend_type == "s3" and options.get("engine") == "pyarrow" and _absent("pyarrow"):
+        out.append(Missing("pyarrow", 'pip install "storeroom[s3,arrow]"', "the 'arrow' extra"))
     url = options.get("url")
     if backend_type == "sql-blob" and url is not None:
         text = url.reveal() if hasattr(url, "reveal") else str(url)
