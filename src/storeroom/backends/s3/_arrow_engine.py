@@ -238,14 +238,15 @@ class ArrowRangeStream(io.RawIOBase):
             raise ValueError("I/O operation on closed file")
         out = memoryview(buffer).cast("B")
         if not len(self._buf):
+            self._buf = memoryview(b"")  # let the spent block go before fetching the next
             left = self._stop - self._pos
             if left <= 0 or not len(out):
                 return 0
-            if len(out) >= self._block:  # a wide read goes straight through
+            if len(out) >= MAX_BLOCK:  # a read this wide goes straight through
                 data = self._fetch(min(len(out), left))
                 out[: len(data)] = data
                 return len(data)
-            self._buf = self._fetch(min(self._block, left))
+            self._buf = self._fetch(min(max(self._block, len(out)), left))
             self._block = min(self._block * 2, MAX_BLOCK)
         n = min(len(out), len(self._buf))
         out[:n] = self._buf[:n]
