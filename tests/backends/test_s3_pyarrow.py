@@ -8,6 +8,7 @@ between engines, aborting, the pyarrow error table, pickling and fork safety.
 from __future__ import annotations
 
 import io
+import json
 import multiprocessing
 import os
 import pickle
@@ -15,6 +16,7 @@ import socket
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,6 +108,7 @@ def _expected(count: int) -> bytes:
 # -- configuration (no I/O) --------------------------------------------------------
 
 
+# spec: S3-050
 def test_alias_and_engine_option() -> None:
     """S3-050: type s3-pyarrow is type s3 with engine pyarrow; type_name stays 's3'."""
     config = {
@@ -130,6 +133,7 @@ def test_alias_and_engine_option() -> None:
     assert S3PyArrowOptions.parse({"bucket": "b1"}).engine == "pyarrow"
 
 
+# spec: S3-051
 def test_capabilities_stay_honest() -> None:
     """S3-051: same capabilities as s3fs minus WRITE_RESULT_NATIVE; no SEEKABLE_READ."""
     plain = S3Backend(bucket="b1")
@@ -143,6 +147,7 @@ def test_capabilities_stay_honest() -> None:
         plain.unwrap_pyarrow()
 
 
+# spec: S3-052, S3-002
 def test_connection_options_map_and_stay_secret() -> None:
     """S3-052: options become S3FileSystem arguments; no secret in any repr."""
     opts = S3Options(
@@ -172,6 +177,7 @@ def test_connection_options_map_and_stay_secret() -> None:
         S3Backend(bucket="b1", endpoint_url="http://host:9000/prefix", engine="pyarrow")
 
 
+# spec: S3-050
 def test_missing_pyarrow_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """S3-050: without pyarrow the engine is refused at build time with the pip line."""
     monkeypatch.setitem(sys.modules, "pyarrow", None)
@@ -185,6 +191,7 @@ def test_missing_pyarrow_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> N
     assert missing_requirements("s3", {"bucket": "b1"}) == []
 
 
+# spec: S3-054
 @pytest.mark.parametrize(
     ("message", "cls", "retryable"),
     [
@@ -215,6 +222,7 @@ def test_pyarrow_error_table(message: str, cls: type, retryable: bool) -> None:
     assert "curl" not in str(err) and ": no" not in str(err)  # never the SDK's own text
 
 
+# spec: S3-054
 def test_pyarrow_error_table_reads_only_the_phrase() -> None:
     """S3-054: a key that looks like an error name decides nothing; errno errors still map."""
     fooled = OSError("Path 'AWS Error ACCESS_DENIED' does not exist")
@@ -225,6 +233,7 @@ def test_pyarrow_error_table_reads_only_the_phrase() -> None:
 # -- against the server --------------------------------------------------------------
 
 
+# spec: S3-055
 @needs_server
 def test_reads_are_lazy_ranged_and_complete() -> None:
     """S3-055: open_read is one HEAD, then ranged GETs in growing blocks."""
@@ -253,6 +262,7 @@ def test_reads_are_lazy_ranged_and_complete() -> None:
     assert info.value.path == "missing.bin" and info.value.backend == "s3"
 
 
+# spec: S3-053, S3-011
 @needs_server
 def test_write_routing_between_engines() -> None:
     """S3-053: large overwrites go through Arrow; create-only and metadata writes do not."""
@@ -273,6 +283,7 @@ def test_write_routing_between_engines() -> None:
     assert small.etag is not None  # one PUT, as with the s3fs engine
 
 
+# spec: S3-056
 @needs_server
 def test_failed_arrow_write_leaves_no_object_and_no_upload() -> None:
     """S3-056: a source error mid-write aborts Arrow's upload; nothing appears."""
@@ -290,6 +301,7 @@ def test_failed_arrow_write_leaves_no_object_and_no_upload() -> None:
     assert _uploads(key) == []
 
 
+# spec: S3-054, S3-052
 @needs_server
 def test_unreachable_endpoint_through_arrow() -> None:
     """S3-054: a refused port is a retryable BackendUnavailable naming key and store."""
@@ -306,6 +318,7 @@ def test_unreachable_endpoint_through_arrow() -> None:
     assert ENV is not None and ENV["STOREROOM_TEST_S3_SECRET"] not in str(info.value)
 
 
+# spec: S3-057
 @needs_server
 def test_pickles_by_configuration() -> None:
     """S3-057: a pickled store rebuilds with the same engine and reads."""
@@ -326,6 +339,7 @@ def _child(store: Store, parent_fs_id: int, queue: Any) -> None:
     queue.put((data, id(fresh) != parent_fs_id))
 
 
+# spec: S3-058
 @needs_server
 def test_fork_builds_a_fresh_filesystem() -> None:
     """S3-058: a child of fork() builds its own S3FileSystem; the parent keeps working."""
@@ -345,3 +359,24 @@ def test_fork_builds_a_fresh_filesystem() -> None:
     assert queue.get(timeout=5) == (b"parent", True)
     assert store.read_bytes("fork/child.bin") == _expected(7)
     assert store.unwrap(S3Backend).unwrap_pyarrow() is parent_fs
+
+
+# spec: S3-059
+@needs_server
+def test_engine_benchmark_runs_and_reports(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The engine benchmark reads the object through both engines and prints its checks."""
+    bench_dir = str(Path(__file__).resolve().parents[2] / "benchmarks")
+    sys.path.insert(0, bench_dir)
+    try:
+        import bench_s3_pyarrow
+    finally:
+        sys.path.remove(bench_dir)
+    out = tmp_path / "engines.json"
+    assert bench_s3_pyarrow.main(["--size-mib", "2", "--rounds", "1", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "ratio" in text and "RSS growth" in text
+    assert sum(line.startswith(("PASS: ", "FAIL: ")) for line in text.splitlines()) == 2
+    summary = json.loads(out.read_text())
+    assert set(summary["engines"]) == {"s3", "s3-pyarrow"} and summary["ratio"] > 0
