@@ -262,6 +262,25 @@ def test_reads_are_lazy_ranged_and_complete() -> None:
     assert info.value.path == "missing.bin" and info.value.backend == "s3"
 
 
+# spec: S3-055
+@needs_server
+def test_a_file_changed_mid_stream_is_an_error_not_a_mix() -> None:
+    """S3-055: ranged GETs are separate snapshots; a change under the stream is reported."""
+    store = _store()
+    backend = store.unwrap(S3Backend)
+    old = b"o" * (3 * MiB)
+    for new in (b"n" * (3 * MiB), b"n" * (2 * MiB)):  # same size, then shorter
+        store.write("c.bin", old, overwrite=True)
+        with backend.open_read(_key(store, "c.bin")) as stream:
+            assert stream.read(10) == b"o" * 10
+            store.write("c.bin", new, overwrite=True)
+            with pytest.raises(BackendUnavailable, match="changed") as info:
+                stream.read()
+        assert info.value.retryable and info.value.path == _key(store, "c.bin")
+    store.write("c.bin", old, overwrite=True)
+    assert store.read_bytes("c.bin") == old  # unchanged: no error, one extra HEAD
+
+
 # spec: S3-053, S3-011
 @needs_server
 def test_write_routing_between_engines() -> None:

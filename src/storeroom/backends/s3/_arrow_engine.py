@@ -20,10 +20,10 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from storeroom.backends.s3._core import S3Core
+from storeroom.backends.s3._core import S3Core, etag
 from storeroom.backends.s3.config import S3Options
 from storeroom.config.secret import reveal
-from storeroom.errors import ConfigError
+from storeroom.errors import BackendUnavailable, ConfigError
 
 __all__ = ["FIRST_BLOCK", "MAX_BLOCK", "ArrowEngine", "arrow_options"]
 
@@ -33,6 +33,20 @@ FIRST_BLOCK = 1 * MiB
 MAX_BLOCK = 16 * MiB
 #: Bytes handed to Arrow per ``write`` call of a streamed upload.
 WRITE_CHUNK = 8 * MiB
+
+
+def _text(value: Any) -> str | None:
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else value
+
+
+def _changed(key: str) -> BackendUnavailable:
+    return BackendUnavailable(
+        "the file changed while it was being read",
+        path=key,
+        backend="s3",
+        operation="read",
+        hint="read it again",
+    )
 
 
 def _profile_credentials(profile: str) -> dict[str, Any]:
@@ -129,10 +143,19 @@ class ArrowEngine:
         try:
             native = self.fs().open_input_file(self._path(key))
             size = native.size()
+            tag = etag(_text(native.metadata().get("ETag")))
         except Exception as exc:
             raise self.core.fail(exc, key, "open_read") from exc
         stop = size if end is None else min(end, size)
-        raw = ArrowRangeStream(native, first, stop, lambda exc: self.core.fail(exc, key, "read"))
+
+        def fail(exc: BaseException) -> Exception:
+            return self.core.fail(exc, key, "read")
+
+        def unchanged() -> bool:
+            head = self.core.head(key, "read")
+            return head is not None and etag(head.get("ETag")) == tag
+
+        raw = ArrowRangeStream(native, key, first, stop, fail, unchanged)
         return io.BufferedReader(raw, buffer_size=64 * 1024)
 
     # -- writes -----------------------------------------------------------------
@@ -206,16 +229,29 @@ class ArrowRangeStream(io.RawIOBase):
     Reads come from blocks fetched with one ranged GET each, starting at
     ``FIRST_BLOCK`` and doubling up to ``MAX_BLOCK``: a short read costs a
     small request, a long sequential read few large ones. One block is held.
+    Every GET is its own snapshot, so a stream of several GETs asks
+    ``unchanged()`` (one HEAD comparing the ETag seen at open) when it reaches
+    its end; a changed or shortened file is a retryable ``BackendUnavailable``
+    instead of a silent mix of two versions (spec S3-055).
     """
 
     def __init__(
-        self, native: Any, start: int, stop: int, fail: Callable[[BaseException], Exception]
+        self,
+        native: Any,
+        key: str,
+        start: int,
+        stop: int,
+        fail: Callable[[BaseException], Exception],
+        unchanged: Callable[[], bool],
     ) -> None:
         super().__init__()
         self._native = native
+        self._key = key
         self._pos = start
         self._stop = stop
         self._fail = fail
+        self._unchanged = unchanged
+        self._fetches = 0
         self._block = FIRST_BLOCK
         self._buf: memoryview = memoryview(b"")
 
@@ -228,9 +264,12 @@ class ArrowRangeStream(io.RawIOBase):
             data = self._native.read_buffer(size)
         except Exception as exc:
             raise self._fail(exc) from exc
-        if len(data) == 0:
-            self._stop = self._pos  # the object shrank under us: end here
-        self._pos += len(data)
+        if len(data) != size:  # the object shrank since it was opened
+            raise _changed(self._key)
+        self._pos += size
+        self._fetches += 1
+        if self._pos >= self._stop and self._fetches > 1 and not self._unchanged():
+            raise _changed(self._key)
         return memoryview(data).cast("B")
 
     def readinto(self, buffer: Any) -> int:
@@ -260,10 +299,7 @@ class ArrowRangeStream(io.RawIOBase):
         chunks = [self._buf.tobytes()]
         self._buf = memoryview(b"")
         while self._pos < self._stop:
-            data = self._fetch(min(MAX_BLOCK, self._stop - self._pos))
-            if not len(data):
-                break
-            chunks.append(data.tobytes())
+            chunks.append(self._fetch(min(MAX_BLOCK, self._stop - self._pos)).tobytes())
         return b"".join(chunks)
 
     def close(self) -> None:
