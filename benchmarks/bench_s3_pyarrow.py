@@ -9,8 +9,10 @@ per engine per round, each read in a fresh process (interleaved: s3, pyarrow,
 s3, ...). Reported: the median seconds and throughput per engine, their ratio
 (pyarrow / s3 time; target <= 1.0x) and the largest growth of the resident set
 while streaming (peak ``VmHWM`` after ``clear_refs`` minus ``VmRSS`` before, as
-``_memprobe`` measures it; target < 32 MiB). Prints PASS/FAIL lines; ``--check``
-exits 1 when a target is missed.
+``_memprobe`` measures it; target < 32 MiB). The same object size is also
+written as a non-seekable stream (``store.write(path, stream, overwrite=True)``):
+RSS target < 32 MiB, its time ratio shown without a target. Prints PASS/FAIL
+lines; ``--check`` exits 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ MiB = 1024 * 1024
 RATIO_LIMIT = 1.0
 RSS_LIMIT = 32.0
 ENGINES = ("s3", "s3-pyarrow")
+DIRECTIONS = ("read", "write")
 
 
 def _env() -> dict[str, str]:
@@ -64,19 +67,34 @@ def _store(kind: str, bucket: str) -> Any:
     return storeroom.Registry(storeroom.RegistryConfig.from_dict(config)).get_store("bench")
 
 
-def _probe(kind: str, bucket: str) -> None:
-    """Child process: stream ``big.bin`` through a ``kind`` store, print JSON."""
+def _probe(kind: str, bucket: str, direction: str, size_mib: int) -> None:
+    """Child process: stream ``size_mib`` MiB through a ``kind`` store, print JSON."""
     store = _store(kind, bucket)
     store.read_bytes("warm.bin")  # imports, client, pools
     with store.read("warm.bin") as stream:
         stream.read(MiB)
+    block = os.urandom(MiB)
+
+    class Source:
+        """A non-seekable stream of ``size_mib`` MiB, at most 1 MiB per read."""
+
+        left = size_mib * MiB
+
+        def read(self, n: int = -1) -> bytes:
+            n = min(MiB if n < 0 else n, MiB, self.left)
+            self.left -= n
+            return block if n == MiB else block[:n]
+
     rss0 = _status_kib("VmRSS") or 0
     exact = _reset_peak()
     moved = 0
     t0 = time.perf_counter()
-    with store.read("big.bin") as stream:
-        while chunk := stream.read(MiB):
-            moved += len(chunk)
+    if direction == "read":
+        with store.read("big.bin") as stream:
+            while chunk := stream.read(MiB):
+                moved += len(chunk)
+    else:
+        moved = store.write(f"written-{kind}.bin", Source(), overwrite=True).size  # type: ignore[arg-type]
     seconds = time.perf_counter() - t0
     growth = max(0, (_status_kib("VmHWM") or 0) - rss0) / 1024
     print(
@@ -86,9 +104,17 @@ def _probe(kind: str, bucket: str) -> None:
     )
 
 
-def _run(kind: str, bucket: str) -> dict[str, Any]:
+def _run(kind: str, bucket: str, direction: str, size_mib: int) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--probe", kind, bucket],
+        [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--probe",
+            kind,
+            bucket,
+            direction,
+            str(size_mib),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -104,12 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--json")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--probe", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--probe", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.probe:
-        _probe(args.probe[0], args.probe[1])
+        _probe(args.probe[0], args.probe[1], args.probe[2], int(args.probe[3]))
         return 0
     rounds = args.rounds or (3 if args.quick else 7)
+    size_mib = args.size_mib
     bucket = f"storeroom-bench-{uuid.uuid4().hex[:8]}"
     env = _env()
     import boto3
@@ -124,56 +151,63 @@ def main(argv: list[str] | None = None) -> int:
     boto.create_bucket(Bucket=bucket)
     setup = _store("s3", bucket)
     setup.write("warm.bin", os.urandom(MiB), overwrite=True)
-    block = os.urandom(MiB)
-
-    class Source:
-        """``size_mib`` MiB of random-looking bytes, 1 MiB per read."""
-
-        left = args.size_mib * MiB
-
-        def read(self, n: int = -1) -> bytes:
-            n = min(MiB if n < 0 else n, MiB, self.left)
-            self.left -= n
-            return block if n == MiB else block[:n]
-
-    setup.write("big.bin", Source(), overwrite=True)  # type: ignore[arg-type]
-    runs: dict[str, list[dict[str, Any]]] = {k: [] for k in ENGINES}
+    first = _run("s3", bucket, "write", size_mib)  # also leaves written-s3.bin
+    boto.copy_object(
+        Bucket=bucket,
+        Key="engines/big.bin",
+        CopySource={"Bucket": bucket, "Key": "engines/written-s3.bin"},
+    )
+    assert first["bytes"] == size_mib * MiB
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {
+        (d, k): [] for d in DIRECTIONS for k in ENGINES
+    }
     try:
         for _ in range(rounds):
-            for kind in ENGINES:
-                runs[kind].append(_run(kind, bucket))
+            for direction in DIRECTIONS:
+                for kind in ENGINES:
+                    runs[direction, kind].append(_run(kind, bucket, direction, size_mib))
     finally:
-        for name in ("big.bin", "warm.bin"):
+        names = ["big.bin", "warm.bin", *(f"written-{k}.bin" for k in ENGINES)]
+        for name in names:
             boto.delete_object(Bucket=bucket, Key=f"engines/{name}")
         boto.delete_bucket(Bucket=bucket)
-    size = args.size_mib * MiB
-    summary: dict[str, Any] = {"size_mib": args.size_mib, "rounds": rounds, "engines": {}}
-    for kind, results in runs.items():
-        assert all(r["bytes"] == size for r in results), f"{kind}: short read"
-        median = statistics.median(r["seconds"] for r in results)
-        summary["engines"][kind] = {
-            "median_seconds": median,
-            "mib_per_s": args.size_mib / median,
-            "max_rss_growth_mib": max(r["rss"] for r in results),
-            "seconds": [r["seconds"] for r in results],
-        }
-    plain, arrow = summary["engines"]["s3"], summary["engines"]["s3-pyarrow"]
-    ratio = arrow["median_seconds"] / plain["median_seconds"]
-    summary["ratio"] = ratio
-    print(f"read {args.size_mib} MiB in 1 MiB reads, {rounds} rounds, median, fresh process each")
-    for kind in ENGINES:
-        e = summary["engines"][kind]
-        print(
-            f"  {kind:<11} {e['median_seconds']:7.3f} s  {e['mib_per_s']:7.1f} MiB/s  "
-            f"RSS growth (max) {e['max_rss_growth_mib']:5.1f} MiB"
-        )
+    summary: dict[str, Any] = {"size_mib": size_mib, "rounds": rounds}
+    print(f"{size_mib} MiB streamed in 1 MiB pieces, {rounds} rounds, median, fresh process each")
+    for direction in DIRECTIONS:
+        block: dict[str, Any] = {}
+        for kind in ENGINES:
+            results = runs[direction, kind]
+            assert all(r["bytes"] == size_mib * MiB for r in results), f"{kind}: short"
+            median = statistics.median(r["seconds"] for r in results)
+            block[kind] = {
+                "median_seconds": median,
+                "mib_per_s": size_mib / median,
+                "max_rss_growth_mib": max(r["rss"] for r in results),
+                "seconds": [r["seconds"] for r in results],
+            }
+            e = block[kind]
+            print(
+                f"  {direction:<5} {kind:<11} {median:7.3f} s  {e['mib_per_s']:7.1f} MiB/s  "
+                f"RSS growth (max) {e['max_rss_growth_mib']:5.1f} MiB"
+            )
+        block["ratio"] = block["s3-pyarrow"]["median_seconds"] / block["s3"]["median_seconds"]
+        summary[direction] = block
+    read, write = summary["read"], summary["write"]
+    print(f"  write s3-pyarrow/s3 time ratio {write['ratio']:.2f}x (no target)")
     checks = [
-        (f"s3-pyarrow/s3 time ratio {ratio:.2f}x <= {RATIO_LIMIT:.1f}x", ratio <= RATIO_LIMIT),
         (
-            f"s3-pyarrow RSS growth {arrow['max_rss_growth_mib']:.1f} MiB < {RSS_LIMIT:.0f} MiB",
-            arrow["max_rss_growth_mib"] < RSS_LIMIT,
+            f"read s3-pyarrow/s3 time ratio {read['ratio']:.2f}x <= {RATIO_LIMIT:.1f}x",
+            read["ratio"] <= RATIO_LIMIT,
         ),
     ]
+    for direction, block in (("read", read), ("write", write)):
+        growth = block["s3-pyarrow"]["max_rss_growth_mib"]
+        checks.append(
+            (
+                f"{direction} s3-pyarrow RSS growth {growth:.1f} MiB < {RSS_LIMIT:.0f} MiB",
+                growth < RSS_LIMIT,
+            )
+        )
     for label, ok in checks:
         print(f"{'PASS' if ok else 'FAIL'}: {label}")
     if args.json:

@@ -169,6 +169,7 @@ def test_connection_options_map_and_stay_secret() -> None:
     assert kw["tls_ca_file_path"] == "/etc/ca.pem"
     assert kw["connect_timeout"] == 3.0 and kw["request_timeout"] == 7.0
     assert kw["allow_bucket_creation"] is False
+    assert kw["background_writes"] is False  # one part in memory, not the whole upload
     assert arrow_options(S3Options(bucket="b1", anon=True))["anonymous"] is True
     backend = S3Backend.from_options(opts)
     for text in (repr(opts), repr(backend), repr(backend.describe())):
@@ -396,6 +397,8 @@ def test_engine_benchmark_runs_and_reports(
     assert bench_s3_pyarrow.main(["--size-mib", "2", "--rounds", "1", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "ratio" in text and "RSS growth" in text
-    assert sum(line.startswith(("PASS: ", "FAIL: ")) for line in text.splitlines()) == 2
+    assert sum(line.startswith(("PASS: ", "FAIL: ")) for line in text.splitlines()) == 3
     summary = json.loads(out.read_text())
-    assert set(summary["engines"]) == {"s3", "s3-pyarrow"} and summary["ratio"] > 0
+    for direction in ("read", "write"):
+        assert summary[direction]["ratio"] > 0
+        assert summary[direction]["s3-pyarrow"]["median_seconds"] > 0

@@ -72,7 +72,7 @@ def arrow_options(opts: S3Options) -> dict[str, Any]:
         "connect_timeout": opts.connect_timeout,
         # Arrow applies this on Windows and macOS only; see spec S3-052.
         "request_timeout": opts.read_timeout,
-        "background_writes": True,
+        "background_writes": False,
         "allow_bucket_creation": False,
         "allow_bucket_deletion": False,
     }
