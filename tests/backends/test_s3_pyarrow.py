@@ -174,6 +174,15 @@ def test_connection_options_map_and_stay_secret() -> None:
     backend = S3Backend.from_options(opts)
     for text in (repr(opts), repr(backend), repr(backend.describe())):
         assert "s3cr3t-value" not in text and "tok-value" not in text
+    bundle = {"client_kwargs": {"verify": "/etc/other-ca.pem"}}
+    assert arrow_options(S3Options(bucket="b1", client_options=bundle))["tls_ca_file_path"] == (
+        "/etc/other-ca.pem"
+    )
+    with pytest.raises(ConfigError, match="always verifies TLS"):
+        S3Backend(
+            bucket="b1", engine="pyarrow", client_options={"client_kwargs": {"verify": False}}
+        )
+    S3Backend(bucket="b1", client_options={"client_kwargs": {"verify": False}})  # s3fs: allowed
     with pytest.raises(ConfigError, match="no path"):
         S3Backend(bucket="b1", endpoint_url="http://host:9000/prefix", engine="pyarrow")
 

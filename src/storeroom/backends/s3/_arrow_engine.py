@@ -85,8 +85,17 @@ def arrow_options(opts: S3Options) -> dict[str, Any]:
             kwargs["session_token"] = reveal(opts.token)
     if opts.region_name:
         kwargs["region"] = opts.region_name
-    if opts.tls_ca_bundle:
-        kwargs["tls_ca_file_path"] = opts.tls_ca_bundle
+    verify = dict((opts.client_options or {}).get("client_kwargs") or {}).get("verify")
+    if verify is False:
+        raise ConfigError(
+            "client_options.client_kwargs.verify: the pyarrow engine always verifies TLS "
+            "certificates; give the endpoint's CA as tls_ca_bundle instead",
+            key="client_options.client_kwargs.verify",
+            backend="s3",
+        )
+    ca = opts.tls_ca_bundle or (verify if isinstance(verify, str) else None)
+    if ca:
+        kwargs["tls_ca_file_path"] = ca
     if opts.endpoint_url:
         url = urlsplit(opts.endpoint_url)
         if url.path not in ("", "/") or url.query or url.fragment:
