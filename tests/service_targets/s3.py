@@ -80,3 +80,10 @@ if ENV is not None:
         return {"type": "s3", "options": options(env)}
 
     register_target(Target("s3", _config, secrets=(env["STOREROOM_TEST_S3_SECRET"],)))
+
+    def _arrow_config(tmp_path: Path) -> dict[str, Any]:
+        ensure_bucket(env)
+        return {"type": "s3-pyarrow", "options": options(env)}
+
+    # The same bucket and server through the pyarrow engine (spec S3-050..059).
+    register_target(Target("s3-pyarrow", _arrow_config, secrets=(env["STOREROOM_TEST_S3_SECRET"],)))

@@ -112,9 +112,21 @@ BUILTIN_BACKENDS: dict[str, BuiltinBackend] = {
             extra="s3",
             sdk=("s3fs", "aiobotocore", "botocore"),
         ),
+        # An alias: the ``s3`` backend with ``engine = "pyarrow"`` (spec S3-050).
+        BuiltinBackend(
+            "s3-pyarrow",
+            "S3Backend",
+            "storeroom.backends.s3",
+            "S3PyArrowOptions",
+            extra="s3,arrow",
+            sdk=("s3fs", "aiobotocore", "botocore", "pyarrow"),
+        ),
     )
 }
-_BY_CLASS = {b.class_name: b for b in BUILTIN_BACKENDS.values()}
+_BY_CLASS: dict[str, BuiltinBackend] = {}
+for _info in BUILTIN_BACKENDS.values():
+    _BY_CLASS.setdefault(_info.class_name, _info)  # a class's own type, not an alias
+del _info
 
 
 def missing_extra(info: BuiltinBackend, exc: ImportError, key: str | None = None) -> ConfigError:

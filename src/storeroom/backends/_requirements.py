@@ -80,6 +80,8 @@ def missing_requirements(backend_type: str, options: Mapping[str, Any]) -> list[
         for module in info.sdk
         if _absent(module)
     ]
+    if backend_type == "s3" and options.get("engine") == "pyarrow" and _absent("pyarrow"):
+        out.append(Missing("pyarrow", 'pip install "storeroom[s3,arrow]"', "the 'arrow' extra"))
     url = options.get("url")
     if backend_type in ("sql-blob", "sql-query") and url is not None:
         text = url.reveal() if hasattr(url, "reveal") else str(url)

@@ -1,5 +1,9 @@
 """The ``s3`` backend: objects in one S3 (or S3-compatible) bucket, built on s3fs.
 
+Roles: ``_core`` (options, bucket, lane pool), ``_engine`` (which engine moves
+the bytes of a read or write: s3fs, or pyarrow with ``engine = "pyarrow"``),
+``_reader`` / ``_writer`` (the s3fs engine), ``_arrow_engine``, ``_bulk``.
+
 Keys are object names; folders are not stored but derived from ``/`` in the
 names (a flat namespace: an emptied folder disappears). Every call is one
 request to S3 with no cache in front, so reads, listings and existence checks
@@ -15,8 +19,6 @@ new attempt can succeed, for the retry layer to act on.
 
 from __future__ import annotations
 
-import asyncio
-import io
 from collections.abc import Iterator, Mapping, Sequence
 from heapq import merge
 from typing import Any, BinaryIO, ClassVar
@@ -26,30 +28,22 @@ import botocore.exceptions as bx  # type: ignore[import-untyped]
 from storeroom._mask import mask_url
 from storeroom.backend import Backend, Entry, Source, derive_folders, rel_key
 from storeroom.backends.s3 import _bulk
-from storeroom.backends.s3._conn import Connection
-from storeroom.backends.s3._transfer import (
-    RELAY_MAX,
-    Upload,
-    cut_parts,
-    fetch_small,
-    fill,
-    open_body,
-    part_sizes,
-    source_size,
-)
+from storeroom.backends.s3._core import S3Core, etag, status
+from storeroom.backends.s3._engine import DataPath
+from storeroom.backends.s3._transfer import RELAY_MAX, Upload, fetch_small
 from storeroom.backends.s3.config import MAX_PART_SIZE, S3Options
 from storeroom.backends.s3.errors import BACKEND, map_error
 from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.config.secret import Secret
 from storeroom.errors import (
-    AlreadyExists,
+    CapabilityNotSupported,
     DirectoryNotEmpty,
     InvalidPath,
     NotFound,
     StoreroomError,
 )
 from storeroom.models import FileInfo, FolderEntry, WriteResult
-from storeroom.path import RemotePath, is_store_key, listable
+from storeroom.path import is_store_key, listable
 
 __all__ = ["S3Backend"]
 
@@ -57,15 +51,8 @@ _NAME = BACKEND
 _PAGE = 1000  # S3's page size for listings and batch deletes
 
 
-def _status(exc: BaseException) -> int | None:
-    if isinstance(exc, bx.ClientError):
-        status = (exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
-        return status if isinstance(status, int) else None
-    return None
-
-
-def _etag(value: Any) -> str | None:
-    return value.strip('"') if isinstance(value, str) else None
+_status = status
+_etag = etag
 
 
 def _canonical(key: str) -> bool:
@@ -85,7 +72,9 @@ class S3Backend(Backend):
     See ``S3Options`` for every option. Flat namespace (folders derived from
     key prefixes); user metadata is stored as S3 object metadata (keys come
     back lower-cased, values must be ASCII). Safe to use from several threads
-    and after ``os.fork()``.
+    and after ``os.fork()``. With ``engine="pyarrow"`` reads and large writes go
+    through ``pyarrow.fs.S3FileSystem``; its writes report no ETag, so that
+    engine does not declare WRITE_RESULT_NATIVE.
     """
 
     type_name = _NAME
@@ -101,44 +90,35 @@ class S3Backend(Backend):
             value = options.get(name)
             if isinstance(value, str):
                 options[name] = Secret(value)
-        #: The options as given; pickling rebuilds the backend from them.
-        self.options = S3Options(bucket=bucket, **options)
-        self.bucket = self.options.bucket
-        self._conn = Connection(self.options)
+        self._setup(S3Options(bucket=bucket, **options))
 
     @classmethod
     def from_options(cls, opts: S3Options) -> S3Backend:
         """Build the backend from parsed options (nothing connects before first use)."""
         backend = cls.__new__(cls)
-        backend.options = opts
-        backend.bucket = opts.bucket
-        backend._conn = Connection(opts)
+        backend._setup(opts)
         return backend
+
+    def _setup(self, opts: S3Options) -> None:
+        #: The options as given; pickling rebuilds the backend from them.
+        self.options = opts
+        self.bucket = opts.bucket
+        self._core = S3Core(opts)
+        self._conn = self._core.conn
+        self._data = DataPath(self._core)  # decides the engine of every read and write
+        if opts.engine == "pyarrow":
+            self.capabilities = type(self).capabilities - {Capability.WRITE_RESULT_NATIVE}
 
     # -- plumbing ---------------------------------------------------------------
 
     def _call(self, op: str, key: str, method: str, **kwargs: Any) -> Any:
-        try:
-            return self._conn.call(method, Bucket=self.bucket, **kwargs)
-        except Exception as exc:
-            raise map_error(exc, key, operation=op, bucket=self.bucket) from exc
+        return self._core.call(op, key, method, **kwargs)
 
     def _fail(self, exc: BaseException, key: str, op: str) -> StoreroomError:
         return map_error(exc, key, operation=op, bucket=self.bucket)
 
     def _head(self, key: str, op: str) -> dict[str, Any] | None:
-        """HEAD ``key``: its response, or ``None`` when there is no such object."""
-        if not key:
-            return None
-        try:
-            resp: dict[str, Any] = self._conn.call("head_object", Bucket=self.bucket, Key=key)
-            return resp
-        except bx.ClientError as exc:
-            if _status(exc) == 404:
-                return None
-            raise self._fail(exc, key, op) from exc
-        except Exception as exc:
-            raise self._fail(exc, key, op) from exc
+        return self._core.head(key, op)
 
     @staticmethod
     def _info(key: str, head: Mapping[str, Any]) -> FileInfo:
@@ -179,49 +159,10 @@ class S3Backend(Backend):
         return bool(resp.get("KeyCount") or resp.get("Contents"))
 
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
-        """A streaming GET; ``start``/``end`` become one ``Range`` request."""
-        if (start is not None and start < 0) or (end is not None and end < 0):
-            raise InvalidPath("byte offsets must not be negative", path=key, backend=_NAME)
-        if not key:
-            raise InvalidPath("expected a file, got the root", path=key, backend=_NAME)
-        first = start or 0
-        if end is not None and end <= first:
-            self.stat(key)  # NotFound for a missing file; the range itself is empty
-            return io.BytesIO(b"")
-        extra: dict[str, Any] = {}
-        if first or end is not None:
-            extra["Range"] = f"bytes={first}-{'' if end is None else end - 1}"
-        try:
-            resp, lane, epoch = self._conn.hold("get_object", Bucket=self.bucket, Key=key, **extra)
-        except bx.ClientError as exc:
-            if _status(exc) == 416:  # the range starts at or past the end: nothing to read
-                return io.BytesIO(b"")
-            raise self._fail(exc, key, "open_read") from exc
-        except Exception as exc:
-            raise self._fail(exc, key, "open_read") from exc
-        return open_body(self._conn, lane, epoch, resp["Body"], key, self.bucket)
+        """A lazy, forward-only stream; ``start``/``end`` are one ranged read (see ``_engine``)."""
+        return self._data.open_read(key, start, end)
 
     # -- writes -----------------------------------------------------------------
-
-    def _check_ancestors(self, key: str) -> None:
-        """With ``reject_write_under_file_ancestor``: no parent of ``key`` may be a file."""
-        parts = key.split("/")[:-1]
-        if not parts:
-            return
-        parents = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-
-        async def probe(client: Any) -> list[Any]:
-            calls = [client.head_object(Bucket=self.bucket, Key=p) for p in parents]
-            return await asyncio.gather(*calls, return_exceptions=True)
-
-        for parent, res in zip(parents, self._conn.run(probe), strict=True):
-            if isinstance(res, BaseException):
-                if _status(res) == 404:
-                    continue
-                raise self._fail(res, key, "write") from res
-            raise InvalidPath(
-                f"a parent of this path is a file: {parent!r}", path=key, backend=_NAME
-            )
 
     def write(
         self,
@@ -237,91 +178,9 @@ class S3Backend(Backend):
         Both are atomic (the object appears complete or not at all), so
         ``atomic`` needs nothing extra. Without ``overwrite`` the PUT or the
         completion carries ``If-None-Match: *``: an existing object is a 412,
-        reported as ``AlreadyExists``.
+        reported as ``AlreadyExists``. The engine is chosen in ``_engine``.
         """
-        if not key:
-            raise InvalidPath("a file path is required, got the root", path=key, backend=_NAME)
-        if self.options.reject_write_under_file_ancestor:
-            self._check_ancestors(key)
-        args: dict[str, Any] = {"Metadata": dict(metadata)} if metadata else {}
-        threshold = self.options.multipart_threshold
-        if isinstance(src, bytes | bytearray | memoryview):
-            data = bytes(src)
-            if len(data) <= threshold:
-                return self._put(key, data, overwrite, args, metadata)
-            src = io.BytesIO(data)
-            del data
-        total = source_size(src)
-        first = fill(src.read, threshold)
-        lead = fill(src.read, 1) if len(first) == threshold else b""
-        if not lead:
-            return self._put(key, first, overwrite, args, metadata)
-        if not overwrite and self._head(key, "write") is not None:
-            # Fail before uploading; the conditional completion still guards the race.
-            raise AlreadyExists(
-                "file already exists",
-                path=key,
-                backend=_NAME,
-                operation="write",
-                hint="pass overwrite=True to replace it",
-            )
-        parts = cut_parts(src.read, first, bytes(lead), part_sizes(self.options.part_size, total))
-        del first
-        return self._multipart(key, parts, overwrite, args, metadata)
-
-    def _put(
-        self,
-        key: str,
-        data: bytes | bytearray,
-        overwrite: bool,
-        args: dict[str, Any],
-        metadata: Mapping[str, str] | None,
-    ) -> WriteResult:
-        if not overwrite:
-            args = {**args, "IfNoneMatch": "*"}
-        resp = self._call("write", key, "put_object", Key=key, Body=data, **args)
-        return self._result(key, len(data), resp, metadata)
-
-    def _multipart(
-        self,
-        key: str,
-        parts: Iterator[memoryview],
-        overwrite: bool,
-        args: dict[str, Any],
-        metadata: Mapping[str, str] | None,
-    ) -> WriteResult:
-        try:
-            upload = Upload(self._conn, self.bucket, key, args)
-        except Exception as exc:
-            raise self._fail(exc, key, "write") from exc
-        try:
-            for part in parts:  # an error of the caller's source propagates unchanged
-                try:
-                    upload.add(part)  # read in place: no copy of the part
-                except Exception as exc:
-                    raise self._fail(exc, key, "write") from exc
-                del part
-            try:
-                resp = upload.complete(overwrite)
-            except Exception as exc:
-                raise self._fail(exc, key, "write") from exc
-        except BaseException:
-            upload.abort()
-            raise
-        return self._result(key, upload.size, resp, metadata)
-
-    @staticmethod
-    def _result(
-        key: str, size: int, resp: Mapping[str, Any], metadata: Mapping[str, str] | None
-    ) -> WriteResult:
-        return WriteResult(
-            RemotePath._trusted(key),
-            size,
-            etag=_etag(resp.get("ETag")),
-            version_id=resp.get("VersionId"),
-            last_modified=resp.get("LastModified"),
-            metadata=dict(metadata or {}),
-        )
+        return self._data.write(key, src, overwrite, metadata)
 
     def delete(self, key: str) -> None:
         """HEAD (S3 deletes missing keys silently, the contract wants ``NotFound``), DELETE."""
@@ -394,18 +253,18 @@ class S3Backend(Backend):
         size = int(head.get("ContentLength", 0))
         meta = dict(head.get("Metadata") or {})
         if src == dst:
-            return self._result(dst, size, head, meta)
+            return self._core.result(dst, size, head, meta)
         source = {"Bucket": self.bucket, "Key": src}
         if overwrite and size <= MAX_PART_SIZE:
             resp = self._call("copy", dst, "copy_object", Key=dst, CopySource=source)
-            return self._result(dst, size, resp.get("CopyObjectResult") or {}, meta)
+            return self._core.result(dst, size, resp.get("CopyObjectResult") or {}, meta)
         args: dict[str, Any] = {"Metadata": meta}
         if head.get("ContentType"):
             args["ContentType"] = head["ContentType"]
         if "Data" in head:  # small create-only copy: one conditional PUT of the bytes
-            return self._put(dst, head["Data"], overwrite, args, meta)
+            return self._data.writer.put(dst, head["Data"], overwrite, args, meta)
         if size == 0:
-            return self._put(dst, b"", overwrite, args, meta)
+            return self._data.writer.put(dst, b"", overwrite, args, meta)
         return self._copy_parts(dst, source, size, overwrite, args)
 
     def _get_small(self, key: str) -> dict[str, Any] | None:
@@ -436,7 +295,7 @@ class S3Backend(Backend):
             if isinstance(exc, Exception):
                 raise self._fail(exc, dst, "copy") from exc
             raise
-        return self._result(dst, size, resp, args["Metadata"])
+        return self._core.result(dst, size, resp, args["Metadata"])
 
     def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
         """Copy, then delete the source: NOT atomic (S3 has no rename)."""
@@ -484,7 +343,7 @@ class S3Backend(Backend):
         return f"s3://{self.bucket}/{key}"
 
     def describe(self) -> Mapping[str, object]:
-        facts: dict[str, object] = {"bucket": self.bucket}
+        facts: dict[str, object] = {"bucket": self.bucket, "engine": self.options.engine}
         if self.options.endpoint_url:
             facts["endpoint_url"] = mask_url(self.options.endpoint_url, sql=False)
         if self.options.region_name:
@@ -494,7 +353,17 @@ class S3Backend(Backend):
     def close(self) -> None:
         """Close the HTTP sessions; the backend reconnects on next use."""
         self._conn.close()
+        if self._data.arrow is not None:
+            self._data.arrow.close()
 
     def unwrap_s3fs(self) -> Any:
         """The underlying ``s3fs.S3FileSystem`` (for what storeroom does not cover)."""
         return self._conn.fs
+
+    def unwrap_pyarrow(self) -> Any:
+        """The ``pyarrow.fs.S3FileSystem`` of the ``pyarrow`` engine (for Arrow datasets)."""
+        if self._data.arrow is None:
+            raise CapabilityNotSupported(
+                "unwrap_pyarrow needs engine = 'pyarrow'", backend=_NAME, operation="unwrap"
+            )
+        return self._data.arrow.fs()

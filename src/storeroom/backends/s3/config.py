@@ -13,7 +13,7 @@ from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
 from storeroom.layers.retry import RetryOptions
 
-__all__ = ["MAX_PARTS", "MIN_PART_SIZE", "S3Options"]
+__all__ = ["ENGINES", "MAX_PARTS", "MIN_PART_SIZE", "S3Options", "S3PyArrowOptions"]
 
 MiB = 1024 * 1024
 #: S3's limits on multipart uploads.
@@ -23,6 +23,8 @@ MAX_PARTS = 10_000
 _BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_]*")
 #: client_options keys storeroom sets itself and that would break its guarantees.
 _RESERVED = frozenset({"key", "secret", "token", "endpoint_url", "use_listings_cache"})
+#: Data-path engines: ``s3fs`` (aiobotocore, the default) and ``pyarrow`` (Arrow's C++ client).
+ENGINES = ("s3fs", "pyarrow")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +47,8 @@ class S3Options(BackendOptions):
     over storeroom's). ``retry``: retry options; the Registry wraps the backend
     in that retry layer (the backend never retries; botocore's retries are off).
     ``use_listings_cache`` must stay false (strong read-after-write).
+    ``engine`` picks what moves the bytes of reads and large writes: ``"s3fs"``
+    (default) or ``"pyarrow"`` (``pyarrow.fs.S3FileSystem``; see spec S3-050..).
     """
 
     bucket: str
@@ -66,8 +70,14 @@ class S3Options(BackendOptions):
     reject_write_under_file_ancestor: bool = False
     client_options: Mapping[str, Any] | None = None
     retry: Mapping[str, Any] | RetryOptions | None = None
+    engine: str = "s3fs"
 
     def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(
+                f"engine: expected one of {', '.join(map(repr, ENGINES))}, got {self.engine!r}",
+                key="engine",
+            )
         b = self.bucket.strip() if isinstance(self.bucket, str) else ""
         if not b:
             raise ConfigError("bucket: must name a bucket, got an empty string", key="bucket")
@@ -134,3 +144,23 @@ class S3Options(BackendOptions):
     def retry_policy(self) -> RetryOptions | None:
         """The validated ``retry`` option (the Registry builds the retry layer from it)."""
         return None if self.retry is None else RetryOptions.coerce(self.retry, where="retry")
+
+
+@dataclasses.dataclass(frozen=True)
+class S3PyArrowOptions(S3Options):
+    """Options of config type ``s3-pyarrow``: the ``s3`` backend with ``engine = "pyarrow"``."""
+
+    engine: str = "pyarrow"
+
+    def __post_init__(self) -> None:
+        if self.engine != "pyarrow":
+            raise ConfigError(
+                f"engine: type 's3-pyarrow' always uses engine 'pyarrow', got {self.engine!r} "
+                "(use type 's3' to choose another engine)",
+                key="engine",
+            )
+        super().__post_init__()
+
+    @classmethod
+    def backend_type(cls) -> str:
+        return "s3-pyarrow"

@@ -5,13 +5,18 @@ failure the backend meets, in this order: the S3 error code of a botocore
 ``ClientError`` (``CODES``), then its HTTP status (``STATUSES``), then the
 exception's type (``TYPES``, which also covers the ``OSError`` subclasses s3fs
 turns ClientErrors into, and errno values of plain ``OSError``). Nothing is
-decided from message text. Anything unknown becomes ``UnexpectedError``.
+decided from message text, with one exception: pyarrow (the ``pyarrow`` engine)
+raises plain ``OSError``s whose only structure is the AWS SDK's error name in a
+fixed phrase, ``AWS Error <NAME> [(HTTP status <n>)] during <Op> operation``;
+that name (``AWS_ERRORS``) or status is looked up, nothing else of the text.
+Anything unknown becomes ``UnexpectedError``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import re
 from typing import Any
 
 import aiohttp
@@ -29,7 +34,17 @@ from storeroom.errors import (
     UnexpectedError,
 )
 
-__all__ = ["BACKEND", "CODES", "ERRNOS", "STATUSES", "TYPES", "Row", "classify", "map_error"]
+__all__ = [
+    "AWS_ERRORS",
+    "BACKEND",
+    "CODES",
+    "ERRNOS",
+    "STATUSES",
+    "TYPES",
+    "Row",
+    "classify",
+    "map_error",
+]
 
 BACKEND = "s3"
 
@@ -171,6 +186,46 @@ ERRNOS: dict[int, Row] = {
 }
 
 
+#: AWS SDK for C++ error names (``Aws::S3::S3Errors``) as pyarrow prints them.
+AWS_ERRORS: dict[str, Row] = {
+    "NO_SUCH_KEY": CODES["NoSuchKey"],
+    "RESOURCE_NOT_FOUND": CODES["NoSuchKey"],
+    "NO_SUCH_BUCKET": CODES["NoSuchBucket"],
+    "NO_SUCH_UPLOAD": CODES["NoSuchUpload"],
+    "ACCESS_DENIED": CODES["AccessDenied"],
+    "INVALID_ACCESS_KEY_ID": CODES["InvalidAccessKeyId"],
+    "SIGNATURE_DOES_NOT_MATCH": CODES["SignatureDoesNotMatch"],
+    "INVALID_CLIENT_TOKEN_ID": CODES["InvalidToken"],
+    "MISSING_AUTHENTICATION_TOKEN": _NO_CREDS,
+    "REQUEST_EXPIRED": CODES["ExpiredToken"],
+    "REQUEST_TIME_TOO_SKEWED": CODES["RequestTimeTooSkewed"],
+    "UNRECOGNIZED_CLIENT": CODES["InvalidAccessKeyId"],
+    "NETWORK_CONNECTION": _UNREACHABLE,
+    "REQUEST_TIMEOUT": CODES["RequestTimeout"],
+    "SLOW_DOWN": _BUSY,
+    "THROTTLING": _BUSY,
+    "SERVICE_UNAVAILABLE": _BUSY,
+    "INTERNAL_FAILURE": _BUSY,
+    "INVALID_PARAMETER_VALUE": CODES["InvalidArgument"],
+    "INVALID_PARAMETER_COMBINATION": CODES["InvalidArgument"],
+    "MISSING_PARAMETER": CODES["InvalidArgument"],
+    "VALIDATION": CODES["InvalidArgument"],
+}
+_AWS_PHRASE = re.compile(r"AWS Error ([A-Z_]+)(?: \(HTTP status (\d{3})\))? during \w+ operation")
+
+
+def _arrow_row(exc: OSError) -> tuple[Row | None, str]:
+    """The row of a pyarrow ``OSError``: its AWS error name, else its HTTP status."""
+    found = _AWS_PHRASE.search(str(exc))
+    if found is None:
+        return None, "OSError"
+    name, code = found.group(1), found.group(2)
+    row = AWS_ERRORS.get(name)
+    if row is None and code is not None:
+        row = STATUSES.get(int(code)) or (_BUSY if int(code) >= 500 else None)
+    return row, f"{name} (HTTP {code})" if code else name
+
+
 def _client_error_row(exc: bx.ClientError) -> tuple[Row | None, str]:
     response: Any = exc.response or {}
     code = str((response.get("Error") or {}).get("Code") or "")
@@ -195,6 +250,8 @@ def classify(exc: BaseException) -> tuple[Row | None, str]:
             return row, type(exc).__name__
     if isinstance(exc, OSError) and exc.errno is not None:
         return ERRNOS.get(exc.errno), errno.errorcode.get(exc.errno, str(exc.errno))
+    if type(exc) is OSError:
+        return _arrow_row(exc)
     return None, type(exc).__name__
 
 
