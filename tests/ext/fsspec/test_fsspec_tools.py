@@ -1,4 +1,4 @@
-"""DuckDB, polars and Dask on storeroom:// URLs (real calls) on local, SQLite and S3."""
+"""DuckDB, polars and Dask on storeroom:// URLs (real calls) on every writable backend."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ import polars as pl
 import pytest
 from fsspec_support import fs_on
 
-TOOL_BACKENDS = ["local", "sql-sqlite", "s3"]
+from every_backend import WRITABLE
+
+TOOL_BACKENDS = WRITABLE
+#: A memory store lives in one process: worker processes would each see their own.
+CLUSTER_BACKENDS = [b for b in WRITABLE if b != "memory"]
 
 
 @pytest.mark.parametrize("backend", TOOL_BACKENDS)
@@ -62,15 +66,13 @@ def dask_client() -> Iterator[object]:
         yield client
 
 
-@pytest.mark.parametrize("backend", TOOL_BACKENDS)
+@pytest.mark.parametrize("backend", CLUSTER_BACKENDS)
 def test_dask_on_a_process_cluster(backend: str, tmp_path: Path, dask_client: object) -> None:
     # spec: FSSPEC-072, FSSPEC-022
     import dask.dataframe as dd
 
     with fs_on(backend, tmp_path) as fs:
         opts = {"config": fs.registry_config}
-        # First use here, not in two workers at once: two processes creating the
-        # tables of a fresh SQLite file race in create_all (an sql backend issue).
         assert not fs.exists("s/dask/out")
         source = pd.DataFrame({"k": range(100), "v": [i * 0.5 for i in range(100)]})
         dd.from_pandas(source, npartitions=4).to_parquet(
@@ -79,3 +81,17 @@ def test_dask_on_a_process_cluster(backend: str, tmp_path: Path, dask_client: ob
         assert len(fs.glob("s/dask/out/*.parquet")) == 4
         back = dd.read_parquet("storeroom://s/dask/out", storage_options=opts).compute()
         assert sorted(back["k"]) == list(range(100)) and back["v"].sum() == 2475.0
+
+
+def test_dask_threads_on_a_memory_store(tmp_path: Path) -> None:
+    # spec: FSSPEC-072
+    import dask
+    import dask.dataframe as dd
+
+    with fs_on("memory", tmp_path) as fs, dask.config.set(scheduler="threads"):
+        opts = {"config": fs.registry_config}
+        source = pd.DataFrame({"k": range(40)})
+        dd.from_pandas(source, npartitions=4).to_parquet("storeroom://s/d", storage_options=opts)
+        assert len(fs.glob("s/d/*.parquet")) == 4
+        back = dd.read_parquet("storeroom://s/d", storage_options=opts).compute()
+        assert sorted(back["k"]) == list(range(40))

@@ -69,24 +69,27 @@ def prepare_tables(engine: Engine, tables: Tables, *, create: bool, where: str) 
     Existing tables are never altered. One that lacks a column of storeroom's
     (another application's table of that name) is a ``ConfigError`` naming the
     table and the missing columns, raised before anything is created (SQL-003).
+    Two processes preparing a fresh database at once both succeed: SQLite checks
+    and creates under its write lock; elsewhere the loser of the CREATE race
+    checks again and finds the winner's tables (SQL-003a).
     """
+    try:
+        _prepare_once(engine, tables, create=create, where=where)
+    except sa.exc.DBAPIError:
+        if not create:
+            raise
+        # Most likely another process created the tables between our check and
+        # our CREATE; a second check sees them, or raises the real problem.
+        _prepare_once(engine, tables, create=create, where=where)
+
+
+def _prepare_once(engine: Engine, tables: Tables, *, create: bool, where: str) -> None:
     with engine.begin() as conn:
-        insp = sa.inspect(conn)
-        absent = []
-        for table in (tables.files, tables.chunks):
-            if not insp.has_table(table.name):
-                absent.append(table.name)
-                continue
-            have = {col["name"] for col in insp.get_columns(table.name)}
-            lacking = [col.name for col in table.columns if col.name not in have]
-            if lacking:
-                raise ConfigError(
-                    f"table {table.name!r} in {where} is not a storeroom sql-blob table "
-                    f"(missing columns: {', '.join(lacking)})",
-                    key="table_name",
-                    backend=BACKEND,
-                    hint="set table_name to a name no other application uses",
-                )
+        if conn.dialect.name == "sqlite":
+            # Check and create under the write lock: SQLite DDL is transactional,
+            # so a second process waits (busy timeout) and then sees the tables.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        absent = _absent_tables(conn, tables, where)
         if absent and not create:
             raise ConfigError(
                 f"table {absent[0]!r} does not exist in {where} and create_table is false",
@@ -103,6 +106,27 @@ def prepare_tables(engine: Engine, tables: Tables, *, create: bool, where: str) 
             conn.exec_driver_sql(
                 f'ALTER TABLE "{tables.chunks.name}" ALTER COLUMN data SET STORAGE EXTERNAL'
             )
+
+
+def _absent_tables(conn: sa.Connection, tables: Tables, where: str) -> list[str]:
+    """Names of the missing tables; a foreign table of one of the names is a ConfigError."""
+    insp = sa.inspect(conn)
+    absent = []
+    for table in (tables.files, tables.chunks):
+        if not insp.has_table(table.name):
+            absent.append(table.name)
+            continue
+        have = {col["name"] for col in insp.get_columns(table.name)}
+        lacking = [col.name for col in table.columns if col.name not in have]
+        if lacking:
+            raise ConfigError(
+                f"table {table.name!r} in {where} is not a storeroom sql-blob table "
+                f"(missing columns: {', '.join(lacking)})",
+                key="table_name",
+                backend=BACKEND,
+                hint="set table_name to a name no other application uses",
+            )
+    return absent
 
 
 def _sqlite_events(engine: Engine, busy_ms: int) -> None:
