@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import Field, PrivateAttr, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_serializer, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -15,6 +15,7 @@ from pydantic_settings import (
 )
 
 from storeroom.config.model import RegistryConfig
+from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
 from storeroom.ext.pydantic._errors import from_settings_error, from_validation_error
 from storeroom.ext.pydantic._sources import Loading, RegistrySource, Without, loading
@@ -23,6 +24,16 @@ if TYPE_CHECKING:
     from storeroom.registry import Registry
 
 __all__ = ["StoreroomSettings"]
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return "**********"
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
 
 
 class StoreroomSettings(BaseSettings):
@@ -106,6 +117,11 @@ class StoreroomSettings(BaseSettings):
         self.backends = plain["backends"]
         self.stores = plain["stores"]
         return self
+
+    @field_serializer("backends", "stores", when_used="json")
+    def _masked_json(self, value: dict[str, Any]) -> Any:
+        """JSON dumps show each ``Secret`` as ``**********``, as pydantic shows ``SecretStr``."""
+        return _masked(value)
 
     @property
     def registry_config(self) -> RegistryConfig:
