@@ -50,7 +50,7 @@ class AppModel(BaseModel):
 
 
 def test_nested_models_aliases_enums_and_paths(tmp_path: Path) -> None:
-    # spec: PYD-020
+    # spec: PYD-020, PYD-021
     model = AppModel(
         backends={"disk": Backend(type=Kind.LOCAL, options=LocalOptions(root=tmp_path))},
         stores={"out": Store(backend="disk", folder="exports")},

@@ -370,3 +370,15 @@ def test_unknown_backend_type_from_env_names_the_key(monkeypatch: pytest.MonkeyP
     with pytest.raises(ConfigError) as info:
         StoreroomSettings()
     assert info.value.key == "backends.x.type"
+
+
+def test_validation_error_key_names_list_positions(monkeypatch: pytest.MonkeyPatch) -> None:
+    # spec: PYD-030
+    class Ports(StoreroomSettings):
+        ports: list[int] = []
+
+    monkeypatch.setenv("STOREROOM__PORTS", '[80, "http"]')
+    with pytest.raises(ConfigError) as info:
+        Ports()
+    assert info.value.key == "ports[1]"
+    assert str(info.value).startswith("ports[1]: Input should be a valid integer")
