@@ -382,3 +382,22 @@ def test_validation_error_key_names_list_positions(monkeypatch: pytest.MonkeyPat
         Ports()
     assert info.value.key == "ports[1]"
     assert str(info.value).startswith("ports[1]: Input should be a valid integer")
+
+
+def test_prefixed_variable_naming_no_setting_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # spec: PYD-018
+    monkeypatch.setenv("STOREROOM__BACKEND__LAKE__OPTIONS__BUCKET", "typo")
+    with pytest.raises(ConfigError) as info:
+        StoreroomSettings()
+    assert "STOREROOM__BACKEND__LAKE__OPTIONS__BUCKET" in str(info.value)
+    assert "did you mean 'BACKENDS'?" in str(info.value)
+    monkeypatch.delenv("STOREROOM__BACKEND__LAKE__OPTIONS__BUCKET")
+    monkeypatch.setenv("STOREROOM__STROES__X__BACKEND", "m")
+    with pytest.raises(ConfigError, match="did you mean 'STORES'"):
+        StoreroomSettings()
+    monkeypatch.delenv("STOREROOM__STROES__X__BACKEND")
+    monkeypatch.setenv("STOREROOM__WORKERS", "3")  # another class's field: passes untouched
+    assert AppSettings().workers == 3
+    assert StoreroomSettings().registry_config.stores == {}

@@ -158,12 +158,36 @@ class RegistrySource(PydanticBaseSettingsSource):
             if text is None or not name.startswith(prefix):
                 continue
             path = name[len(prefix) :].split(delim)
-            if path[0] not in REGISTRY_FIELDS or "" in path:
-                continue
             var = name if source.case_sensitive else name.upper()
+            if path[0] not in REGISTRY_FIELDS:
+                self._check_known(path[0], var, source.case_sensitive)
+                continue
+            if "" in path:
+                continue
             found.append((path, _decoded(text, path[-1], var)))
         found.sort(key=lambda item: len(item[0]))
         return found
+
+    def _check_known(self, first: str, var: str, case_sensitive: bool) -> None:
+        """A variable whose first part misspells ``backends``/``stores`` fails, not ignored.
+
+        Names of other fields (a subclass's, or another settings class's sharing
+        the prefix) pass untouched.
+        """
+        import difflib
+
+        fields = {n.lower() if not case_sensitive else n for n in self.settings_cls.model_fields}
+        if first in fields:
+            return
+        close = difflib.get_close_matches(first, REGISTRY_FIELDS, n=1, cutoff=0.8)
+        if close:
+            raise ConfigError(
+                f"environment variable {var!r} names no setting {first!r}; "
+                f"did you mean {close[0].upper()!r}?",
+                key=first,
+                hint=f"registry keys go under {close[0].upper()}__, e.g. "
+                "STOREROOM__BACKENDS__LAKE__OPTIONS__BUCKET",
+            )
 
     @staticmethod
     def _set(tree: dict[str, Any], path: list[str], value: Any, case_sensitive: bool) -> None:
