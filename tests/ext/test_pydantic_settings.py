@@ -227,6 +227,21 @@ def test_placeholders_resolve_in_the_file_but_overrides_are_literal(
     assert stores["b"].root_path == "x${AREA}"
 
 
+def test_placeholders_read_the_process_environment_not_dotenv(tmp_path: Path) -> None:
+    # spec: PYD-015
+    write(
+        tmp_path / "storeroom.toml",
+        '[backends.m]\ntype = "memory"\n'
+        '[stores.a]\nbackend = "m"\nroot_path = "${ONLY_IN_DOTENV}"\n',
+    )
+    write(tmp_path / ".env", "ONLY_IN_DOTENV=x\n")
+    with pytest.raises(ConfigError) as info:
+        StoreroomSettings()
+    assert info.value.key == "stores.a.root_path"
+    assert info.value.file == "storeroom.toml"
+    assert "'ONLY_IN_DOTENV' is not set" in str(info.value)
+
+
 def test_override_inside_a_non_table_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     # spec: PYD-017
     monkeypatch.setenv("STOREROOM__BACKENDS__M__TYPE", "memory")
