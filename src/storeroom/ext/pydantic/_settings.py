@@ -67,7 +67,11 @@ class StoreroomSettings(BaseSettings):
         state = Loading(explicit=os.fspath(config) if config is not None else None)
         token = loading.set(state)
         prefix = str(values.get("_env_prefix") or self.model_config.get("env_prefix") or "")
-        delimiter = str(self.model_config.get("env_nested_delimiter") or "__")
+        delimiter = str(
+            values.get("_env_nested_delimiter")
+            or self.model_config.get("env_nested_delimiter")
+            or "__"
+        )
         error: ConfigError | None = None
         try:
             super().__init__(**values)
@@ -137,8 +141,8 @@ class StoreroomSettings(BaseSettings):
         if missing is not None and not config.backends and not config.stores:
             prefix = str(self.model_config.get("env_prefix") or "")
             raise ConfigError(
-                f"{missing.message}, and no {prefix}BACKENDS__* or {prefix}STORES__* "
-                "variables are set",
+                f"{missing.message}; no {prefix}BACKENDS__* or {prefix}STORES__* "
+                "variables are set either",
                 hint=missing.hint,
             )
         return Registry(config)

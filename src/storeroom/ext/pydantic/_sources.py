@@ -44,7 +44,7 @@ loading: contextvars.ContextVar[Loading | None] = contextvars.ContextVar(
 )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)  # repr=False: the value may be a secret
 class _Override:
     """A value set by an environment variable: taken literally, never ``${VAR}``-resolved."""
 
