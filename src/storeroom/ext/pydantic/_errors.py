@@ -35,7 +35,7 @@ def _variable(loc: Sequence[int | str], prefix: str, delimiter: str) -> str:
 
 def from_validation_error(exc: ValidationError, *, prefix: str, delimiter: str) -> ConfigError:
     """The ``ConfigError`` for ``exc``: storeroom's own, or one naming the first bad key."""
-    errors = exc.errors(include_url=False, include_input=False, include_context=True)
+    errors = exc.errors(include_url=False)  # "input" is never read: it may be a secret
     for err in errors:  # a ConfigError raised by our validator comes back as it was
         inner: Any = (err.get("ctx") or {}).get("error")
         if isinstance(inner, ConfigError):
