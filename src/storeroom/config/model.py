@@ -12,9 +12,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from storeroom.config.env import resolve_env
+from storeroom.config.env import EnvValue, resolve_env
 from storeroom.config.frozen import FrozenDict, freeze, thaw
-from storeroom.config.secret import Secret, is_secret_key
+from storeroom.config.secret import Secret, from_foreign, is_secret_key
 from storeroom.errors import ConfigError
 from storeroom.layers.retry import RetryOptions
 
@@ -43,14 +43,18 @@ def _secret_url(value: str) -> Secret:
     return Secret(value)
 
 
-def _wrap_headers(headers: Mapping[str, Any], extra: Any) -> dict[str, Any]:
+def _wrap_headers(headers: Mapping[str, Any], extra: Any, where: str) -> dict[str, Any]:
     """Credential header values (``Authorization``, ``Cookie``, ``secret_headers``) as Secrets."""
     from storeroom._mask import is_secret_header, protect_header
 
     names = [n for n in extra if isinstance(n, str)] if isinstance(extra, list | tuple) else []
     out: dict[str, Any] = {}
     for name, value in headers.items():
-        if isinstance(value, str) and is_secret_header(str(name), names):
+        foreign = from_foreign(value, f"{where}.{name}")
+        if foreign is not None:
+            protect_header(foreign.reveal())
+            out[name] = foreign
+        elif isinstance(value, str) and is_secret_header(str(name), names):
             protect_header(value)
             out[name] = Secret(value)
         else:
@@ -58,17 +62,21 @@ def _wrap_headers(headers: Mapping[str, Any], extra: Any) -> dict[str, Any]:
     return out
 
 
-def _wrap_secrets(options: Mapping[str, Any]) -> dict[str, Any]:
+def _wrap_secrets(options: Mapping[str, Any], where: str = "options") -> dict[str, Any]:
+    """Option values under credential names, credential URLs and pydantic secrets as Secrets."""
     out: dict[str, Any] = {}
     for k, v in options.items():
-        if isinstance(v, str) and is_secret_key(str(k)):
+        foreign = from_foreign(v, f"{where}.{k}")
+        if foreign is not None:
+            out[k] = foreign
+        elif isinstance(v, str) and is_secret_key(str(k)):
             out[k] = Secret(v)
         elif isinstance(v, str) and _url_with_credentials(k, v):
             out[k] = _secret_url(v)
         elif k == "headers" and isinstance(v, Mapping):
-            out[k] = _wrap_headers(v, options.get("secret_headers"))
+            out[k] = _wrap_headers(v, options.get("secret_headers"), f"{where}.{k}")
         elif isinstance(v, Mapping):
-            out[k] = _wrap_secrets(v)
+            out[k] = _wrap_secrets(v, f"{where}.{k}")
         else:
             out[k] = v
     return out
@@ -77,6 +85,12 @@ def _wrap_secrets(options: Mapping[str, Any]) -> dict[str, Any]:
 def _table(value: Any, where: str) -> Mapping[str, Any]:
     if value is None:
         return {}
+    if isinstance(value, EnvValue):
+        raise ConfigError(
+            f"{where}: expected a table, got text from {value.origin()}",
+            key=where,
+            hint=f"set {value.var} to a JSON table, or set its keys one by one",
+        )
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where}: expected a table, got {type(value).__name__}", key=where)
     return value
@@ -121,7 +135,7 @@ class LayerConfig:
         if not isinstance(layer_type, str) or not layer_type:
             raise ConfigError(f"{where}.type: expected a layer type name", key=f"{where}.type")
         opts = {k: v for k, v in table.items() if k != "type"}
-        return cls(type=layer_type, options=freeze(_wrap_secrets(opts)))
+        return cls(type=layer_type, options=freeze(_wrap_secrets(opts, where)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type, **thaw(self.options)}
@@ -165,9 +179,10 @@ class BackendConfig:
         retry = (
             None if retry_raw is None else RetryOptions.coerce(retry_raw, where=f"{where}.retry")
         )
+        options = _table(table.get("options"), f"{where}.options")
         return cls(
             type=backend_type,
-            options=_table(table.get("options"), f"{where}.options"),
+            options=_wrap_secrets(options, f"{where}.options"),
             layers=_layers(table.get("layers"), f"{where}.layers"),
             retry=retry,
         )
@@ -346,6 +361,26 @@ class RegistryConfig:
 
         data, source = load_any(path, kw.pop("table", ()))
         return cls.from_dict(data, source=source, **kw)
+
+    @classmethod
+    def from_pydantic(
+        cls,
+        model: Any,
+        *,
+        resolve_env_vars: bool = True,
+        environ: Mapping[str, str] | None = None,
+    ) -> RegistryConfig:
+        """Build from a pydantic model or settings object: its ``backends`` and ``stores``.
+
+        Dumped by alias; ``SecretStr``/``SecretBytes`` become ``Secret``. Other fields
+        of the model (the application's own settings) are ignored.
+        """
+        from storeroom.config.model_data import model_data
+
+        built = getattr(model, "registry_config", None)
+        if isinstance(built, RegistryConfig):  # a StoreroomSettings: already built
+            return built
+        return cls.from_dict(model_data(model), resolve_env_vars=resolve_env_vars, environ=environ)
 
     # -- use ---------------------------------------------------------------------------
 

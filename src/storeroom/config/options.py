@@ -17,7 +17,7 @@ from typing import Any, ClassVar, TypeVar, Union
 
 from storeroom.config.env import EnvValue, converts_from_env, from_env
 from storeroom.config.frozen import FrozenDict, freeze
-from storeroom.config.secret import Secret
+from storeroom.config.secret import Secret, from_foreign
 from storeroom.errors import ConfigError
 
 __all__ = ["BackendOptions", "describe_type"]
@@ -52,6 +52,9 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     A value that was wholly one ``${VAR}`` is converted to an int, float or bool
     option's type (spec CONFIG-013); other strings are never converted.
     """
+    foreign = from_foreign(value, where)
+    if foreign is not None:
+        value = foreign
     if tp is str and isinstance(value, Secret):
         # The loader wraps a URL carrying a credential in a Secret (CONFIG-033);
         # a plain-string option takes its value, and masks it when shown.

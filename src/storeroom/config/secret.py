@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import logging
 
-__all__ = ["Secret", "SecretRedactionFilter", "is_secret_key", "reveal", "scrub"]
+__all__ = [
+    "Secret",
+    "SecretRedactionFilter",
+    "foreign_secret",
+    "from_foreign",
+    "is_secret_key",
+    "reveal",
+    "scrub",
+]
 
 _SECRET_NAMES = frozenset(
     {
@@ -43,8 +51,47 @@ def is_secret_key(name: str) -> bool:
     return lowered in _SECRET_NAMES or lowered.endswith(_SECRET_SUFFIXES)
 
 
+def foreign_secret(value: Any) -> str | None:
+    """The text of a pydantic ``SecretStr``/``SecretBytes`` (or alike), else ``None``.
+
+    Duck-typed on ``get_secret_value()``, so pydantic is never imported here.
+    ``SecretBytes`` must hold UTF-8 text (secrets are text); otherwise ``TypeError``.
+    """
+    if isinstance(value, str | bytes) or not callable(
+        getattr(type(value), "get_secret_value", None)
+    ):
+        return None
+    plain = value.get_secret_value()
+    if isinstance(plain, bytes):
+        try:
+            plain = plain.decode("utf-8")
+        except UnicodeDecodeError:
+            raise TypeError(
+                "a SecretBytes value must be UTF-8 text to be used as a secret"
+            ) from None
+    if not isinstance(plain, str):
+        raise TypeError(f"{type(value).__name__}.get_secret_value() did not return text")
+    return plain
+
+
+def from_foreign(value: Any, where: str) -> Secret | None:
+    """A pydantic ``SecretStr``/``SecretBytes`` as a ``Secret``, else ``None``.
+
+    A value that is not text is a ``ConfigError`` naming ``where`` (never the value).
+    """
+    try:
+        plain = foreign_secret(value)
+    except TypeError as exc:
+        from storeroom.errors import ConfigError
+
+        raise ConfigError(f"{where}: {exc}", key=where) from None
+    return None if plain is None else Secret(plain)
+
+
 class Secret:
     """A credential value. ``repr``/``str`` show ``Secret('***')``; use ``reveal``.
+
+    Built from a string, another ``Secret`` or a pydantic ``SecretStr``/``SecretBytes``.
 
     Immutable for real: the value lives in a slot whose attribute name is
     removed from the class, so neither ``setattr``/``delattr`` nor
@@ -60,6 +107,9 @@ class Secret:
     def __init__(self, value: str) -> None:
         if isinstance(value, Secret):
             value = value.reveal()
+        foreign = foreign_secret(value)
+        if foreign is not None:  # pydantic's SecretStr / SecretBytes
+            value = foreign
         if not isinstance(value, str):
             raise TypeError("Secret wraps a string")
         try:
