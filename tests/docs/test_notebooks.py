@@ -9,14 +9,13 @@ computed too). A failure names the cell.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from page_blocks import ROOT, reader_env
 
-ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ["quickstart.ipynb", "data-tools.ipynb"]
 
 _RUNNER = r"""
@@ -57,15 +56,10 @@ def test_the_notebook_is_committed_without_outputs(name: str) -> None:
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_the_notebook_runs(name: str, tmp_path: Path) -> None:
-    env = dict(os.environ)
-    env.pop("STOREROOM_CONFIG", None)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in [str(ROOT / "src"), env.get("PYTHONPATH", "")] if p
-    )
     done = subprocess.run(
         [sys.executable, "-c", _RUNNER, str(ROOT / "notebooks" / name)],
         cwd=tmp_path,
-        env=env,
+        env=reader_env(),
         capture_output=True,
         text=True,
         timeout=120,
