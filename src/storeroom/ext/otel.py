@@ -69,6 +69,12 @@ OPERATIONS = (
 _now = time.perf_counter_ns
 
 
+# With the global providers and no SDK configured, ``_start`` skips building a
+# no-op span (about 1 µs): it reads the variable the API's ``ProxyTracer``
+# itself tests. Should the API rename it, every call takes the ordinary path
+# (tests/ext/test_otel.py notices; spec OTEL-070).
+
+
 @dataclasses.dataclass(frozen=True)
 class OtelOptions(LayerOptions):
     """Config options of ``otel``: whether paths are recorded, and the scope names."""
@@ -100,20 +106,40 @@ class _Call(CallRecord):
 
     def __init__(self, span: Span, outer: CallRecord | None) -> None:
         self.span = span
-        self.recording = span.is_recording()
         self.outer = outer
         self.t0 = _now()
 
     def retrying(self, attempt: int, delay_s: float, error: BaseException) -> None:
-        if self.recording:
-            self.span.add_event(
-                "storeroom.retry",
-                {
-                    "storeroom.retry.attempt": attempt,
-                    "storeroom.retry.delay_s": delay_s,
-                    "error.type": error_type(error),
-                },
-            )
+        self.span.add_event(
+            "storeroom.retry",
+            {
+                "storeroom.retry.attempt": attempt,
+                "storeroom.retry.delay_s": delay_s,
+                "error.type": error_type(error),
+            },
+        )
+
+    def finish(self, exc: BaseException | None, nbytes: int | None, entries: int | None) -> None:
+        """Set the outcome attributes and end the span; pass attempts and hits outwards."""
+        outer = self.outer
+        if outer is not None:  # an outer observe layer sees what happened below too
+            outer.attempts = self.attempts
+            outer.cache_hit = self.cache_hit
+        attrs: dict[str, Any] = {
+            "storeroom.outcome": "ok" if exc is None else type(exc).__name__,
+            "storeroom.attempts": self.attempts,
+        }
+        if nbytes is not None:
+            attrs["storeroom.bytes"] = nbytes
+        if entries is not None:
+            attrs["storeroom.entries"] = entries
+        if self.cache_hit is not None:
+            attrs["storeroom.cache_hit"] = self.cache_hit
+        if exc is not None:
+            attrs["error.type"] = error_type(exc)
+            self.span.set_status(StatusCode.ERROR)
+        self.span.set_attributes(attrs)
+        self.span.end()
 
 
 class OtelLayer(Layer):
@@ -153,6 +179,7 @@ class OtelLayer(Layer):
 
         self.store_name = store
         self._paths = record_paths
+        self._global = tracer is None and tracer_provider is None
         self._tracer = tracer or trace.get_tracer(
             tracer_name, __version__, tracer_provider=tracer_provider
         )
@@ -176,74 +203,71 @@ class OtelLayer(Layer):
 
     # -- one call -----------------------------------------------------------------------
 
-    def _begin(self, op: str, key: str) -> _Call:
+    def _start(self, op: str, key: str) -> _Call | None:
+        """The record of a call whose span is recorded; ``None`` when it is not (no SDK)."""
+        if self._global and getattr(trace, "_TRACER_PROVIDER", True) is None:
+            return None  # no SDK: the API's proxy tracer would hand out a no-op span
         span = self._tracer.start_span(
             self._names[op], kind=SpanKind.CLIENT, attributes=self._labels[op]
         )
+        if not span.is_recording():
+            return None  # nothing to annotate: layers below report to any outer record
         call = _Call(span, _CURRENT.get())
-        if self._paths and call.recording:
+        if self._paths:
             span.set_attribute("storeroom.path", key)
         return call
+
+    def _invoke(
+        self, op: str, key: str, fn: Callable[..., Any], *args: Any, **kw: Any
+    ) -> tuple[Any, _Call | None, int]:
+        """``fn(*args, **kw)`` with its span current; a failure ends the span and is raised."""
+        call = self._start(op, key)
+        if call is None:
+            t0 = _now()
+            try:
+                return fn(*args, **kw), None, t0
+            except BaseException as exc:
+                self._end(op, None, t0, exc)
+                raise
+        token = _CURRENT.set(call)
+        attached = otel_context.attach(trace.set_span_in_context(call.span))
+        try:
+            result = fn(*args, **kw)
+        except BaseException as exc:
+            otel_context.detach(attached)
+            _CURRENT.reset(token)
+            self._end(op, call, call.t0, exc)
+            raise
+        otel_context.detach(attached)
+        _CURRENT.reset(token)
+        return result, call, call.t0
 
     def _end(
         self,
         op: str,
-        call: _Call,
+        call: _Call | None,
+        t0: int,
         exc: BaseException | None,
         nbytes: int | None = None,
         entries: int | None = None,
     ) -> None:
         """Record the metrics of a finished call and end its span."""
-        duration = (_now() - call.t0) / 1e9
+        duration = (_now() - t0) / 1e9
         labels = self._labels[op]
-        outer = call.outer
-        if outer is not None:  # an outer observe layer sees what happened below too
-            outer.attempts = call.attempts
-            outer.cache_hit = call.cache_hit
         if nbytes:
             self._bytes.add(nbytes, labels)
-        etype = None
         if exc is None:
             self._duration.record(duration, labels)
         else:
-            etype = error_type(exc)
-            failed = {**labels, "error.type": etype}
+            failed = {**labels, "error.type": error_type(exc)}
             self._duration.record(duration, failed)
             self._errors.add(1, failed)
-        if not call.recording:
-            return
-        span = call.span
-        attrs: dict[str, Any] = {
-            "storeroom.outcome": "ok" if exc is None else type(exc).__name__,
-            "storeroom.attempts": call.attempts,
-        }
-        if nbytes is not None:
-            attrs["storeroom.bytes"] = nbytes
-        if entries is not None:
-            attrs["storeroom.entries"] = entries
-        if call.cache_hit is not None:
-            attrs["storeroom.cache_hit"] = call.cache_hit
-        if etype is not None:
-            attrs["error.type"] = etype
-            span.set_status(StatusCode.ERROR)
-        span.set_attributes(attrs)
-        span.end()
+        if call is not None:
+            call.finish(exc, nbytes, entries)
 
     def _traced(self, op: str, key: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-        """``fn(*args, **kw)`` inside a span made current (when it is recorded)."""
-        call = self._begin(op, key)
-        token = _CURRENT.set(call)
-        attached = (
-            otel_context.attach(trace.set_span_in_context(call.span)) if call.recording else None
-        )
-        try:
-            result = fn(*args, **kw)
-        except BaseException as exc:
-            _leave(token, attached)
-            self._end(op, call, exc)
-            raise
-        _leave(token, attached)
-        self._end(op, call, None, result.size if type(result) is WriteResult else None)
+        result, call, t0 = self._invoke(op, key, fn, *args, **kw)
+        self._end(op, call, t0, None, result.size if type(result) is WriteResult else None)
         return result
 
     # -- primitives ---------------------------------------------------------------------
@@ -286,21 +310,11 @@ class OtelLayer(Layer):
         """One ``delete_many`` span for a native bulk delete (else one ``delete`` per key)."""
         if not self.native_delete_many:
             return super().delete_many(keys)
-        call = self._begin("delete_many", keys[0] if keys else "")
-        token = _CURRENT.set(call)
-        attached = (
-            otel_context.attach(trace.set_span_in_context(call.span)) if call.recording else None
-        )
-        try:
-            results = self.inner.delete_many(keys)
-        except BaseException as exc:
-            _leave(token, attached)
-            self._end("delete_many", call, exc, entries=len(keys))
-            raise
-        _leave(token, attached)
+        first = keys[0] if keys else ""
+        results, call, t0 = self._invoke("delete_many", first, self.inner.delete_many, keys)
         failed = next((e for e in results.values() if e is not None), None)
-        self._end("delete_many", call, failed, entries=len(keys))
-        return results
+        self._end("delete_many", call, t0, failed, entries=len(keys))
+        return results  # type: ignore[no-any-return]
 
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
         result: WriteResult = self._traced(
@@ -319,41 +333,21 @@ class OtelLayer(Layer):
 
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
         """The ``read`` span starts here and ends when the stream is closed."""
-        call = self._begin("read", key)
-        token = _CURRENT.set(call)
-        attached = (
-            otel_context.attach(trace.set_span_in_context(call.span)) if call.recording else None
-        )
-        try:
-            stream = self.inner.open_read(key, start, end)
-        except BaseException as exc:
-            _leave(token, attached)
-            self._end("read", call, exc)
-            raise
-        _leave(token, attached)
-        return _TracedStream(stream, self, call)  # type: ignore[return-value]
+        stream, call, t0 = self._invoke("read", key, self.inner.open_read, key, start, end)
+        return _MeasuredStream(stream, self, call, t0)  # type: ignore[return-value]
 
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
         """The ``list`` span starts here and ends when the listing ends or is closed."""
-        call = self._begin("list", prefix)
-        token = _CURRENT.set(call)
-        attached = (
-            otel_context.attach(trace.set_span_in_context(call.span)) if call.recording else None
+        entries, call, t0 = self._invoke(
+            "list", prefix, self.inner.list, prefix, recursive=recursive, base=base
         )
-        try:
-            entries = self.inner.list(prefix, recursive=recursive, base=base)
-        except BaseException as exc:
-            _leave(token, attached)
-            self._end("list", call, exc)
-            raise
-        _leave(token, attached)
-        return self._iterate(entries, call)
+        return self._iterate(entries, call, t0)
 
-    def _iterate(self, entries: Iterator[Entry], call: _Call) -> Iterator[Entry]:
+    def _iterate(self, entries: Iterator[Entry], call: _Call | None, t0: int) -> Iterator[Entry]:
         count = 0
         error: BaseException | None = None
         try:
-            if not call.recording:
+            if call is None:
                 for entry in entries:
                     count += 1
                     yield entry
@@ -374,27 +368,23 @@ class OtelLayer(Layer):
             error = exc
             raise
         finally:
-            self._end("list", call, error, entries=count)
+            self._end("list", call, t0, error, entries=count)
 
 
-def _leave(token: Any, attached: object | None) -> None:
-    if attached is not None:
-        otel_context.detach(attached)  # type: ignore[arg-type]
-    _CURRENT.reset(token)
+class _MeasuredStream(ProxyStream):
+    """Counts bytes; ends the ``read`` call when closed (with the first error, if any)."""
 
-
-class _TracedStream(ProxyStream):
-    """Counts bytes; ends the ``read`` span when closed (with the first error, if any)."""
-
-    def __init__(self, inner: BinaryIO, layer: OtelLayer, call: _Call) -> None:
+    def __init__(self, inner: BinaryIO, layer: OtelLayer, call: _Call | None, t0: int) -> None:
         super().__init__(inner)
         self._layer = layer
         self._rec = call
+        self._t0 = t0
         self._bytes = 0
         self._error: BaseException | None = None
 
     def _call(self, method: str, *args: Any) -> Any:
-        token = _CURRENT.set(self._rec) if self._rec.recording else None
+        # layers below (a resuming retry) report into the read's span
+        token = _CURRENT.set(self._rec) if self._rec is not None else None
         try:
             return getattr(self._inner, method)(*args)
         except BaseException as exc:
@@ -405,11 +395,23 @@ class _TracedStream(ProxyStream):
             if token is not None:
                 _CURRENT.reset(token)
 
+    def read(self, size: int | None = -1) -> bytes:
+        if self._rec is not None:
+            return super().read(size)
+        try:  # the common case, without a span: the shortest path
+            data: bytes = self._inner.read(-1 if size is None else size)
+        except BaseException as exc:
+            if self._error is None:
+                self._error = exc
+            raise
+        self._bytes += len(data)
+        return data
+
     def _data(self, data: bytes, eof: bool) -> None:
         self._bytes += len(data)
 
     def _done(self) -> None:
-        self._layer._end("read", self._rec, self._error, self._bytes)
+        self._layer._end("read", self._rec, self._t0, self._error, self._bytes)
         self._error = None
 
 
