@@ -283,15 +283,22 @@ def test_span_is_the_parent_of_spans_made_inside_the_call(tel: Telemetry) -> Non
 def test_observe_outside_otel_still_sees_attempts_and_cache_hits(tel: Telemetry) -> None:
     # spec: OTEL-041
     recorder = Recorder()
-    faulty = FaultLayer(MemoryBackend(), error_rate=1.0, max_faults=1, seed=1)
+    memory = MemoryBackend()
+    memory.write("o.txt", b"x")
+    faulty = FaultLayer(memory, error_rate=1.0, max_faults=2, seed=1)  # the first 2 tries fail
     stack = ObserveLayer(
         OtelLayer(RetryLayer(faulty, sleep=lambda s: None), **tel.providers),
         sinks=[recorder],
         log=False,
     )
-    Store(stack).write("o.txt", b"x")
-    assert recorder.of("write")[0].attempts == 2
-    assert tel.span("storeroom.write").attributes["storeroom.attempts"] == 2  # type: ignore[index]
+    store = Store(stack)
+    stream = store.read("o.txt")  # observe's open_read event is emitted before the close
+    assert recorder.of("open_read")[0].attempts == 3
+    stream.close()
+    assert tel.span("storeroom.read").attributes["storeroom.attempts"] == 3  # type: ignore[index]
+    store.write("p.txt", b"x")  # no fault left: one try, nothing stale passed on
+    assert recorder.of("write")[0].attempts == 1
+    assert tel.span("storeroom.write").attributes["storeroom.attempts"] == 1  # type: ignore[index]
 
 
 def test_order_warnings_know_the_otel_layer() -> None:
