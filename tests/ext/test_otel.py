@@ -20,7 +20,14 @@ from storeroom import Registry, RegistryConfig, Store
 from storeroom.backends import MemoryBackend
 from storeroom.errors import ConfigError, NotFound
 from storeroom.ext.otel import OtelLayer, otel_hooks, otel_observe
-from storeroom.layers import CacheLayer, FaultLayer, ObserveLayer, Recorder, RetryLayer
+from storeroom.layers import (
+    CacheLayer,
+    FaultLayer,
+    ObserveLayer,
+    Recorder,
+    RetryLayer,
+    correlation,
+)
 from storeroom.layers.order import stack_warnings
 
 
@@ -62,6 +69,16 @@ def test_one_span_per_operation_named_by_the_operation(tel: Telemetry) -> None:
     assert tel.span("storeroom.read").attributes["storeroom.bytes"] == 5  # type: ignore[index]
     listing = tel.spans("storeroom.list")[-1]
     assert listing.attributes["storeroom.entries"] == 2  # type: ignore[index]
+
+
+def test_the_correlation_id_is_an_attribute_when_set(tel: Telemetry) -> None:
+    # spec: OTEL-011
+    store = traced(tel)
+    with correlation("request-42"):
+        store.write("c.txt", b"x")
+    store.exists("c.txt")
+    assert tel.span("storeroom.write").attributes["storeroom.correlation_id"] == "request-42"  # type: ignore[index]
+    assert "storeroom.correlation_id" not in (tel.span("storeroom.exists").attributes or {})
 
 
 def test_paths_are_recorded_only_when_asked(tel: Telemetry) -> None:

@@ -40,6 +40,7 @@ from storeroom.layers._base import (
     ProxyStream,
     build_options,
 )
+from storeroom.layers.observe import get_correlation_id
 from storeroom.models import WriteResult
 
 if TYPE_CHECKING:
@@ -215,6 +216,9 @@ class OtelLayer(Layer):
         call = _Call(span, _CURRENT.get())
         if self._paths:
             span.set_attribute("storeroom.path", key)
+        cid = get_correlation_id()
+        if cid is not None:
+            span.set_attribute("storeroom.correlation_id", cid)
         return call
 
     def _invoke(
