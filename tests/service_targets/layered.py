@@ -1,6 +1,6 @@
 """Conformance target ``memory+layers``: the memory backend under the full layer stack.
 
-observe → cache → retry → limit → fault (→ context, added by the Registry).
+observe → otel → cache → retry → limit → fault (→ context, added by the Registry).
 The fault layer fails 3% of calls with a retryable error and the retry layer
 recovers every one, so the whole suite must pass unchanged (spec LAYER-090).
 No server is needed.
@@ -16,6 +16,7 @@ from storeroom.testing.conformance import Target, register_target
 
 FULL_STACK: list[dict[str, Any]] = [
     {"type": "observe", "log": True, "record": 200},
+    {"type": "otel", "record_paths": True},  # spans are recorded when the process has an SDK
     {"type": "cache", "ttl_s": 60, "max_bytes": 8 * 1024 * 1024},
     {
         "type": "retry",

@@ -8,11 +8,14 @@ thread pool would only add overhead (spec EXT-005). The first slower item
 small chunks and the in-flight window is bounded, so a million items never
 become a million futures at once; with ``stop_on_error`` no new item is
 started after the first failure (items already running finish and are
-reported).
+reported). Work handed to threads runs in a copy of the caller's
+``contextvars`` context, so a span or correlation id set by the caller is
+seen by every item.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import queue
 import time
@@ -120,6 +123,9 @@ def run_parallel(
         ThreadPoolExecutor(min(workers, len(starts))) if own else executor  # type: ignore[assignment]
     )
     task = functools.partial(_apply, fn)
+    # Threads run each task in a copy of the caller's context (an open span, a
+    # correlation id); a process pool or cluster cannot take a Context along.
+    in_threads = isinstance(pool, ThreadPoolExecutor)
     window = workers * 2
     done_q: queue.SimpleQueue[tuple[int, Future[list[R]]]] = queue.SimpleQueue()
     pending: dict[Future[list[R]], int] = {}
@@ -142,7 +148,10 @@ def run_parallel(
                 chunk = items[start : start + size]
                 next_task += 1
                 try:
-                    fut = pool.submit(task, chunk)
+                    if in_threads:
+                        fut = pool.submit(contextvars.copy_context().run, task, chunk)
+                    else:
+                        fut = pool.submit(task, chunk)
                 except Exception as exc:  # a shut-down or broken executor
                     record(start, [on_exception(item, exc) for item in chunk])
                     continue

@@ -1,5 +1,7 @@
 """Layers: backends that wrap a backend (retry, cache, observe, limit, readonly, fault, context).
 
+The ``otel`` layer type lives in ``storeroom.ext.otel`` (it needs opentelemetry-api).
+
 Each layer forwards every primitive to the backend it wraps and overrides
 only what it changes, so every Store method (``exists``, ``read_text``,
 ``glob``, ...) goes through it. Use them in config::
@@ -60,6 +62,7 @@ BUILTIN_LAYERS: dict[str, str] = {
     "limit": "storeroom.layers.limit:LimitLayer",
     "readonly": "storeroom.layers.readonly:ReadOnlyLayer",
     "fault": "storeroom.layers.fault:FaultLayer",
+    "otel": "storeroom.ext.otel:OtelLayer",  # needs the otel extra (opentelemetry-api)
 }
 
 _WHERE = {

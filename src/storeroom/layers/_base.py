@@ -130,6 +130,9 @@ class CallRecord:
     attempts: int = 1
     cache_hit: bool | None = None
 
+    def retrying(self, attempt: int, delay_s: float, error: BaseException) -> None:
+        """Try ``attempt`` failed with ``error``; a retry layer below waits ``delay_s`` (a hook)."""
+
 
 _CURRENT: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar(
     "storeroom_layer_call", default=None

@@ -1,7 +1,7 @@
 """Warnings about layer orders that defeat themselves (used by ``storeroom config check``).
 
-The recommended order, outermost first, is observe → cache → retry → limit →
-fault (→ context, added by storeroom). A store's own layers wrap its
+The recommended order, outermost first, is observe → otel → cache → retry →
+limit → fault (→ context, added by storeroom). A store's own layers wrap its
 backend's, so the effective stack is the store's list followed by the
 backend's (spec LAYER-082).
 """
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RECOMMENDED", "effective_stack", "order_warnings", "stack_warnings"]
 
-RECOMMENDED = ("observe", "cache", "retry", "limit", "fault")
+RECOMMENDED = ("observe", "otel", "cache", "retry", "limit", "fault")
 
 #: (outer, inner) pairs that defeat themselves, and why.
 _BAD: dict[tuple[str, str], str] = {
@@ -30,6 +30,12 @@ _BAD: dict[tuple[str, str], str] = {
     "between attempts, and retries are not rate-limited; put limit inside (after) retry",
     ("fault", "retry"): "fault outside retry: injected faults are never retried; put fault "
     "inside (after) retry to test recovery",
+    ("cache", "otel"): "otel inside cache: cache hits are never traced; put otel outside "
+    "(before) cache",
+    ("retry", "otel"): "otel inside retry: each attempt becomes its own span and the retry "
+    "events are lost; put otel outside (before) retry",
+    ("otel", "observe"): "observe inside otel: attempts and cache hits reach observe only; put "
+    "observe outside (before) otel",
     ("limit", "cache"): "cache inside limit: cache hits wait for a slot and a token; put cache "
     "outside (before) limit",
 }
@@ -43,7 +49,7 @@ def stack_warnings(types: Sequence[str]) -> list[str]:
             why = _BAD.get((outer, inner))
             if why is not None and why not in out:
                 out.append(why)
-    for name in ("retry", "cache", "limit", "observe"):
+    for name in ("retry", "cache", "limit", "observe", "otel"):
         if types.count(name) > 1:
             out.append(
                 f"{types.count(name)} {name} layers in one stack: "

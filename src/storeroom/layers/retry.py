@@ -113,6 +113,9 @@ class _Budget:
                 self.started = now
             if now - self.started + delay > layer._deadline:
                 self.give_up(exc)
+        rec = current_call()
+        if rec is not None:
+            rec.retrying(self.attempt, delay, exc)
         layer._sleep(delay)
         self.attempt += 1
 
@@ -250,6 +253,9 @@ class RetryLayer(Layer):
                 and self._clock() - started + delay > deadline
             ):
                 break
+            rec, first_error = current_call(), results[pending[0]]
+            if rec is not None and first_error is not None:
+                rec.retrying(attempt, delay, first_error)
             self._sleep(delay)
             attempt += 1
             again = self.inner.delete_many(pending)
