@@ -248,3 +248,43 @@ def test_op_job_dynamic_outputs_get_distinct_files(backend: str, tmp_path: Path)
         f"runs/{run}/shout%5Bc%5D/result.pkl",
     ]
     assert pickle.loads(store.read_bytes(f"runs/{run}/shout%5Bb%5D/result.pkl")) == "BB"
+
+
+def _with_layers(path: Path, layers: list[dict[str, Any]]) -> None:
+    data = json.loads(path.read_text())
+    data["stores"]["s"]["layers"] = layers
+    path.write_text(json.dumps(data))
+
+
+def test_retry_layer_in_config_retries_the_outputs_writes(tmp_path: Path) -> None:
+    # spec: DAGSTER-029
+    path, registry = config_file("local", tmp_path)
+    fault = {"type": "fault", "rates": {"write": 1.0}, "max_faults": 2}
+    _with_layers(path, [{"type": "retry", "attempts": 3, "base_delay_s": 0.01}, fault])
+
+    @dg.asset
+    def flaky() -> list[int]:
+        return [1, 2]
+
+    assert _run([flaky], StoreIOManager(config=str(path), store="s")).success
+    assert pickle.loads(registry.get_store("s").read_bytes("flaky.pkl")) == [1, 2]
+
+
+def test_write_dropped_mid_transfer_leaves_the_previous_value(tmp_path: Path) -> None:
+    # spec: DAGSTER-025
+    path, registry = config_file("local", tmp_path)
+    state = {"n": 1}
+
+    @dg.asset
+    def big() -> bytes:
+        return bytes([state["n"]]) * 100_000
+
+    io = StoreIOManager(config=str(path), store="s")
+    assert _run([big], io).success
+    _with_layers(path, [{"type": "fault", "fail_after_bytes": 50_000, "max_faults": 1}])
+    state["n"] = 2
+    with pytest.raises(Exception, match="injected") as info:
+        _run([big], StoreIOManager(config=str(path), store="s"))
+    assert files(registry.get_store("s")) == ["big.pkl"]
+    assert pickle.loads(registry.get_store("s").read_bytes("big.pkl")) == b"\x01" * 100_000
+    assert info.type.__module__.startswith("storeroom")
