@@ -61,3 +61,33 @@ def test_step_logs_land_in_the_store(backend: str, tmp_path: Path) -> None:
         manager.delete_logs(log_key=log_key)
         assert files(store) == []
     registry.close()
+
+
+@dg.op
+def quiet() -> int:
+    return 1
+
+
+@dg.job
+def hush() -> None:
+    quiet()
+
+
+def test_skip_empty_files_leaves_out_empty_stdout(tmp_path: Path) -> None:
+    # spec: DAGSTER-040
+    path, registry = config_file("local", tmp_path)
+    config = {"config": str(path), "store": "s", "skip_empty_files": True}
+    settings = {
+        "compute_logs": {
+            "module": "storeroom.ext.dagster",
+            "class": "StoreComputeLogManager",
+            "config": config,
+        }
+    }
+    home = tmp_path / "home"
+    home.mkdir()
+    with dg.DagsterInstance.local_temp(str(home), overrides=settings) as instance:
+        assert hush.execute_in_process(instance=instance).success
+    logged = files(registry.get_store("s"))
+    assert [f.rsplit(".", 1)[1] for f in logged] == ["err"]
+    assert logged[0].startswith("compute-logs/")

@@ -137,6 +137,48 @@ def test_format_field_json_applies_to_dicts_only(tmp_path: Path) -> None:
     assert files(registry.get_store("s")) == ["frame.parquet", "other.pkl", "settings.json"]
 
 
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("pickle", ["frame.pkl", "other.pkl", "settings.pkl"]),
+        ("csv", ["frame.csv", "other.pkl", "settings.pkl"]),
+        ("parquet", ["frame.parquet", "other.pkl", "settings.pkl"]),
+    ],
+)
+def test_format_field_choices(fmt: str, expected: list[str], tmp_path: Path) -> None:
+    # spec: DAGSTER-022
+    path, registry = config_file("local", tmp_path)
+
+    @dg.asset
+    def settings() -> dict[str, int]:
+        return {"a": 1}
+
+    @dg.asset
+    def frame() -> pd.DataFrame:
+        return pd.DataFrame({"x": [1]})
+
+    @dg.asset
+    def other() -> tuple[int, int]:
+        return (1, 2)
+
+    assert _run([settings, frame, other], StoreIOManager(config=str(path), store="s", format=fmt))
+    assert files(registry.get_store("s")) == expected
+
+
+def test_unknown_format_is_a_typed_error(tmp_path: Path) -> None:
+    # spec: DAGSTER-022
+    path, registry = config_file("local", tmp_path)
+
+    @dg.asset
+    def one() -> int:
+        return 1
+
+    with pytest.raises(InvalidArgument, match="unknown format 'yaml'") as info:
+        _run([one], StoreIOManager(config=str(path), store="s", format="yaml"))
+    assert info.value.hint == "use one of auto, pickle, json, parquet, csv"
+    assert files(registry.get_store("s")) == []
+
+
 def test_explicit_format_that_cannot_hold_the_value_is_a_typed_error(tmp_path: Path) -> None:
     # spec: DAGSTER-023
     path, _ = config_file("local", tmp_path)
