@@ -85,6 +85,9 @@ def test_secret_from_dagster_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert result.success
     assert registry.get_store("s").read_bytes("secret-ok.txt") == b"yes"
     assert secret not in repr(resources["lake"])
+    # even a plain value (not an EnvVar) stays out of reprs
+    plain = StoreIOManager(config=str(path), store="s", env={"DG_LAKE_SECRET": secret})
+    assert secret not in repr(plain) and secret not in str(plain)
     logged = " ".join(str(e) for e in instance.all_logs(result.run_id))
     assert secret not in logged
 

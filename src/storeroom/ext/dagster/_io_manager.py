@@ -63,7 +63,7 @@ class StoreIOManager(dg.ConfigurableIOManager):
         "everything else as pickle.",
     )
     prefix: str = Field(default="", description="Folder inside the store for all outputs.")
-    env: dict[str, str] = Field(default_factory=dict, description=ENV_HELP)
+    env: dict[str, str] = Field(default_factory=dict, description=ENV_HELP, repr=False)
 
     _holder: StoreHolder = PrivateAttr(default_factory=StoreHolder)
 

@@ -57,7 +57,7 @@ class StoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     config: str | None = Field(default=None, description=CONFIG_HELP)
     store: str = Field(description=STORE_HELP)
-    env: dict[str, str] = Field(default_factory=dict, description=ENV_HELP)
+    env: dict[str, str] = Field(default_factory=dict, description=ENV_HELP, repr=False)
 
     _holder: StoreHolder = PrivateAttr(default_factory=StoreHolder)
 
