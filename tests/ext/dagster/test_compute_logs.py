@@ -1,5 +1,6 @@
 """StoreComputeLogManager: a real run's step logs land in the store (dagster.yaml settings)."""
 
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -91,3 +92,45 @@ def test_skip_empty_files_leaves_out_empty_stdout(tmp_path: Path) -> None:
     logged = files(registry.get_store("s"))
     assert [f.rsplit(".", 1)[1] for f in logged] == ["err"]
     assert logged[0].startswith("compute-logs/")
+
+
+def test_upload_interval_uploads_partial_logs_while_the_step_runs(tmp_path: Path) -> None:
+    # spec: DAGSTER-040
+    path, registry = config_file("local", tmp_path)
+    store = registry.get_store("s")
+    seen: dict[str, list[str]] = {}
+
+    @dg.op
+    def slow() -> None:
+        print("started", flush=True)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            partial = [f for f in files(store) if f.endswith(".out.partial")]
+            if partial:
+                seen["partial"] = partial
+                seen["text"] = [store.read_text(partial[0])]
+                return
+            time.sleep(0.1)
+
+    @dg.job
+    def long_step() -> None:
+        slow()
+
+    config = {"config": str(path), "store": "s", "upload_interval": 1}
+    settings = {
+        "compute_logs": {
+            "module": "storeroom.ext.dagster",
+            "class": "StoreComputeLogManager",
+            "config": config,
+        }
+    }
+    home = tmp_path / "home"
+    home.mkdir()
+    with dg.DagsterInstance.local_temp(str(home), overrides=settings) as instance:
+        assert long_step.execute_in_process(instance=instance).success
+    assert seen["partial"] and "started" in seen["text"][0]
+    # once complete, the full log replaced the partial one
+    logged = files(store)
+    assert not [f for f in logged if f.endswith(".partial")]
+    out = [f for f in logged if f.endswith(".out")]
+    assert len(out) == 1 and "started" in store.read_text(out[0])

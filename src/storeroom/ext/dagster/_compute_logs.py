@@ -118,13 +118,13 @@ class StoreComputeLogManager(TruncatingCloudStorageComputeLogManager, Configurab
         self, data: IO[bytes], log_key: Sequence[str], io_type: ComputeIOType, partial: bool = False
     ) -> None:
         path = self._path(log_key, io_type, partial)
+        body: IO[bytes] | bytes = data
         if self._skip_empty and not partial:
             body = data.read()
-            if not body:
-                return
+        if body or not isinstance(body, bytes):
             self.store.write_atomic(path, body, overwrite=True)
-            return
-        self.store.write_atomic(path, data, overwrite=True)
+        if not partial:  # the complete log replaces the one uploaded while the step ran
+            self.store.delete(self._path(log_key, io_type, partial=True), missing_ok=True)
 
     def download_from_cloud_storage(
         self, log_key: Sequence[str], io_type: ComputeIOType, partial: bool = False
