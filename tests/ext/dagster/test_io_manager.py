@@ -330,3 +330,29 @@ def test_write_dropped_mid_transfer_leaves_the_previous_value(tmp_path: Path) ->
     assert files(registry.get_store("s")) == ["big.pkl"]
     assert pickle.loads(registry.get_store("s").read_bytes("big.pkl")) == b"\x01" * 100_000
     assert info.type.__module__.startswith("storeroom")
+
+
+def test_load_asset_value_outside_a_run(tmp_path: Path) -> None:
+    # spec: DAGSTER-024
+    path, _ = config_file("local", tmp_path)
+
+    @dg.asset
+    def frame() -> pd.DataFrame:
+        return pd.DataFrame({"a": [1, 2]})
+
+    days = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-03")
+
+    @dg.asset(partitions_def=days)
+    def daily(context) -> str:  # type: ignore[no-untyped-def]
+        return context.partition_key
+
+    io = StoreIOManager(config=str(path), store="s")
+    defs = dg.Definitions(assets=[frame, daily], resources={"io_manager": io})
+    instance = dg.DagsterInstance.ephemeral()
+    assert _run([frame], io).success
+    assert _run([daily], io, partition_key="2024-01-02").success
+    loaded = defs.load_asset_value("frame", instance=instance)
+    assert isinstance(loaded, pd.DataFrame) and list(loaded["a"]) == [1, 2]
+    assert defs.load_asset_value("daily", partition_key="2024-01-02", instance=instance) == (
+        "2024-01-02"
+    )
