@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 from dagster_support import BACKENDS, config_file, files, materialization_metadata
 
-from storeroom.errors import CapabilityNotSupported, InvalidArgument, NotFound
+from storeroom.errors import CapabilityNotSupported, InvalidArgument, NotFound, UnexpectedError
 from storeroom.ext.dagster import StoreIOManager
 
 
@@ -230,8 +230,11 @@ def test_failed_encode_leaves_previous_value(tmp_path: Path) -> None:
     assert _run([value], io).success
     before = registry.get_store("s").read_bytes("value.pkl")
     flip["fail"] = True
-    with pytest.raises(RuntimeError, match="cannot pickle"):
+    with pytest.raises(
+        InvalidArgument, match="asset 'value': cannot store a Bomb as pickle"
+    ) as info:
         _run([value], io)
+    assert isinstance(info.value.__cause__, RuntimeError)
     assert files(registry.get_store("s")) == ["value.pkl"]
     assert registry.get_store("s").read_bytes("value.pkl") == before
 
@@ -356,3 +359,35 @@ def test_load_asset_value_outside_a_run(tmp_path: Path) -> None:
     assert defs.load_asset_value("daily", partition_key="2024-01-02", instance=instance) == (
         "2024-01-02"
     )
+
+
+def test_value_json_cannot_encode_is_a_typed_error(tmp_path: Path) -> None:
+    # spec: DAGSTER-023
+    path, registry = config_file("local", tmp_path)
+
+    @dg.asset(metadata={"storeroom/format": "json"})
+    def when() -> dict[str, Any]:
+        return {"at": object()}
+
+    with pytest.raises(InvalidArgument, match="asset 'when': cannot store a dict as json") as info:
+        _run([when], StoreIOManager(config=str(path), store="s"))
+    assert info.value.hint and "storeroom/format" in info.value.hint
+    assert files(registry.get_store("s")) == []
+
+
+def test_undecodable_file_is_a_typed_error(tmp_path: Path) -> None:
+    # spec: DAGSTER-027
+    path, registry = config_file("local", tmp_path)
+    registry.get_store("s").write("up.parquet", b"not parquet at all")
+
+    @dg.asset
+    def up() -> pd.DataFrame:
+        return pd.DataFrame()
+
+    @dg.asset
+    def down(up: pd.DataFrame) -> None:
+        pass
+
+    io = StoreIOManager(config=str(path), store="s")
+    with pytest.raises(UnexpectedError, match=r"asset 'up': cannot read up\.parquet as parquet"):
+        _run([up.to_source_asset(), down], io)

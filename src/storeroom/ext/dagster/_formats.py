@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO, Any
 
-from storeroom.errors import InvalidArgument
+from storeroom.errors import ConfigError, InvalidArgument, StoreroomError, UnexpectedError
 from storeroom.store import Store
 
 __all__ = [
@@ -127,9 +127,36 @@ class Encoded:
     rows: int | None = None
 
 
-def encode(value: Any, fmt: str) -> Encoded:
-    """Serialize ``value`` in ``fmt`` into a spooled temporary file, rewound."""
+def encode(value: Any, fmt: str, where: str) -> Encoded:
+    """Serialize ``value`` in ``fmt`` into a spooled temporary file, rewound.
+
+    A value the format cannot encode is ``InvalidArgument``; a missing library ``ConfigError``.
+    """
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - returned to caller
+    try:
+        return _encode(spool, value, fmt)
+    except BaseException as exc:
+        spool.close()
+        _reraise_missing(exc, where, fmt)
+        if isinstance(exc, StoreroomError) or not isinstance(exc, Exception):
+            raise
+        raise InvalidArgument(
+            f"{where}: cannot store a {type(value).__name__} as {fmt}: {exc}",
+            hint="return a value that format can hold, or choose another format "
+            "with the 'storeroom/format' output metadata",
+        ) from exc
+
+
+def _reraise_missing(exc: BaseException, where: str, fmt: str) -> None:
+    if isinstance(exc, ImportError):
+        extra = "arrow" if exc.name and exc.name.startswith("pyarrow") else None
+        hint = 'pip install "storeroom[arrow]"' if extra else f"pip install {exc.name or fmt}"
+        raise ConfigError(
+            f"{where}: {fmt} needs {exc.name or 'a missing library'}", hint=hint
+        ) from exc
+
+
+def _encode(spool: IO[bytes], value: Any, fmt: str) -> Encoded:
     schema = rows = None
     if fmt in _TABLE_FORMATS:
         kind = table_kind(value)
@@ -152,8 +179,27 @@ def encode(value: Any, fmt: str) -> Encoded:
     return Encoded(spool, schema, rows)
 
 
-def decode(store: Store, path: str, fmt: str, kind: str | None) -> Any:
-    """Read ``path`` stored in ``fmt``; tables come back as ``kind`` (or as written)."""
+def decode(store: Store, path: str, fmt: str, kind: str | None, where: str) -> Any:
+    """Read ``path`` stored in ``fmt``; tables come back as ``kind`` (or as written).
+
+    Content that does not decode is ``UnexpectedError``; a missing library ``ConfigError``.
+    """
+    try:
+        return _decode(store, path, fmt, kind)
+    except Exception as exc:
+        _reraise_missing(exc, where, fmt)
+        if isinstance(exc, StoreroomError):
+            raise
+        raise UnexpectedError(
+            f"{where}: cannot read {path} as {fmt}: {exc}",
+            hint="the file was not written in that format by StoreIOManager; "
+            "materialize the asset again",
+            path=path,
+            operation="load_input",
+        ) from exc
+
+
+def _decode(store: Store, path: str, fmt: str, kind: str | None) -> Any:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 

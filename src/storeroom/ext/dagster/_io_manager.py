@@ -106,7 +106,7 @@ class StoreIOManager(dg.ConfigurableIOManager):
         written = []
         for path, value in items:
             stored = choose_format(value, fmt, explicit=explicit, where=where)
-            written.append(self._write(store, f"{path}.{EXTENSIONS[stored]}", value, stored))
+            written.append(self._write(store, f"{path}.{EXTENSIONS[stored]}", value, stored, where))
             context.log.debug(
                 f"StoreIOManager: wrote {where} to {self.store}:{written[-1][0].path}"
             )
@@ -124,8 +124,10 @@ class StoreIOManager(dg.ConfigurableIOManager):
             operation="handle_output",
         )
 
-    def _write(self, store: Store, path: str, value: Any, fmt: str) -> tuple[WriteResult, Any]:
-        encoded = encode(value, fmt)
+    def _write(
+        self, store: Store, path: str, value: Any, fmt: str, where: str
+    ) -> tuple[WriteResult, Any]:
+        encoded = encode(value, fmt, where)
         try:
             result = store.write_atomic(path, encoded.body, overwrite=True)
         finally:
@@ -195,7 +197,7 @@ class StoreIOManager(dg.ConfigurableIOManager):
             path = f"{base}.{EXTENSIONS[fmt]}"
             tried.append(path)
             if store.exists(path):
-                return decode(store, path, fmt, kind)
+                return decode(store, path, fmt, kind, where)
         raise NotFound(
             f"StoreIOManager: {where} has nothing stored in store {self.store!r} "
             f"at {base}.{{{','.join(EXTENSIONS.values())}}}",
