@@ -1,5 +1,6 @@
 """StoreComputeLogManager: a real run's step logs land in the store (dagster.yaml settings)."""
 
+import json
 import time
 from pathlib import Path
 
@@ -74,10 +75,23 @@ def hush() -> None:
     quiet()
 
 
-def test_skip_empty_files_leaves_out_empty_stdout(tmp_path: Path) -> None:
+def test_skip_empty_files_and_env_from_dagster_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # spec: DAGSTER-040
     path, registry = config_file("local", tmp_path)
-    config = {"config": str(path), "store": "s", "skip_empty_files": True}
+    # the file names its root through a placeholder that dagster.yaml fills from the environment
+    data = json.loads(path.read_text())
+    root = data["backends"]["b"]["options"]["root"]
+    data["backends"]["b"]["options"]["root"] = "${LOGS_ROOT}"
+    path.write_text(json.dumps(data))
+    monkeypatch.setenv("DG_TEST_LOGS_ROOT", root)
+    config = {
+        "config": str(path),
+        "store": "s",
+        "skip_empty_files": True,
+        "env": {"LOGS_ROOT": {"env": "DG_TEST_LOGS_ROOT"}},
+    }
     settings = {
         "compute_logs": {
             "module": "storeroom.ext.dagster",
