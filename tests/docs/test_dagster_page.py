@@ -2,6 +2,7 @@
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,10 +22,27 @@ def test_walkthrough_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks(PAGE.read_text())
     assert len(blocks) >= 10
-    namespace: dict[str, object] = {"__name__": "__docs__"}
+    printed: list[str] = []
+
+    def recording_print(*args: Any, **kwargs: Any) -> None:
+        # keep what the page prints (pytest's capture must stay as it is: the
+        # compute-log block relies on Dagster capturing the real stdout)
+        printed.append(" ".join(str(a) for a in args))
+        print(*args, **kwargs)
+
+    namespace: dict[str, object] = {"__name__": "__docs__", "print": recording_print}
     for number, block in enumerate(blocks, 1):
         code = compile(block, f"{PAGE.name} python block {number}", "exec")
         exec(code, namespace)
+    # what the page says the blocks print is what they print
+    for shown in (
+        "['assets/sales/orders.parquet', 'assets/totals.json', 'exports/orders.csv']",
+        "['region', 'amount']",
+        "(3, 2)",
+        "26",
+        "3",
+    ):
+        assert shown in printed
     # the blocks ran against real files in the temporary folder
     assert (tmp_path / "data" / "lake" / "assets" / "sales" / "orders.parquet").is_file()
     assert sorted(p.name for p in (tmp_path / "data" / "lake" / "assets" / "daily").iterdir()) == [
