@@ -28,7 +28,7 @@ FILES = {
     "top.txt": b"hello",
     "empty.bin": b"",
     "a/b/c.bin": bytes(range(256)) * 40,
-    "a/d.txt": "naïve – ünïcode".encode(),
+    "a/d.txt": "naïve \u2013 ünïcode".encode(),
 }
 
 
@@ -100,7 +100,7 @@ def test_remote_store_files_read_with_an_unchanged_config(db_url: str) -> None:
 
 
 def test_storeroom_writes_stay_readable_by_remote_store(db_url: str) -> None:
-    """SQL-042: writes, overwrites, moves, copies and deletes by storeroom read back in remote-store."""
+    """SQL-042: storeroom's writes, moves, copies and deletes read back in remote-store."""
     rs = RSBackend(db_url)
     for key, data in FILES.items():
         rs.write(key, data)
