@@ -1,6 +1,6 @@
 """remote-store's backend constructor options, each against the real test servers.
 
-spec: SFTP-050..055, HTTP-040..041, SQL-050..053, AZURE-040..043, S3-060
+spec: SFTP-070..074, HTTP-060..061, SQL-050..052, AZURE-040..043, S3-060
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _roundtrip(store: Store) -> None:
 
 @needs_sftp
 def test_sftp_known_host_keys_text_replaces_the_file() -> None:
-    """SFTP-050: known_host_keys (text) trusts the server; empty text trusts nothing."""
+    """SFTP-070: known_host_keys (text) trusts the server; empty text trusts nothing."""
     env = SFTP_ENV or {}
     text = _host_keys(env["STOREROOM_TEST_SFTP_HOST"], int(env["STOREROOM_TEST_SFTP_PORT"]))
     direct = _sftp_opts(known_hosts=None, known_host_keys=text)
@@ -85,7 +85,7 @@ def test_sftp_known_host_keys_text_replaces_the_file() -> None:
 
 @needs_sftp
 def test_sftp_host_keys_path_is_known_hosts() -> None:
-    """SFTP-051: host_keys_path is the known_hosts option; two different values refused."""
+    """SFTP-071: host_keys_path is the known_hosts option; two different values refused."""
     env = SFTP_ENV or {}
     path = env["STOREROOM_TEST_SFTP_KNOWN_HOSTS"]
     alias = _sftp_opts(known_hosts=None, host_keys_path=path)
@@ -98,7 +98,7 @@ def test_sftp_host_keys_path_is_known_hosts() -> None:
 
 @needs_sftp
 def test_sftp_pkey_object_from_code_is_masked() -> None:
-    """SFTP-052: a paramiko PKey object works from code and never shows in reprs."""
+    """SFTP-072: a paramiko PKey object works from code and never shows in reprs."""
     env = SFTP_ENV or {}
     key = paramiko.PKey.from_path(env["STOREROOM_TEST_SFTP_KEY"])
     store = _store({"type": "sftp", "options": _sftp_opts(key_filename=None, pkey=key)})
@@ -115,7 +115,7 @@ def test_sftp_pkey_object_from_code_is_masked() -> None:
 
 @needs_sftp
 def test_sftp_connect_kwargs_reach_paramiko() -> None:
-    """SFTP-053: connect_kwargs go to SSHClient.connect; the backend's own keys are refused."""
+    """SFTP-073: connect_kwargs go to SSHClient.connect; the backend's own keys are refused."""
     from storeroom.backends.sftp.backend import SFTPBackend
 
     store = _store({"type": "sftp", "options": _sftp_opts(connect_kwargs={"compress": True})})
@@ -187,7 +187,7 @@ def proxy() -> Iterator[_StallProxy]:
 
 @needs_sftp
 def test_sftp_io_timeout_bounds_a_stalled_request(proxy: _StallProxy) -> None:
-    """SFTP-054: io_timeout (not timeout) bounds a request on a silent connection."""
+    """SFTP-074: io_timeout (not timeout) bounds a request on a silent connection."""
     keys = _host_keys("127.0.0.1", proxy.port)
     over = {"host": "127.0.0.1", "port": proxy.port, "known_hosts": None}
     opts = _sftp_opts(**over, known_host_keys=keys, timeout=30.0, io_timeout=1.0)
@@ -208,7 +208,7 @@ def test_sftp_io_timeout_bounds_a_stalled_request(proxy: _StallProxy) -> None:
 
 @pytest.mark.skipif(not HTTP_URL, reason="http test server not running")
 def test_http_verify_ssl_and_http_client() -> None:
-    """HTTP-040/041: verify_ssl is verify_tls; http_client is accepted and checked."""
+    """HTTP-060/061: verify_ssl is verify_tls; http_client is accepted and checked."""
     checked = HTTPBackend(base_url="https://example.org")
     assert checked._pool.ssl_context().verify_mode == ssl.CERT_REQUIRED
     loose = HTTPBackend(base_url="https://example.org", verify_ssl=False)

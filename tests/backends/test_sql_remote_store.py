@@ -1,6 +1,6 @@
 """sql-blob serves tables written by remote-store, read and written back with the real library.
 
-spec: SQL-040..045
+spec: SQL-060..065
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_remote_store_files_read_with_an_unchanged_config(db_url: str) -> None:
-    """SQL-040/041: remote-store's default table opens and reads the same files in place."""
+    """SQL-060/061: remote-store's default table opens and reads the same files in place."""
     rs = RSBackend(db_url)
     for key, data in FILES.items():
         rs.write(key, data, metadata={"owner": "rs"} if key == "top.txt" else None)
@@ -100,7 +100,7 @@ def test_remote_store_files_read_with_an_unchanged_config(db_url: str) -> None:
 
 
 def test_storeroom_writes_stay_readable_by_remote_store(db_url: str) -> None:
-    """SQL-042: storeroom's writes, moves, copies and deletes read back in remote-store."""
+    """SQL-063: storeroom's writes, moves, copies and deletes read back in remote-store."""
     rs = RSBackend(db_url)
     for key, data in FILES.items():
         rs.write(key, data)
@@ -133,7 +133,7 @@ def test_storeroom_writes_stay_readable_by_remote_store(db_url: str) -> None:
 
 
 def test_a_named_remote_store_table_and_its_limits(db_url: str) -> None:
-    """SQL-043: a remote-store table under another name is recognised by its columns;
+    """SQL-060/064: a remote-store table under another name is recognised by its columns;
     max_blob_size holds there too."""
     rs = RSBackend(db_url, table_name="blobs")
     rs.write("x/y.txt", b"named")
@@ -150,7 +150,7 @@ def test_a_named_remote_store_table_and_its_limits(db_url: str) -> None:
 
 
 def test_a_fresh_database_gets_storeroom_tables(db_url: str) -> None:
-    """SQL-044: with no remote-store table, storeroom's own layout is created."""
+    """SQL-061: with no remote-store table, storeroom's own layout is created."""
     registry, store = _store({"url": db_url})
     with registry:
         store.write("f.txt", b"own layout")
@@ -159,7 +159,7 @@ def test_a_fresh_database_gets_storeroom_tables(db_url: str) -> None:
 
 
 def test_storeroom_tables_win_over_a_remote_store_table(db_url: str) -> None:
-    """SQL-044: when both default tables exist, storeroom's own table is served."""
+    """SQL-061: when both default tables exist, storeroom's own table is served."""
     registry, store = _store({"url": db_url})
     with registry:
         store.write("mine.txt", b"storeroom")
