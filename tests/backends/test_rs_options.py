@@ -388,3 +388,36 @@ def test_azure_reject_write_under_file_ancestor(az_container: str) -> None:
     loose.write("a", b"file")
     loose.write("a/b", b"x")
     assert loose.read_bytes("a/b") == b"x"
+
+
+# -- declaration rules, no server needed -------------------------------------------------------
+
+
+def test_code_objects_are_masked_and_plain_values_refused(tmp_path: Path) -> None:
+    """SQL-050/SFTP-072/AZURE-041: objects show only their type; text for an object option is
+    refused naming the key, with a hint to build the backend in code."""
+    key = paramiko.RSAKey.generate(1024)
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    config = RegistryConfig.from_dict(
+        {
+            "backends": {
+                "s": {"type": "sftp", "options": {"host": "h", "pkey": key}},
+                "q": {"type": "sql-blob", "options": {"engine": engine}},
+            },
+            "stores": {"x": {"backend": "s"}},
+        }
+    )
+    shown = repr(config)
+    assert f"<{type(key).__name__} object>" in shown and "<Engine object>" in shown
+    assert key.get_base64() not in shown and key.fingerprint not in shown
+    with pytest.raises(ConfigError, match="engine") as info:
+        SQLBlobBackend(engine="sqlite:///x.db")
+    assert "in code" in (info.value.hint or "")
+    with pytest.raises(ConfigError, match="exactly one"):
+        SQLBlobBackend(url=f"sqlite:///{tmp_path / 'n.db'}", engine=engine)
+    with pytest.raises(ConfigError, match=r"config\.hosts"):
+        from storeroom.backends.sftp.backend import SFTPBackend
+
+        SFTPBackend("h", config={"hosts": "x"})
+    with pytest.raises(ConfigError, match="one option"):
+        SFTPBackend("h", known_host_keys="a", config={"known_host_keys": "b"})
