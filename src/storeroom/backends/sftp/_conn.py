@@ -233,15 +233,16 @@ class Pool:
             assert transport is not None
             if o.keepalive:
                 transport.set_keepalive(max(1, int(o.keepalive)))
-            sftp = Client.from_transport(
-                transport, window_size=o.window_size, max_packet_size=MAX_REQUEST + 1024
+            channel = transport.open_session(
+                window_size=o.window_size, max_packet_size=MAX_REQUEST + 1024, timeout=o.timeout
             )
-            if sftp is None:
+            if channel is None:
                 raise paramiko.SSHException("the server refused the SFTP channel")
-            channel = sftp.get_channel()
-            if channel is not None:
-                channel.settimeout(o.channel_timeout)
-            return Conn(client, sftp)
+            # Armed before the SFTP version exchange, so a server that falls
+            # silent right after the SSH handshake is bounded there too.
+            channel.settimeout(o.channel_timeout)
+            channel.invoke_subsystem("sftp")
+            return Conn(client, Client(channel))
         except BaseException:
             client.close()
             raise

@@ -87,13 +87,17 @@ class FlatTable:
         return conn.execute(sa.select(size, *self._sel).where(self.t.c.key == key)).first()
 
     def _below(self, conn: sa.Connection, key: str) -> bool:
-        q = sa.select(self.t.c.key).where(self._under(key)).limit(64)
-        return any(k.startswith(key + "/" if key else "") for (k,) in conn.execute(q))
+        q = sa.select(sa.literal(1)).select_from(self.t).where(self._under(key)).limit(1)
+        return conn.execute(q).first() is not None
 
     def _under(self, key: str) -> Any:
+        """Keys below folder ``key``: an escaped ``LIKE`` (index-friendly), then an exact
+        prefix comparison (SQLite's ``LIKE`` ignores ASCII case)."""
         if not key:
             return sa.true()
-        return self.t.c.key.like(_like(key + "/"), escape=_ESC)
+        lead = key + "/"
+        exact = sa.func.substr(self.t.c.key, 1, len(lead)) == sa.literal(lead, sa.Text)
+        return sa.and_(self.t.c.key.like(_like(lead), escape=_ESC), exact)
 
     def _missing(self, conn: sa.Connection, key: str) -> Any:
         if self._below(conn, key):
