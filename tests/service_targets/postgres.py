@@ -35,3 +35,22 @@ if _env is not None:
     register_target(
         Target("sql-postgres", _pg_config, secrets=(PG_PASSWORD,) if PG_PASSWORD else ())
     )
+
+
+def _rs_sqlite_config(tmp_path: Path) -> dict[str, Any]:
+    """A SQLite file holding remote-store's table: sql-blob serves its one-table layout."""
+    url = f"sqlite:///{tmp_path / 'rs.db'}"
+    db = tmp_path / "rs.db"
+    if not db.exists():
+        from remote_store.backends._sqlalchemy import SQLBlobBackend as RemoteStoreSQL
+
+        RemoteStoreSQL(url).close()  # creates remote_store_objects, as remote-store does
+    return {"type": "sql-blob", "options": {"url": url}}
+
+
+try:
+    import remote_store  # noqa: F401 - the dev environment has remote-store 0.33.0
+except ImportError:
+    pass
+else:
+    register_target(Target("sql-remote-store", _rs_sqlite_config))

@@ -29,7 +29,18 @@ class FrozenDict(dict[K, V]):
         return (FrozenDict, (dict(self),))
 
     def __repr__(self) -> str:
-        return f"{dict(self)!r}"
+        return "{" + ", ".join(f"{k!r}: {_shown(v)}" for k, v in self.items()) + "}"
+
+
+_PLAIN = (str, bytes, int, float, bool, type(None), dict, list, tuple)
+
+
+def _shown(value: Any) -> str:
+    """``repr`` of a config value; a Python object given from code (a key, a credential,
+    an engine) shows only its type, never its content."""
+    if isinstance(value, _PLAIN) or type(value).__module__.startswith("storeroom"):
+        return repr(value)
+    return f"<{type(value).__name__} object>"
 
 
 def freeze(value: Any) -> Any:

@@ -20,7 +20,7 @@ from storeroom.config.frozen import FrozenDict, freeze
 from storeroom.config.secret import Secret, from_foreign
 from storeroom.errors import ConfigError
 
-__all__ = ["BackendOptions", "describe_type"]
+__all__ = ["BackendOptions", "code_object", "describe_type"]
 
 OptT = TypeVar("OptT", bound="BackendOptions")
 
@@ -44,6 +44,33 @@ def describe_type(tp: Any) -> str:
         bool: "true or false",
         Secret: "a string (secret)",
     }.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def code_object(what: str, example: str, *, secret: bool = False) -> dict[str, Any]:
+    """Field metadata of an option taking a Python object (``what``), given from code only.
+
+    Use as ``dataclasses.field(default=None, metadata=code_object(...))``. A
+    config file cannot hold one: a plain value there is a ``ConfigError``
+    telling to build the backend in code (``example``). ``secret``: the value
+    is masked in ``repr``; other objects show only their type.
+    """
+    return {"code_object": what, "example": example, "secret": secret}
+
+
+#: What a config file (TOML, YAML, JSON, environment) can hold.
+_PLAIN = (str, int, float, bool, list, tuple, Mapping, Secret, EnvValue)
+
+
+def _code_only(f: dataclasses.Field[Any], value: Any, where: str) -> Any:
+    """``value`` for a ``code_object`` option: an object from code, never a config value."""
+    if value is None or not isinstance(value, _PLAIN):
+        return value
+    raise ConfigError(
+        f"{where}: expects {f.metadata['code_object']}, a Python object a config file "
+        f"cannot hold (got {type(value).__name__})",
+        key=where,
+        hint=f"build the backend in code and pass the object there, e.g. {f.metadata['example']}",
+    )
 
 
 def _coerce(value: Any, tp: Any, where: str) -> Any:
@@ -144,7 +171,15 @@ class BackendOptions:
         """Fields as ``name=value``; URLs masked, every known secret scrubbed."""
         from storeroom._mask import safe_repr
 
-        shown = (f"{f.name}={safe_repr(getattr(self, f.name))}" for f in dataclasses.fields(self))
+        def show(f: dataclasses.Field[Any]) -> str:
+            value = getattr(self, f.name)
+            if value is not None and f.metadata.get("secret") and not isinstance(value, Secret):
+                return "'***'"
+            if value is not None and "code_object" in f.metadata:
+                return f"<{type(value).__name__} object>"
+            return safe_repr(value)
+
+        shown = (f"{f.name}={show(f)}" for f in dataclasses.fields(self))
         return f"{type(self).__name__}({', '.join(shown)})"
 
     @classmethod
@@ -161,6 +196,7 @@ class BackendOptions:
         hints = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
         values: dict[str, Any] = {}
+        given_as: dict[str, str] = {}
         for raw_key, value in options.items():
             key = cls.aliases.get(raw_key, raw_key)
             if key not in fields:
@@ -174,12 +210,22 @@ class BackendOptions:
                     f"{cls.backend_type()!r}{tip} (known options: {known})",
                     key=f"{where}.{raw_key}",
                 )
+            if "code_object" in fields[key].metadata:
+                coerced = _code_only(fields[key], value, f"{where}.{raw_key}")
+            else:
+                coerced = _coerce(value, hints[key], f"{where}.{raw_key}")
             if key in values:
-                raise ConfigError(
-                    f"{where}.{raw_key}: option given twice (as {key!r} and an alias)",
-                    key=f"{where}.{raw_key}",
-                )
-            values[key] = _coerce(value, hints[key], f"{where}.{raw_key}")
+                # An option and its alias are one option: the same value twice is fine.
+                if values[key] != coerced:
+                    raise ConfigError(
+                        f"{where}.{raw_key}: {given_as[key]!r} and {raw_key!r} are one option "
+                        "and were given different values",
+                        key=f"{where}.{raw_key}",
+                        hint="keep one of the two names",
+                    )
+                continue
+            values[key] = coerced
+            given_as[key] = str(raw_key)
         missing = [
             name
             for name, f in fields.items()

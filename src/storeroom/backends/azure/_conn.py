@@ -24,12 +24,15 @@ def client_kwargs(o: AzureOptions, extra: Mapping[str, Any]) -> dict[str, Any]:
         "max_single_put_size": max(o.block_size, 64 * 1024 * 1024),
         "max_single_get_size": o.block_size,
         "max_chunk_get_size": o.block_size,
+        **o.client_options,
         **extra,
     }
 
 
 def credential(o: AzureOptions) -> Any:
-    """The SDK credential for the URL form: key, SAS, DefaultAzureCredential or None."""
+    """The SDK credential for the URL form: given object, key, SAS, DefaultAzureCredential."""
+    if o.credential is not None:
+        return o.credential
     if o.account_key is not None:
         if o.account_name:
             return {"account_name": o.account_name, "account_key": reveal(o.account_key)}

@@ -211,9 +211,11 @@ class AzureBackend(Backend):
             return cast(BinaryIO, BlobReader(None, key))
         try:
             if start or length is not None:
-                dl = self._blob(key).download_blob(offset=offset, length=length, max_concurrency=1)
+                dl = self._blob(key).download_blob(
+                    offset=offset, length=length, max_concurrency=self.options.max_concurrency
+                )
             else:
-                dl = self._blob(key).download_blob(max_concurrency=1)
+                dl = self._blob(key).download_blob(max_concurrency=self.options.max_concurrency)
         except AzureError as exc:
             if _status(exc) == 416:  # start at or past the end of an existing blob
                 return cast(BinaryIO, BlobReader(None, key))
@@ -241,6 +243,7 @@ class AzureBackend(Backend):
         meta = check_metadata(metadata, key)
         if self.hns:
             return self._hns().write(key, src, overwrite, meta)
+        self._check_ancestors(key)
         if isinstance(src, bytes | bytearray | memoryview):
             return self._put(key, src, overwrite, meta)
         size = self.options.block_size
@@ -251,6 +254,18 @@ class AzureBackend(Backend):
         if not second:
             return self._put(key, first, overwrite, meta)
         return self._staged(key, src, [first, second], overwrite, meta)
+
+    def _check_ancestors(self, key: str) -> None:
+        """With ``reject_write_under_file_ancestor``: no parent of ``key`` may be a blob."""
+        if not self.options.reject_write_under_file_ancestor:
+            return
+        parts = key.split("/")[:-1]
+        for i in range(len(parts)):
+            parent = "/".join(parts[: i + 1])
+            if self._is_file(parent):
+                raise InvalidPath(
+                    f"a parent of this path is a file: {parent!r}", path=key, backend=BACKEND
+                )
 
     def _result(self, key: str, size: int, r: Mapping[str, Any], meta: Any) -> WriteResult:
         return WriteResult(
@@ -268,7 +283,11 @@ class AzureBackend(Backend):
         cond = create_only(overwrite)
         try:
             r = self._blob(key).upload_blob(
-                cast(bytes, data), overwrite=overwrite, metadata=meta, max_concurrency=1, **cond
+                cast(bytes, data),
+                overwrite=overwrite,
+                metadata=meta,
+                max_concurrency=self.options.max_concurrency,
+                **cond,
             )
         except AzureError as exc:
             if overwrite or error_code(exc) != "BlobAlreadyExists" or self._is_file(key):
@@ -406,6 +425,8 @@ class AzureBackend(Backend):
             raise self._err(exc, src, "copy") from exc
         if self.hns and is_folder_props(props):
             raise InvalidPath("expected a file, found a folder", path=src, backend=BACKEND)
+        if not self.hns:
+            self._check_ancestors(dst)
         target = self._blob(dst)
         cond = create_only(overwrite)
         try:

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from storeroom._mask import protect_url
-from storeroom.config.options import BackendOptions
+from storeroom.config.frozen import FrozenDict
+from storeroom.config.options import BackendOptions, code_object
 from storeroom.config.secret import Secret, reveal
 from storeroom.errors import ConfigError
 from storeroom.layers.retry import RetryOptions
@@ -33,7 +34,12 @@ class AzureOptions(BackendOptions):
     ``connect_timeout``/``read_timeout`` (seconds) bound every request.
     ``block_size``: size of the staged blocks of a streamed write and of the
     ranged reads of a streamed download. ``create_container``: create the
-    container on first use when it is missing.
+    container on first use when it is missing. ``credential``: an SDK
+    credential object such as ``DefaultAzureCredential()`` (from code only).
+    ``client_options``: extra keywords for the SDK service clients.
+    ``max_concurrency``: parallel connections of one upload or download.
+    ``reject_write_under_file_ancestor``: on flat accounts, refuse writing
+    ``a/b`` while ``a`` is a file (one request per parent; HNS refuses natively).
     """
 
     container: str
@@ -48,6 +54,17 @@ class AzureOptions(BackendOptions):
     read_timeout: float = 60.0
     block_size: int = 4 * MiB
     create_container: bool = False
+    credential: Any = dataclasses.field(
+        default=None,
+        metadata=code_object(
+            "an Azure credential object",
+            "AzureBackend(container=..., account_url=..., credential=DefaultAzureCredential())",
+            secret=True,
+        ),
+    )
+    client_options: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
+    max_concurrency: int = 1
+    reject_write_under_file_ancestor: bool = False
 
     def __post_init__(self) -> None:
         # A SAS query or user information in account_url is a credential, and so
@@ -77,6 +94,16 @@ class AzureOptions(BackendOptions):
                 "do not also give account_key or sas_token",
                 key="connection_string",
             )
+        if self.credential is not None and (
+            self.connection_string is not None or self.account_key or self.sas_token
+        ):
+            raise ConfigError(
+                "credential: give one credential (credential, account_key, sas_token "
+                "or connection_string)",
+                key="credential",
+            )
+        if self.max_concurrency < 1:
+            raise ConfigError("max_concurrency: must be at least 1", key="max_concurrency")
         if self.account_key is not None and self.sas_token is not None:
             raise ConfigError("azure: give account_key or sas_token, not both", key="sas_token")
         if self.account_key is not None and not self.account_name and not self.account_url:

@@ -89,30 +89,10 @@ class HTTPBackend(Backend):
 
     options: HTTPOptions
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        headers: Mapping[str, Any] | None = None,
-        timeout: float = 30.0,
-        retry: Mapping[str, Any] | None = None,
-        verify_tls: bool = True,
-        ca_bundle: str | None = None,
-        max_redirects: int = 5,
-        pool_size: int = 10,
-    ) -> None:
-        self.options = HTTPOptions.parse(
-            {
-                "base_url": base_url,
-                "headers": dict(headers or {}),
-                "timeout": timeout,
-                "retry": retry,
-                "verify_tls": verify_tls,
-                "ca_bundle": ca_bundle,
-                "max_redirects": max_redirects,
-                "pool_size": pool_size,
-            }
-        )
+    def __init__(self, base_url: str, **options: Any) -> None:
+        if options.get("headers") is None:
+            options.pop("headers", None)
+        self.options = HTTPOptions.parse({"base_url": base_url, **options})
         self._setup()
 
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from storeroom._mask import is_secret_header, protect_header
@@ -43,7 +43,9 @@ class HTTPOptions(BackendOptions):
     check the server certificate and host name (default true). ``ca_bundle``:
     a PEM file of trusted CAs instead of the system store. ``max_redirects``:
     redirects followed per request (0 turns following off). ``pool_size``:
-    idle keep-alive connections kept per origin.
+    idle keep-alive connections kept per origin. ``http_client``: remote-store's
+    transport choice (``urllib``, ``requests``, ``httpx``); accepted and checked,
+    while storeroom always uses its own standard-library connection pool.
     """
 
     base_url: str
@@ -55,6 +57,9 @@ class HTTPOptions(BackendOptions):
     ca_bundle: str | None = None
     max_redirects: int = 5
     pool_size: int = 10
+    http_client: Literal["urllib", "requests", "httpx"] | None = None
+
+    aliases = {"verify_ssl": "verify_tls"}
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url) if isinstance(self.base_url, str) else None

@@ -30,7 +30,7 @@ from storeroom.backends.sftp.errors import (
     SFTPStatusError,
     is_connection_error,
 )
-from storeroom.config.secret import reveal
+from storeroom.config.secret import Secret, reveal
 
 __all__ = ["Client", "Conn", "Pool"]
 
@@ -133,6 +133,21 @@ def _load_pkey(text: str, passphrase: str | None) -> paramiko.PKey:
     raise paramiko.AuthenticationException("the pkey option holds no usable private key") from last
 
 
+def _add_host_keys(keys: paramiko.HostKeys, text: str) -> None:
+    """Add the entries of known_hosts-format ``text`` (bad lines are skipped, as in a file)."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
+        except paramiko.SSHException:
+            continue
+        if entry is not None:
+            for name in entry.hostnames:
+                keys.add(name, entry.key.get_name(), entry.key)
+
+
 class Conn:
     """One SSH connection with its SFTP channel and the server's request limits."""
 
@@ -186,21 +201,28 @@ class Pool:
             self._trust(client)
             creds = o.password is not None or o.pkey is not None or o.key_filename is not None
             passphrase = reveal(o.passphrase)
+            pkey = o.pkey
+            if isinstance(pkey, Secret):
+                pkey = _load_pkey(pkey.reveal(), passphrase)
+            kwargs: dict[str, Any] = {
+                "timeout": o.timeout,
+                "banner_timeout": o.timeout,
+                "auth_timeout": o.timeout,
+                "channel_timeout": o.timeout,
+                "allow_agent": not creds,
+                "look_for_keys": not creds,
+                **o.connect_kwargs,
+            }
             client.connect(
                 o.host,
                 port=o.port,
                 username=o.username,
                 password=reveal(o.password),
-                pkey=_load_pkey(o.pkey.reveal(), passphrase) if o.pkey is not None else None,
+                pkey=pkey,
                 key_filename=str(Path(o.key_filename).expanduser()) if o.key_filename else None,
                 passphrase=passphrase,
-                timeout=o.timeout,
-                banner_timeout=o.timeout,
-                auth_timeout=o.timeout,
-                channel_timeout=o.timeout,
-                allow_agent=not creds,
-                look_for_keys=not creds,
                 sock=sock,
+                **kwargs,
             )
         except BaseException:
             client.close()  # stops paramiko's transport thread before the socket goes
@@ -211,15 +233,16 @@ class Pool:
             assert transport is not None
             if o.keepalive:
                 transport.set_keepalive(max(1, int(o.keepalive)))
-            sftp = Client.from_transport(
-                transport, window_size=o.window_size, max_packet_size=MAX_REQUEST + 1024
+            channel = transport.open_session(
+                window_size=o.window_size, max_packet_size=MAX_REQUEST + 1024, timeout=o.timeout
             )
-            if sftp is None:
+            if channel is None:
                 raise paramiko.SSHException("the server refused the SFTP channel")
-            channel = sftp.get_channel()
-            if channel is not None:
-                channel.settimeout(o.timeout)
-            return Conn(client, sftp)
+            # Armed before the SFTP version exchange, so a server that falls
+            # silent right after the SSH handshake is bounded there too.
+            channel.settimeout(o.channel_timeout)
+            channel.invoke_subsystem("sftp")
+            return Conn(client, Client(channel))
         except BaseException:
             client.close()
             raise
@@ -227,9 +250,12 @@ class Pool:
     def _trust(self, client: paramiko.SSHClient) -> None:
         o = self.opts
         keys = client.get_host_keys()
-        path = Path(o.known_hosts or "~/.ssh/known_hosts").expanduser()
-        if o.known_hosts is not None or path.exists():
-            keys.load(str(path))  # a configured file that is missing is an error
+        if o.known_host_keys is not None:
+            _add_host_keys(keys, o.known_host_keys)  # the text replaces the file
+        else:
+            path = Path(o.known_hosts or "~/.ssh/known_hosts").expanduser()
+            if o.known_hosts is not None or path.exists():
+                keys.load(str(path))  # a configured file that is missing is an error
         for name in self._learned:
             for kind, key in self._learned[name].items():
                 keys.add(name, kind, key)

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from storeroom.config.frozen import FrozenDict
 from storeroom.config.options import BackendOptions
 from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
 from storeroom.layers.retry import RetryOptions
 
 __all__ = ["SFTPOptions"]
+
+#: ``SSHClient.connect`` keywords the backend sets from its own options.
+_OWN_CONNECT_KWARGS = frozenset(
+    {"hostname", "port", "username", "password", "pkey", "key_filename", "passphrase", "sock"}
+)
 
 HostKeyPolicy = Literal["strict", "auto_add", "warn"]
 
@@ -40,21 +47,43 @@ class SFTPOptions(BackendOptions):
     port: int = 22
     username: str | None = None
     password: Secret | None = None
-    pkey: Secret | None = None
+    pkey: Secret | Any = dataclasses.field(default=None, metadata={"secret": True})
     key_filename: str | None = None
     passphrase: Secret | None = None
     base_path: str = ""
     host_key_policy: HostKeyPolicy = "strict"
     known_hosts: str | None = None
+    known_host_keys: str | None = None
+    config: Mapping[str, Any] | None = None
     timeout: float = 10.0
+    io_timeout: float | None = None
+    connect_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
     retry: Mapping[str, Any] | RetryOptions | None = None
     pool_size: int = 4
     keepalive: float = 30.0
     window_size: int = 16 * 1024 * 1024
 
-    aliases = {"hostname": "host", "user": "username", "root": "base_path"}
+    aliases = {
+        "hostname": "host",
+        "user": "username",
+        "root": "base_path",
+        "host_keys_path": "known_hosts",
+    }
 
     def __post_init__(self) -> None:
+        self._check_pkey()
+        self._merge_config()
+        if self.io_timeout is not None and not self.io_timeout > 0:
+            raise ConfigError(
+                f"io_timeout: must be positive seconds, got {self.io_timeout}", key="io_timeout"
+            )
+        taken = sorted(set(self.connect_kwargs) & _OWN_CONNECT_KWARGS)
+        if taken:
+            raise ConfigError(
+                f"connect_kwargs.{taken[0]}: set by the backend from its own options",
+                key=f"connect_kwargs.{taken[0]}",
+                hint="use the backend option of that meaning (host, port, username, ...)",
+            )
         if not self.host or not self.host.strip():
             raise ConfigError("host: must name a server, got an empty string", key="host")
         if not 0 < self.port < 65536:
@@ -77,6 +106,50 @@ class SFTPOptions(BackendOptions):
             )
         if self.retry is not None:
             RetryOptions.coerce(self.retry, where="retry")  # the Registry builds the layer
+
+    def _check_pkey(self) -> None:
+        """``pkey`` is key text (a Secret) or a paramiko ``PKey`` object given in code."""
+        key = self.pkey
+        if key is None or isinstance(key, Secret):
+            return
+        if isinstance(key, str):
+            object.__setattr__(self, "pkey", Secret(key))
+            return
+        paramiko = sys.modules.get("paramiko")
+        if paramiko is None or not isinstance(key, paramiko.PKey):
+            raise ConfigError(
+                f"pkey: expected private key text or a paramiko PKey object, "
+                f"got {type(key).__name__}",
+                key="pkey",
+            )
+
+    def _merge_config(self) -> None:
+        """remote-store's ``config`` table: its ``known_host_keys`` is that option."""
+        if self.config is None:
+            return
+        extra = sorted(set(self.config) - {"known_host_keys"})
+        if extra:
+            raise ConfigError(
+                f"config.{extra[0]}: unknown key (config holds only known_host_keys)",
+                key=f"config.{extra[0]}",
+            )
+        keys = self.config.get("known_host_keys")
+        if keys is None:
+            return
+        if not isinstance(keys, str):
+            raise ConfigError("config.known_host_keys: expected a string", key="config")
+        if self.known_host_keys is not None and self.known_host_keys != keys:
+            raise ConfigError(
+                "known_host_keys and config.known_host_keys are one option "
+                "and were given different values",
+                key="known_host_keys",
+            )
+        object.__setattr__(self, "known_host_keys", keys)
+
+    @property
+    def channel_timeout(self) -> float:
+        """Seconds a request on an open connection may wait (``io_timeout`` or ``timeout``)."""
+        return self.io_timeout if self.io_timeout is not None else self.timeout
 
     @classmethod
     def backend_type(cls) -> str:

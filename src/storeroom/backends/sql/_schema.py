@@ -24,7 +24,19 @@ from storeroom.backends.sql.config import SQLBlobOptions
 from storeroom.backends.sql.errors import BACKEND
 from storeroom.errors import ConfigError
 
-__all__ = ["Tables", "make_engine", "make_tables", "prepare_tables"]
+__all__ = [
+    "DEFAULT_TABLE",
+    "RS_TABLE",
+    "Tables",
+    "find_flat",
+    "make_engine",
+    "make_tables",
+    "prepare_tables",
+]
+
+#: storeroom's default files table, and remote-store's default table.
+DEFAULT_TABLE = "storeroom_files"
+RS_TABLE = "remote_store_objects"
 
 
 class Tables:
@@ -129,6 +141,27 @@ def _absent_tables(conn: sa.Connection, tables: Tables, where: str) -> list[str]
     return absent
 
 
+def find_flat(engine: Engine, name: str) -> sa.Table | None:
+    """The remote-store table to serve instead of storeroom's layout, if there is one.
+
+    ``name`` is served in the one-table layout when it has remote-store's
+    columns (SQL-040). With the default name and no such table, remote-store's
+    default table ``remote_store_objects`` is used when it exists.
+    """
+    from storeroom.backends.sql._flat import is_flat
+
+    with engine.connect() as conn:
+        insp = sa.inspect(conn)
+        names = [name, RS_TABLE] if name == DEFAULT_TABLE else [name]
+        for cand in names:
+            if insp.has_table(cand):
+                columns = {col["name"] for col in insp.get_columns(cand)}
+                if not is_flat(columns):
+                    return None
+                return sa.Table(cand, sa.MetaData(), autoload_with=conn)
+    return None
+
+
 def _sqlite_events(engine: Engine, busy_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -149,6 +182,7 @@ def _sqlite_events(engine: Engine, busy_ms: int) -> None:
 
 def make_engine(opts: SQLBlobOptions) -> Engine:
     """A pooled engine for ``opts.url``; SQLite gets WAL, a busy timeout, explicit BEGIN."""
+    assert opts.url is not None  # a caller's engine is used as given
     url = sa.make_url(opts.url.reveal())
     kwargs: dict[str, Any] = {"echo": opts.echo, "pool_pre_ping": opts.pool_pre_ping}
     connect_args: dict[str, Any] = {}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlalchemy as sa
 
 from storeroom.backend import Source
+from storeroom.backends.sql._flat import too_large
 from storeroom.backends.sql._sql import Statements, bounds, err, etag, meta, new_id, when
 from storeroom.errors import AlreadyExists, DirectoryNotEmpty, InvalidPath, NotFound
 from storeroom.models import WriteResult
@@ -42,6 +43,7 @@ class Writes:
 
     _s: Statements
     _cs: int
+    _max: int | None
     _files: sa.Table
     _chunks: sa.Table
 
@@ -100,9 +102,9 @@ class Writes:
         self._s.swap(conn, old=old, **{f"n_{k}": v for k, v in row.items() if k != "path"})
         self._s.drop(conn, old=old)
 
-    def _put_chunks(self, conn: sa.Connection, fid: int, src: Source) -> int:
+    def _put_chunks(self, conn: sa.Connection, fid: int, src: Source, key: str = "") -> int:
         """Insert ``src`` as chunks of version ``fid``; returns the byte count."""
-        cs, put = self._cs, self._s.put
+        cs, put, limit = self._cs, self._s.put, self._max
         if isinstance(src, _BYTES):
             data = src if type(src) is bytes else bytes(src)
             for seq, i in enumerate(range(0, len(data), cs)):
@@ -118,8 +120,10 @@ class Writes:
         while block := read(cs) or b"":
             while len(block) < cs and (more := read(cs - len(block))):
                 block += more
-            put(conn, file_id=fid, seq=seq, data=bytes(block))
             total += len(block)
+            if limit is not None and total > limit:
+                raise too_large(key, limit)  # the transaction rolls back: nothing written
+            put(conn, file_id=fid, seq=seq, data=bytes(block))
             seq += 1
             if len(block) < cs:
                 break
@@ -138,6 +142,8 @@ class Writes:
         fid, now, s = new_id(), time.time_ns() // 1000, self._s
         md = json.dumps(dict(metadata), sort_keys=True) if metadata else None
         known = len(src) if isinstance(src, _BYTES) else -1
+        if self._max is not None and known > self._max:
+            raise too_large(key, self._max)
         row = {"id": fid, "path": key, "size": max(known, 0), "mtime": now}
         row.update(chunk_size=self._cs, meta=md)
 
@@ -152,7 +158,7 @@ class Writes:
                 row.pop("path")
                 s.swap(conn, old=old, **{f"n_{k}": v for k, v in row.items()})
                 return known
-            row["size"] = size = self._put_chunks(conn, fid, src)
+            row["size"] = size = self._put_chunks(conn, fid, src, key)
             if old is not None:
                 self._swap(conn, old, row)
             elif size != known:

@@ -21,8 +21,9 @@ from sqlalchemy import event
 from storeroom._sources import is_user_error
 from storeroom.backend import Backend, Entry
 from storeroom.backends.sql import _list
+from storeroom.backends.sql._flat import FlatTable
 from storeroom.backends.sql._reader import ChunkStream
-from storeroom.backends.sql._schema import make_engine, make_tables, prepare_tables
+from storeroom.backends.sql._schema import find_flat, make_engine, make_tables, prepare_tables
 from storeroom.backends.sql._sql import Prepared, Statements, bounds, err, etag, meta, when
 from storeroom.backends.sql._write import Writes
 from storeroom.backends.sql.config import SQLBlobOptions
@@ -35,6 +36,19 @@ __all__ = ["SQLBlobBackend"]
 
 T = TypeVar("T")
 _MAX_LEN = 2**31 - 1
+#: The operations a table layout serves; remote-store tables use ``FlatTable``'s.
+_DATA_OPS = (
+    "stat",
+    "exists",
+    "is_folder",
+    "open_read",
+    "list",
+    "write",
+    "delete",
+    "copy",
+    "move",
+    "remove_folder",
+)
 
 
 class SQLBlobBackend(Writes, Backend):
@@ -57,8 +71,9 @@ class SQLBlobBackend(Writes, Backend):
     )
     options_class: ClassVar[type[SQLBlobOptions]] = SQLBlobOptions
 
-    def __init__(self, url: str, **options: Any) -> None:
-        self._setup(SQLBlobOptions.parse({"url": url, **options}))
+    def __init__(self, url: str | None = None, **options: Any) -> None:
+        given = options if url is None else {"url": url, **options}
+        self._setup(SQLBlobOptions.parse(given))
 
     @classmethod
     def from_options(cls, opts: SQLBlobOptions) -> SQLBlobBackend:
@@ -70,8 +85,10 @@ class SQLBlobBackend(Writes, Backend):
     def _setup(self, opts: SQLBlobOptions) -> None:
         self.options = opts
         self._where = opts.masked_url
+        self.table_name = opts.table_name
+        self._own_engine = opts.engine is None
         try:
-            self._engine = make_engine(opts)
+            self._engine = make_engine(opts) if opts.engine is None else opts.engine
         except ImportError as exc:
             raise ConfigError(
                 f"url: the database driver for {opts.scheme!r} is not installed ({exc.name})",
@@ -99,6 +116,10 @@ class SQLBlobBackend(Writes, Backend):
         self._cs = opts.chunk_size
         self._s = Statements(self._t, self._engine.dialect, _list.PAGE)
         self._ready = False
+        self._max = opts.max_blob_size
+        # Until first use tells the table layout, data operations find it first.
+        for name in _DATA_OPS:
+            self.__dict__[name] = self._first_use(name)
         self._init_lock = threading.Lock()
         memory = self._engine.pool.__class__.__name__ == "StaticPool"
         self._lock: Any = threading.RLock() if memory else nullcontext()
@@ -111,12 +132,29 @@ class SQLBlobBackend(Writes, Backend):
 
     # -- connections and errors -------------------------------------------------
 
+    def _first_use(self, name: str) -> Callable[..., Any]:
+        def op(*args: Any, **kwargs: Any) -> Any:
+            self._run("", name, lambda conn: None, write=False)  # runs _init
+            return getattr(self, name)(*args, **kwargs)
+
+        return op
+
     def _init(self) -> None:
+        """Find the table layout (SQL-040), create storeroom's tables if needed."""
         with self._init_lock:
             if self._ready:
                 return
-            create, where = self.options.create_table, self._where
-            prepare_tables(self._engine, self._t, create=create, where=where)
+            flat = find_flat(self._engine, self.options.table_name)
+            if flat is not None:
+                table = FlatTable(flat, self._run, self._max)
+                self.table_name = flat.name
+                for name in _DATA_OPS:
+                    self.__dict__[name] = getattr(table, name)
+            else:
+                create, where = self.options.create_table, self._where
+                prepare_tables(self._engine, self._t, create=create, where=where)
+                for name in _DATA_OPS:
+                    self.__dict__.pop(name, None)
             self._ready = True
 
     def _run(self, key: str, op: str, fn: Callable[[sa.Connection], T], *, write: bool) -> T:
@@ -265,11 +303,12 @@ class SQLBlobBackend(Writes, Backend):
         self._run("", "ping", lambda c: c.exec_driver_sql("SELECT 1").scalar(), write=False)
 
     def native_path(self, key: str) -> str:
-        return f"{self.options.table_name}:{key}"
+        return f"{self.table_name}:{key}"
 
     def describe(self) -> Mapping[str, object]:
-        return {"url": self._where, "table_name": self.options.table_name}
+        return {"url": self._where, "table_name": self.table_name}
 
     def close(self) -> None:
-        """Close pooled connections; the backend reconnects when used again."""
-        self._engine.dispose()
+        """Close pooled connections (a caller's ``engine`` is left to its owner)."""
+        if self._own_engine:
+            self._engine.dispose()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 from urllib.parse import unquote
 
 from storeroom import _mask
-from storeroom.config.options import BackendOptions
+from storeroom.config.options import BackendOptions, code_object
 from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
 
@@ -37,9 +38,20 @@ class SQLBlobOptions(BackendOptions):
     to SQLAlchemy's ``QueuePool``; ``pool_pre_ping`` adds a round trip per
     checkout, and without it a connection that died with the server is
     replaced on first use (that one operation fails as retryable).
+    ``engine``: instead of ``url``, an SQLAlchemy ``Engine`` built by the caller
+    (from code only; used as is and never disposed by the backend).
+    ``max_blob_size``: largest file in bytes a write may store (``None``: no limit).
+    ``reject_write_under_file_ancestor``: remote-store's opt-in; sql-blob always
+    refuses a write below a file, so either value keeps that check.
     """
 
-    url: Secret
+    url: Secret | None = None
+    engine: Any = dataclasses.field(
+        default=None,
+        metadata=code_object(
+            "an SQLAlchemy Engine", "SQLBlobBackend(engine=sqlalchemy.create_engine(...))"
+        ),
+    )
     table_name: str = "storeroom_files"
     create_table: bool = True
     chunk_size: int = MiB
@@ -51,10 +63,24 @@ class SQLBlobOptions(BackendOptions):
     pool_recycle: int = -1
     pool_pre_ping: bool = False
     echo: bool = False
+    max_blob_size: int | None = None
+    reject_write_under_file_ancestor: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.url, str):  # direct construction with a plain string
             object.__setattr__(self, "url", Secret(self.url))
+        if (self.url is None) == (self.engine is None):
+            raise ConfigError("sql-blob: give url or engine (exactly one of them)", key="url")
+        if self.max_blob_size is not None and self.max_blob_size < 0:
+            raise ConfigError("max_blob_size: must be 0 or more bytes", key="max_blob_size")
+        self._check_table()
+        if self.url is None:
+            if not hasattr(self.engine, "dialect") or not hasattr(self.engine, "connect"):
+                raise ConfigError(
+                    f"engine: expected an SQLAlchemy Engine, got {type(self.engine).__name__}",
+                    key="engine",
+                )
+            return
         raw = self.url.reveal().strip()
         # Registers the password and credential parameters, so the log filter
         # and the error scrubber know them on their own too.
@@ -66,6 +92,8 @@ class SQLBlobOptions(BackendOptions):
                 f"url: expected a SQLAlchemy URL like 'sqlite:///file.db', got {mask_url(raw)!r}",
                 key="url",
             )
+
+    def _check_table(self) -> None:
         if not _TABLE_NAME.match(self.table_name):
             raise ConfigError(
                 "table_name: expected letters, digits and '_' (not starting with a digit), "
@@ -85,12 +113,16 @@ class SQLBlobOptions(BackendOptions):
 
     @property
     def masked_url(self) -> str:
-        """The URL with its password masked."""
+        """The URL (or the engine's URL) with its password masked."""
+        if self.url is None:
+            return str(self.engine.url.render_as_string(hide_password=True))
         return mask_url(self.url.reveal())
 
     @property
     def scheme(self) -> str:
         """Dialect part of the URL: ``sqlite``, ``postgresql``, ..."""
+        if self.url is None:
+            return str(self.engine.dialect.name)
         return unquote(self.url.reveal().split("://", 1)[0]).split("+", 1)[0].lower()
 
     @classmethod
