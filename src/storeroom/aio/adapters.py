@@ -302,8 +302,8 @@ class AsyncBackendSyncAdapter(Backend):
 
 
 async def _chunks_of(src: BinaryIO) -> AsyncIterator[bytes]:
-    """A sync stream as async chunks (read on the adapter's own loop thread)."""
-    while chunk := src.read(CHUNK):
+    """A sync stream as async chunks, read in a worker thread (never blocking the loop)."""
+    while chunk := await asyncio.to_thread(src.read, CHUNK):
         yield chunk
 
 
