@@ -164,7 +164,7 @@ def test_async_store_over_a_minimal_async_backend() -> None:
 
 
 def test_async_backend_sync_adapter_from_blocking_code() -> None:
-    """spec: ASYNC-052"""
+    """spec: ASYNC-052, ASYNC-053"""
     before = {t.name for t in threading.enumerate()}
     adapter = AsyncBackendSyncAdapter(AsyncMemoryBackend())
     with Store(adapter) as store:
