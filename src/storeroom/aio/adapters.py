@@ -21,6 +21,7 @@ from storeroom.aio._executor import run
 from storeroom.aio._streams import bridge_source
 from storeroom.aio.backend import AsyncBackend, AsyncWritableContent
 from storeroom.backend import Backend, Entry, Source
+from storeroom.capabilities import Capability
 from storeroom.errors import InvalidArgument, StoreroomError
 from storeroom.models import WriteResult
 
@@ -158,7 +159,8 @@ class AsyncBackendSyncAdapter(Backend):
             )
         self.async_backend = async_backend
         self.type_name = async_backend.type_name
-        self.capabilities = async_backend.capabilities
+        # reads arrive as chunks: the stream handed to the Store cannot seek
+        self.capabilities = async_backend.capabilities - {Capability.SEEKABLE_READ}
         self.real_folders = async_backend.real_folders
         self.native_delete_many = async_backend.native_delete_many
         self._lock = threading.Lock()
@@ -299,6 +301,10 @@ class AsyncBackendSyncAdapter(Backend):
 
     def __repr__(self) -> str:
         return f"AsyncBackendSyncAdapter({self.async_backend!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # as configuration: the async backend pickles itself; the loop thread stays behind
+        return (AsyncBackendSyncAdapter, (self.async_backend,))
 
 
 async def _chunks_of(src: BinaryIO) -> AsyncIterator[bytes]:
