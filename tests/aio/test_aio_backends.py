@@ -264,3 +264,26 @@ def test_adapter_refuses_calls_from_its_own_loop() -> None:
     with pytest.raises(InvalidArgument, match="deadlock"):
         adapter.stat("x")
     adapter.close()
+
+
+def test_async_azure_backend_on_azurite(tmp_path: Path) -> None:
+    """spec: ASYNC-054"""
+    from storeroom.aio import AsyncAzureBackend
+    from storeroom.testing.conformance.targets import registered_targets
+
+    options = dict(registered_targets()["azure"].backend_table(tmp_path)["options"])
+    root = f"aio-{uuid.uuid4().hex[:8]}"
+
+    async def main() -> None:
+        backend = AsyncAzureBackend(**options)
+        assert backend.type_name == "azure" and C.WRITE in backend.capabilities
+        async with AsyncStore(backend, root) as astore:
+            await astore.write("a/b.txt", chunks(b"from ", b"azurite"))
+            assert [c async for c in astore.read("a/b.txt")] == [b"from azurite"]
+            assert [str(f.path) async for f in astore.list_files("", recursive=True)] == [
+                "a/b.txt"
+            ]
+            await astore.delete("a/b.txt")
+            assert not await astore.exists("a/b.txt")
+
+    asyncio.run(main())
