@@ -280,9 +280,7 @@ def test_async_azure_backend_on_azurite(tmp_path: Path) -> None:
         async with AsyncStore(backend, root) as astore:
             await astore.write("a/b.txt", chunks(b"from ", b"azurite"))
             assert [c async for c in astore.read("a/b.txt")] == [b"from azurite"]
-            assert [str(f.path) async for f in astore.list_files("", recursive=True)] == [
-                "a/b.txt"
-            ]
+            assert [str(f.path) async for f in astore.list_files("", recursive=True)] == ["a/b.txt"]
             await astore.delete("a/b.txt")
             assert not await astore.exists("a/b.txt")
 
