@@ -13,10 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import remote_store  # noqa: F401 - a dev dependency (pyproject's dev list): always installed
 
 import storeroom
-
-remote_store = pytest.importorskip("remote_store")  # a dev dependency: always installed
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
