@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import cast
 
 from storeroom.backend import Backend, Entry
-from storeroom.capabilities import Capability
+from storeroom.capabilities import Capability, CapabilitySet
 from storeroom.errors import InvalidArgument
 from storeroom.models import FileInfo, FolderEntry
 
@@ -42,14 +42,14 @@ TMP_PREFIX = ".~storeroom-"
 SPOOL_MAX = 8 * 1024 * 1024
 
 
-def store_capabilities(backend: Backend) -> frozenset[Capability]:
+def store_capabilities(backend: Backend) -> CapabilitySet:
     """What the Store offers: the backend's set plus what it can derive honestly."""
     caps = set(backend.capabilities)
     if C.LIST in caps:
         caps.add(C.GLOB)  # derived: list under the fixed prefix + match
     if C.WRITE in caps and C.ATOMIC_MOVE in caps and C.MOVE in caps:
         caps.add(C.ATOMIC_WRITE)  # derived: temp key + atomic rename
-    return frozenset(caps)
+    return CapabilitySet(caps)
 
 
 def check_depth(max_depth: int | None) -> None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from typing import Any
 
-__all__ = ["ALL_GATES", "Capability", "capability_set"]
+from storeroom.errors import CapabilityNotSupported
+
+__all__ = ["ALL_GATES", "Capability", "CapabilitySet", "capability_set"]
 
 
 class Capability(enum.StrEnum):
@@ -54,3 +57,34 @@ ALL_GATES: frozenset[Capability] = frozenset(
 def capability_set(items: Iterable[Capability | str]) -> frozenset[Capability]:
     """Build a frozenset of capabilities from members or their names."""
     return frozenset(c if isinstance(c, Capability) else Capability(str(c).lower()) for c in items)
+
+
+class CapabilitySet(frozenset[Capability]):
+    """A frozenset of capabilities with ``supports``/``require`` (remote-store's, COMPAT-004)."""
+
+    __slots__ = ()
+
+    def __new__(cls, capabilities: Iterable[Capability | str] = ()) -> CapabilitySet:
+        return super().__new__(cls, capability_set(capabilities))
+
+    def supports(self, cap: Capability | str) -> bool:
+        """Whether ``cap`` is in the set."""
+        return Capability(cap) in self
+
+    def require(self, cap: Capability | str, *, backend: str = "") -> None:
+        """Raise ``CapabilityNotSupported`` naming the supported set when ``cap`` is missing."""
+        if Capability(cap) in self:
+            return
+        wanted = Capability(cap).value
+        raise CapabilityNotSupported(
+            f"capability {wanted!r} is not supported; supported: {sorted(c.value for c in self)}",
+            capability=wanted,
+            backend=backend or None,
+            hint="check store.supports(...) before calling, or pick a backend that offers it",
+        )
+
+    def __repr__(self) -> str:
+        return f"CapabilitySet({{{', '.join(sorted(c.name for c in self))}}})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (CapabilitySet, (sorted(c.value for c in self),))

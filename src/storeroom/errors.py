@@ -24,6 +24,8 @@ __all__ = [
     "ManifestCorrupted",
     "NotFound",
     "PermissionDenied",
+    "RemoteStoreError",
+    "ResourceLocked",
     "StoreroomError",
     "UnexpectedError",
 ]
@@ -190,6 +192,14 @@ class ConfigError(StoreroomError, ValueError):
         if self.file and not text.startswith(f"{self.file}:"):
             return f"{self.file}: {text}"
         return text
+
+
+class ResourceLocked(StoreroomError):
+    """Another session holds the resource (e.g. an open co-authoring lock); not retried."""
+
+
+#: remote-store's name for the base class: the same class (spec COMPAT-003).
+RemoteStoreError = StoreroomError
 
 
 class DatasetIncomplete(StoreroomError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import typing
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "FileInfo",
     "FolderEntry",
     "FolderInfo",
+    "PathEntry",
     "ResolutionPlan",
     "WriteResult",
 ]
@@ -162,3 +164,14 @@ class ResolutionPlan:
     store_path: RemotePath
     native_path: str
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@typing.runtime_checkable
+class PathEntry(typing.Protocol):
+    """What every listing entry has, file or folder: ``name`` and ``path`` (remote-store's name)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> RemotePath: ...

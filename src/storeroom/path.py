@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from storeroom.errors import InvalidPath
 
@@ -142,6 +142,9 @@ class RemotePath(str):
 
     __slots__ = ()
 
+    #: The store root (``""``); set below the class (spec COMPAT-005).
+    ROOT: ClassVar[RemotePath]
+
     def __new__(cls, raw: object = "") -> RemotePath:
         return str.__new__(cls, normalize(raw))
 
@@ -191,8 +194,20 @@ class RemotePath(str):
             return RemotePath._trusted(self[len(other) + 1 :])
         raise InvalidPath(f"{str(self)!r} is not inside {other!r}", path=str(self))
 
+    def as_posix(self) -> str:
+        """The path with forward slashes; ``"."`` for the root, like ``pathlib``."""
+        return str(self) or "."
+
+    @classmethod
+    def from_backend_path(cls, path: str) -> RemotePath:
+        """A RemotePath of a backend path; ``""`` and ``"."`` both give ``ROOT``."""
+        return cls.ROOT if path in ("", ".") else cls(path)
+
     def __repr__(self) -> str:
         return f"RemotePath({str.__repr__(self)})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (RemotePath._trusted, (str(self),))
+
+
+RemotePath.ROOT = RemotePath._trusted("")

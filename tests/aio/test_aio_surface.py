@@ -49,7 +49,8 @@ def test_kind_of_each_method(name: str) -> None:
     elif name == "open_atomic":
         assert kind == "atomic"
     elif name in STREAMS:
-        assert kind == "stream" and inspect.iscoroutinefunction(async_attr)
+        # a plain method returning a PendingRead: awaitable and async-iterable (ASYNC-009)
+        assert kind == "stream" and not inspect.iscoroutinefunction(async_attr)
     else:
         assert kind in {"call", "write"}
         assert inspect.iscoroutinefunction(async_attr), name
@@ -63,8 +64,11 @@ def test_wrappers_keep_the_store_signature_and_docs() -> None:
 
 
 def test_non_store_argument_is_refused() -> None:
-    with pytest.raises(InvalidArgument):
-        AsyncStore(MemoryBackend())  # type: ignore[arg-type]
+    """spec: ASYNC-001"""
+    with pytest.raises(InvalidArgument, match="Store, a Backend or an AsyncBackend"):
+        AsyncStore(object())  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="already has its root"):
+        AsyncStore(Store(MemoryBackend()), "sub")
 
 
 def test_identity_pickle_and_registry() -> None:

@@ -23,16 +23,25 @@ from storeroom.aio._executor import (
 )
 from storeroom.aio._listing import AsyncListing
 from storeroom.aio._streams import AsyncReader, AsyncWriter
+from storeroom.aio.adapters import AsyncBackendSyncAdapter, SyncBackendAdapter
+from storeroom.aio.backend import AsyncBackend, AsyncWritableContent
+from storeroom.aio.backends import AsyncAzureBackend, AsyncMemoryBackend
 from storeroom.aio.store import AsyncAtomicWrite, AsyncStore
 
 __all__ = [
     "DEFAULT_MAX_WORKERS",
     "ENV_MAX_WORKERS",
     "AsyncAtomicWrite",
+    "AsyncAzureBackend",
+    "AsyncBackend",
+    "AsyncBackendSyncAdapter",
     "AsyncListing",
+    "AsyncMemoryBackend",
     "AsyncReader",
     "AsyncStore",
+    "AsyncWritableContent",
     "AsyncWriter",
+    "SyncBackendAdapter",
     "configure",
     "default_executor",
     "run",

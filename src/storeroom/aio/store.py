@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
 from concurrent.futures import Executor
 from types import TracebackType
 from typing import Any, BinaryIO, Concatenate, ParamSpec, TypeVar
@@ -25,12 +25,14 @@ from typing import Any, BinaryIO, Concatenate, ParamSpec, TypeVar
 from storeroom.aio._executor import run
 from storeroom.aio._listing import AsyncListing
 from storeroom.aio._streams import AsyncReader, AsyncWriter, bridge_source
+from storeroom.aio.adapters import AsyncBackendSyncAdapter, SyncBackendAdapter
+from storeroom.aio.backend import AsyncBackend
 from storeroom.backend import Backend
 from storeroom.capabilities import Capability
 from storeroom.errors import InvalidArgument
 from storeroom.store import Store
 
-__all__ = ["AsyncAtomicWrite", "AsyncStore"]
+__all__ = ["AsyncAtomicWrite", "AsyncStore", "PendingRead"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -78,13 +80,35 @@ def _write(method: _Method[P, R]) -> Callable[Concatenate[AsyncStore, P], Corout
 
 def _stream(
     method: _Method[P, BinaryIO],
-) -> Callable[Concatenate[AsyncStore, P], Coroutine[Any, Any, AsyncReader]]:
-    async def wrapper(self: AsyncStore, /, *args: P.args, **kwargs: P.kwargs) -> AsyncReader:
-        stream = await run(self._executor, method, self._store, *args, **kwargs)
-        return AsyncReader(stream, self._executor)
+) -> Callable[Concatenate[AsyncStore, P], PendingRead]:
+    def wrapper(self: AsyncStore, /, *args: P.args, **kwargs: P.kwargs) -> PendingRead:
+        async def open_reader() -> AsyncReader:
+            stream = await run(self._executor, method, self._store, *args, **kwargs)
+            return AsyncReader(stream, self._executor)
+
+        return PendingRead(open_reader)
 
     _mark(wrapper, method, "stream")
     return wrapper
+
+
+class PendingRead:
+    """What ``read``/``read_seekable`` return: ``await`` it for an ``AsyncReader``,
+    or ``async for chunk in astore.read(path)`` to stream the chunks (ASYNC-009)."""
+
+    __slots__ = ("_open",)
+
+    def __init__(self, open_reader: Callable[[], Coroutine[Any, Any, AsyncReader]]) -> None:
+        self._open = open_reader
+
+    def __await__(self) -> Generator[Any, None, AsyncReader]:
+        return self._open().__await__()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        reader = await self._open()
+        async with reader:
+            async for chunk in reader:
+                yield chunk
 
 
 def _listing(
@@ -132,10 +156,33 @@ class AsyncAtomicWrite:
         return await run(self._astore._executor, self._cm.__exit__, et, ev, tb)
 
 
+def _as_store(target: object, root_path: str | None) -> Store:
+    """The Store an ``AsyncStore`` runs on: the given one, or one over a (sync or async) backend."""
+    if isinstance(target, Store):
+        if root_path:
+            raise InvalidArgument(
+                "AsyncStore(store, root_path=...): a Store already has its root",
+                hint=f"use AsyncStore(store.child({root_path!r}))",
+            )
+        return target
+    root = root_path or ""
+    if isinstance(target, Backend):
+        return Store(target, root)
+    if isinstance(target, SyncBackendAdapter):  # a sync backend underneath: use it directly
+        return Store(target.backend, root)
+    if isinstance(target, AsyncBackend):
+        return Store(AsyncBackendSyncAdapter(target), root)
+    raise InvalidArgument(
+        f"AsyncStore needs a Store, a Backend or an AsyncBackend, got {type(target).__name__}",
+        hint="e.g. AsyncStore(registry.get_store(name)) or AsyncStore(MemoryBackend())",
+    )
+
+
 class AsyncStore:
     """The ``Store`` API for asyncio code: every I/O method is a coroutine.
 
-    ``AsyncStore(store)`` or ``registry.get_async_store(name)``. Each call runs
+    ``AsyncStore(store)``, ``AsyncStore(backend, root_path)`` (a sync or async
+    backend, as in remote-store) or ``registry.get_async_store(name)``. Each call runs
     the blocking ``Store`` method in a worker thread (the shared pool, or
     ``executor=``) with the caller's contextvars, so every layer applies
     unchanged and errors are the same storeroom errors. Listings are
@@ -146,13 +193,14 @@ class AsyncStore:
 
     __slots__ = ("_executor", "_store")
 
-    def __init__(self, store: Store, *, executor: Executor | None = None) -> None:
-        if not isinstance(store, Store):
-            raise InvalidArgument(
-                f"AsyncStore needs a storeroom Store, got {type(store).__name__}",
-                hint="wrap a Store: AsyncStore(registry.get_store(name))",
-            )
-        self._store = store
+    def __init__(
+        self,
+        store: Store | Backend | AsyncBackend,
+        root_path: str | None = None,
+        *,
+        executor: Executor | None = None,
+    ) -> None:
+        self._store = _as_store(store, root_path)
         self._executor = executor
 
     # -- identity -------------------------------------------------------------
@@ -250,6 +298,7 @@ class AsyncStore:
     get_folder_info = _call(Store.get_folder_info)
     ping = _call(Store.ping)
     close = _call(Store.close)
+    aclose = _call(Store.close)  # remote-store's name
 
 
 for _name, _kind in (("child", "child"), ("open_atomic", "atomic")):

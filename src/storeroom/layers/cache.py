@@ -64,6 +64,7 @@ class CacheOptions(LayerOptions):
     negative: bool = True
     cache_dir: str | None = None
     disk_max_bytes: int = 1024 * 1024 * 1024
+    max_entries: int | None = None
 
     def rules(self) -> list[tuple[str, bool, str]]:
         return [
@@ -73,6 +74,7 @@ class CacheOptions(LayerOptions):
             ("max_list_entries", self.max_list_entries >= 0, "an integer >= 0"),
             ("cache_dir", self.cache_dir is None or self.cache_dir != "", "a directory path"),
             ("disk_max_bytes", self.disk_max_bytes >= 0, "an integer >= 0"),
+            ("max_entries", self.max_entries is None or self.max_entries > 0, "an integer > 0"),
         ]
 
 
@@ -90,6 +92,11 @@ class CacheStats:
     disk_misses: int = 0
     disk_evictions: int = 0
     disk_bytes: int = 0
+
+    @property
+    def size(self) -> int:
+        """Entries in memory now (remote-store's name for ``entries``)."""
+        return self.entries
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +131,7 @@ class CacheLayer(Layer):
         negative: bool = True,
         cache_dir: str | None = None,
         disk_max_bytes: int = 1024 * 1024 * 1024,
+        max_entries: int | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(inner)
@@ -137,8 +145,10 @@ class CacheLayer(Layer):
             negative=negative,
             cache_dir=cache_dir,
             disk_max_bytes=disk_max_bytes,
+            max_entries=max_entries,
         )
         self._ttl = ttl_s
+        self._max_entries = max_entries
         self._max_bytes = max_bytes
         self._custom_clock = clock
         self._clock = clock or time.monotonic
@@ -197,7 +207,8 @@ class CacheLayer(Layer):
             self._table[ck] = [value, expires, cost, path]
             self._by_path.setdefault(path, set()).add(ck)
             self._bytes += cost
-            while self._bytes > self._max_bytes:
+            limit = self._max_entries
+            while self._bytes > self._max_bytes or (limit is not None and len(self._table) > limit):
                 oldest = next(iter(self._table))
                 self._drop(oldest)
                 self._evictions += 1

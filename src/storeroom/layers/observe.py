@@ -47,6 +47,7 @@ __all__ = [
     "Recorder",
     "Sink",
     "correlation",
+    "event_error",
     "get_correlation_id",
     "reset_correlation_id",
     "set_correlation_id",
@@ -55,6 +56,16 @@ __all__ = [
 _CORRELATION: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "storeroom_correlation_id", default=None
 )
+
+
+_ERROR: contextvars.ContextVar[BaseException | None] = contextvars.ContextVar(
+    "storeroom_observe_error", default=None
+)
+
+
+def event_error() -> BaseException | None:
+    """In a sink: the exception behind the failed event being delivered (else ``None``)."""
+    return _ERROR.get()
 
 
 def set_correlation_id(value: str | None) -> contextvars.Token[str | None]:
@@ -257,9 +268,17 @@ class ObserveLayer(Layer):
         rec: CallRecord | None,
         nbytes: int | None = None,
         entries: int | None = None,
+        error: BaseException | None = None,
     ) -> None:
         sinks = self.sinks
         if not sinks:
+            return
+        if error is not None:  # sinks may ask for it with event_error(); never in the event
+            token = _ERROR.set(error)
+            try:
+                self._event(op, key, t0, outcome, rec, nbytes, entries)
+            finally:
+                _ERROR.reset(token)
             return
         # tuple.__new__ directly: a third of the cost of the named tuple's own __new__
         event = _new_tuple(
@@ -292,7 +311,7 @@ class ObserveLayer(Layer):
             result = fn(*args, **kw)
         except BaseException as exc:
             _CURRENT.reset(token)
-            self._event(op, key, t0, type(exc).__name__, rec)
+            self._event(op, key, t0, type(exc).__name__, rec, error=exc)
             raise
         _CURRENT.reset(token)
         nbytes = result.size if type(result) is WriteResult else None
@@ -309,7 +328,7 @@ class ObserveLayer(Layer):
             entry = self.inner.stat(key)
         except BaseException as exc:
             _CURRENT.reset(token)
-            self._event("stat", key, t0, type(exc).__name__, rec)
+            self._event("stat", key, t0, type(exc).__name__, rec, error=exc)
             raise
         _CURRENT.reset(token)
         self._event("stat", key, t0, "ok", rec)
@@ -357,7 +376,9 @@ class ObserveLayer(Layer):
             results = self.inner.delete_many(keys)
         except BaseException as exc:
             _CURRENT.reset(token)
-            self._event("delete_many", first, t0, type(exc).__name__, rec, entries=len(keys))
+            self._event(
+                "delete_many", first, t0, type(exc).__name__, rec, entries=len(keys), error=exc
+            )
             raise
         _CURRENT.reset(token)
         failed = next((e for e in results.values() if e is not None), None)
@@ -393,7 +414,7 @@ class ObserveLayer(Layer):
             entries = self.inner.list(prefix, recursive=recursive, base=base)
         except BaseException as exc:
             _CURRENT.reset(token)
-            self._event("list", prefix, t0, type(exc).__name__, rec)
+            self._event("list", prefix, t0, type(exc).__name__, rec, error=exc)
             raise
         _CURRENT.reset(token)
         self._event("list", prefix, t0, "ok", rec)
@@ -404,6 +425,7 @@ class ObserveLayer(Layer):
     ) -> Iterator[Entry]:
         count = 0
         outcome = "ok"
+        error: BaseException | None = None
         try:
             for entry in entries:
                 count += 1
@@ -413,9 +435,10 @@ class ObserveLayer(Layer):
             raise
         except BaseException as exc:
             outcome = type(exc).__name__
+            error = exc
             raise
         finally:
-            self._event("list_stream", prefix, t0, outcome, rec, entries=count)
+            self._event("list_stream", prefix, t0, outcome, rec, entries=count, error=error)
 
 
 class _ObservedStream(ProxyStream):

@@ -20,7 +20,7 @@ except ImportError as exc:  # the extra is missing: say how to get it
 from storeroom.ext.arrow._handler import SIZE_TTL, StoreHandler
 from storeroom.store import Store
 
-__all__ = ["StoreHandler", "arrow_filesystem", "pyarrow_fs"]
+__all__ = ["StoreFileSystemHandler", "StoreHandler", "arrow_filesystem", "pyarrow_fs"]
 
 
 def arrow_filesystem(store: Store, *, size_ttl: float = SIZE_TTL) -> pafs.PyFileSystem:
@@ -34,3 +34,6 @@ def arrow_filesystem(store: Store, *, size_ttl: float = SIZE_TTL) -> pafs.PyFile
 
 #: The same as ``arrow_filesystem``, under the name remote-store users know.
 pyarrow_fs = arrow_filesystem
+
+#: The same handler class, under remote-store's name (spec COMPAT-020).
+StoreFileSystemHandler = StoreHandler

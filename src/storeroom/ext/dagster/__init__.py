@@ -18,8 +18,33 @@ except ImportError as _exc:  # spec DAGSTER-001
         hint='pip install "storeroom[dagster]"',
     ) from _exc
 
+from storeroom.ext.dagster._compat import (
+    DagsterStoreResource,
+    JsonSerializer,
+    ParquetSerializer,
+    PickleSerializer,
+    RemoteStoreComputeLogManager,
+    RemoteStoreIOManager,
+    Serializer,
+    dagster_dataset_io_manager,
+    dagster_io_manager,
+)
 from storeroom.ext.dagster._compute_logs import StoreComputeLogManager
 from storeroom.ext.dagster._io_manager import FORMAT_KEY, StoreIOManager
 from storeroom.ext.dagster._resource import StoreResource
 
-__all__ = ["FORMAT_KEY", "StoreComputeLogManager", "StoreIOManager", "StoreResource"]
+__all__ = [
+    "FORMAT_KEY",
+    "DagsterStoreResource",
+    "JsonSerializer",
+    "ParquetSerializer",
+    "PickleSerializer",
+    "RemoteStoreComputeLogManager",
+    "RemoteStoreIOManager",
+    "Serializer",
+    "StoreComputeLogManager",
+    "StoreIOManager",
+    "StoreResource",
+    "dagster_dataset_io_manager",
+    "dagster_io_manager",
+]
