@@ -37,12 +37,6 @@ PENDING_ELSEWHERE: dict[str, str] = {
     "storeroom.ext.integrity:verify_hex": "ext/integrity.py (calls slice)",
     "storeroom:read_with_progress": "ext/streams.py (calls slice)",
     "storeroom.ext.streams:read_with_progress": "ext/streams.py (calls slice)",
-    "storeroom.backends:ReadOnlyHttpBackend": "backends/__init__.py (backends slice)",
-    "storeroom.backends:S3PyArrowBackend": "backends/__init__.py (backends slice)",
-    "storeroom.backends:SFTPUtils": "backends/__init__.py (backends slice)",
-    "storeroom.backends:AzureUtils": "backends/__init__.py (backends slice)",
-    "storeroom.backends:ArrowSerializer": "backends/__init__.py (backends slice)",
-    "storeroom.backends:ResultSerializer": "backends/__init__.py (backends slice)",
 }
 
 

@@ -9,40 +9,51 @@ a ``ConfigError`` with the ``pip install`` line (spec REG-030..032).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from storeroom.errors import ConfigError
 
 if TYPE_CHECKING:
     from storeroom.backends.azure import AzureBackend
+    from storeroom.backends.azure.utils import AzureUtils
     from storeroom.backends.http import HTTPBackend
+    from storeroom.backends.http import HTTPBackend as ReadOnlyHttpBackend
     from storeroom.backends.local import LocalBackend
     from storeroom.backends.memory import MemoryBackend
     from storeroom.backends.s3 import S3Backend
+    from storeroom.backends.s3.pyarrow_backend import S3PyArrowBackend
     from storeroom.backends.sftp import SFTPBackend
+    from storeroom.backends.sftp.utils import SFTPUtils
     from storeroom.backends.sql import SQLBlobBackend
     from storeroom.backends.sqlquery import SQLQueryBackend
+    from storeroom.backends.sqlquery.serializer import ArrowSerializer, ResultSerializer
 
 __all__ = [
     "BUILTIN_BACKENDS",
+    "ArrowSerializer",
     "AzureBackend",
+    "AzureUtils",
     "BuiltinBackend",
     "HTTPBackend",
     "LazyBackendClass",
     "LocalBackend",
     "MemoryBackend",
+    "ReadOnlyHttpBackend",
+    "ResultSerializer",
     "S3Backend",
+    "S3PyArrowBackend",
     "SFTPBackend",
+    "SFTPUtils",
     "SQLBlobBackend",
     "SQLQueryBackend",
     "missing_extra",
 ]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class BuiltinBackend:
     """One built-in backend type: where its classes live and what it needs installed."""
 
@@ -52,6 +63,11 @@ class BuiltinBackend:
     options_name: str
     extra: str | None = None  # the pip extra, when the SDK is not in the standard library
     sdk: tuple[str, ...] = ()  # modules the extra provides (checked without importing)
+    module: str = "backend"  # the module of ``package`` that defines the class
+
+    @property
+    def backend_module(self) -> str:
+        return f"{self.package}.{self.module}"
 
     @property
     def options_path(self) -> str:
@@ -59,7 +75,7 @@ class BuiltinBackend:
 
     @property
     def backend_path(self) -> str:
-        return f"{self.package}.backend:{self.class_name}"
+        return f"{self.backend_module}:{self.class_name}"
 
     @property
     def pip_line(self) -> str:
@@ -127,6 +143,19 @@ _BY_CLASS: dict[str, BuiltinBackend] = {}
 for _info in BUILTIN_BACKENDS.values():
     _BY_CLASS.setdefault(_info.class_name, _info)  # a class's own type, not an alias
 del _info
+# remote-store's name for the ``s3`` backend with engine "pyarrow" (spec S3-070).
+_BY_CLASS["S3PyArrowBackend"] = dataclasses.replace(
+    BUILTIN_BACKENDS["s3-pyarrow"], class_name="S3PyArrowBackend", module="pyarrow_backend"
+)
+#: remote-store's other names: another name of a class, or a helper whose module
+#: imports no SDK (the SDK loads when a helper is called; spec COMPAT-060).
+_ALIASES = {"ReadOnlyHttpBackend": "HTTPBackend"}
+_HELPERS = {
+    "SFTPUtils": "storeroom.backends.sftp.utils",
+    "AzureUtils": "storeroom.backends.azure.utils",
+    "ArrowSerializer": "storeroom.backends.sqlquery.serializer",
+    "ResultSerializer": "storeroom.backends.sqlquery.serializer",
+}
 
 
 def missing_extra(info: BuiltinBackend, exc: ImportError, key: str | None = None) -> ConfigError:
@@ -144,7 +173,7 @@ def missing_extra(info: BuiltinBackend, exc: ImportError, key: str | None = None
 def load_backend_class(info: BuiltinBackend, key: str | None = None) -> Any:
     """The real backend class of ``info``, importing its SDK; ``ConfigError`` without it."""
     try:
-        module = importlib.import_module(f"{info.package}.backend")
+        module = importlib.import_module(info.backend_module)
     except ImportError as exc:
         raise missing_extra(info, exc, key) from None
     return getattr(module, info.class_name)
@@ -168,7 +197,7 @@ class LazyBackendClass:
         return load_backend_class(self._info)
 
     def _loaded(self) -> Any:
-        module = sys.modules.get(f"{self._info.package}.backend")
+        module = sys.modules.get(self._info.backend_module)
         return getattr(module, self._info.class_name, None) if module is not None else None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -205,6 +234,9 @@ _STAND_INS: dict[str, LazyBackendClass] = {}
 
 
 def __getattr__(name: str) -> Any:
+    if name in _HELPERS:
+        return getattr(importlib.import_module(_HELPERS[name]), name)
+    name = _ALIASES.get(name, name)
     info = _BY_CLASS.get(name)
     if info is None:
         raise AttributeError(f"module 'storeroom.backends' has no attribute {name!r}")
