@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from storeroom import Capability, Store
+from storeroom import Capability, RetryPolicy, Store
 from storeroom.errors import (
     BackendUnavailable,
     ConfigError,
@@ -111,9 +111,15 @@ def test_s3_pyarrow_backend_takes_remote_store_arguments_and_moves_data() -> Non
     assert S3_ENV is not None
     bucket = _s3.ensure_bucket(S3_ENV)
     root = f"pa-{uuid.uuid4().hex[:10]}"
-    backend = S3PyArrowBackend(bucket, reject_write_under_file_ancestor=True, **_s3_kwargs())
+    backend = S3PyArrowBackend(
+        bucket,
+        reject_write_under_file_ancestor=True,
+        retry=RetryPolicy(),
+        client_options={"config_kwargs": {"max_pool_connections": 4}},
+        **_s3_kwargs(),
+    )
     assert isinstance(backend, S3Backend)
-    assert backend.options.engine == "pyarrow"
+    assert backend.options.engine == "pyarrow" and backend.options.retry_policy is not None
     assert Capability.WRITE_RESULT_NATIVE not in backend.capabilities
     store = Store(backend, root_path=root)
     store.write("a/one.bin", b"x" * 300_000)
@@ -422,3 +428,46 @@ def test_a_class_with_serialize_is_a_result_serializer() -> None:
 
     assert isinstance(Lines(), ResultSerializer)
     assert not isinstance(NotOne(), ResultSerializer)
+
+
+# -- the same answers as remote-store 0.33.0 (installed as a dev dependency) -------------
+
+
+@needs_sftp
+def test_sftp_scans_answer_as_remote_store_does() -> None:
+    """spec: COMPAT-064"""
+    from remote_store.backends import SFTPUtils as Theirs
+
+    from storeroom.backends import SFTPUtils
+
+    host, port = _host_port()
+    assert SFTPUtils.scan_host_keys(host, port) == Theirs.scan_host_keys(host, port)
+    ours = SFTPUtils.scan_host_algorithms(host, port)
+    theirs = Theirs.scan_host_algorithms(host, port)
+    assert ours == theirs
+
+
+@needs_azure
+def test_detect_hns_answers_as_remote_store_does() -> None:
+    """spec: COMPAT-064"""
+    from remote_store.backends import AzureUtils as Theirs
+
+    from storeroom.backends import AzureUtils
+
+    assert AzureUtils.detect_hns(connection_string=AZ) == Theirs.detect_hns(connection_string=AZ)
+
+
+def test_serializer_reads_back_as_remote_store_output_does(tmp_path: Path) -> None:
+    """spec: COMPAT-063"""
+    pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+    from remote_store.backends import ArrowSerializer as Theirs
+
+    from storeroom.backends import ArrowSerializer
+
+    rows, columns, _ = _sqlite_result(tmp_path)
+    ours, theirs = ArrowSerializer(), Theirs()
+    assert ours.serialize(rows, columns, "csv") == theirs.serialize(rows, columns, "csv")
+    got = pq.read_table(io.BytesIO(ours.serialize(rows, columns, "parquet")))
+    want = pq.read_table(io.BytesIO(theirs.serialize(rows, columns, "parquet")))
+    assert got.equals(want)
