@@ -1,6 +1,6 @@
 """remote-store's backend helpers under ``storeroom.backends``, against the real test servers.
 
-spec: COMPAT-060..064, S3-070, SFTP-080..083, AZURE-050, SQLQ-020
+spec: COMPAT-060..064, S3-070, SFTP-080..083, AZURE-050, SQLQ-020..021
 """
 
 from __future__ import annotations
@@ -471,3 +471,74 @@ def test_serializer_reads_back_as_remote_store_output_does(tmp_path: Path) -> No
     got = pq.read_table(io.BytesIO(ours.serialize(rows, columns, "parquet")))
     want = pq.read_table(io.BytesIO(theirs.serialize(rows, columns, "parquet")))
     assert got.equals(want)
+
+
+class _Lines:
+    """A caller's serializer: one comma-joined line per row, whatever the format."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], str]] = []
+
+    def serialize(self, rows: Any, columns: Any, format: str) -> bytes:
+        self.calls.append((list(columns), format))
+        body = "\n".join(",".join(map(str, r)) for r in rows)
+        return f"{format}|{','.join(columns)}\n{body}".encode()
+
+
+def test_sql_query_backend_takes_a_serializer(tmp_path: Path) -> None:
+    """spec: SQLQ-021"""
+    pytest.importorskip("pyarrow")
+    from storeroom import Registry, RegistryConfig
+    from storeroom.backends import ArrowSerializer, SQLQueryBackend
+
+    _, _, url = _sqlite_result(tmp_path)
+    queries = {"sales": "SELECT id, name FROM sales ORDER BY id"}
+    lines = _Lines()
+    store = Store(SQLQueryBackend(url, queries, serializer=lines))
+    want = b"csv|id,name\n1,pen\n2,ink\n3,None"
+    assert store.read_bytes("sales.csv") == want
+    assert store.get_file_info("sales.csv").size == len(want)
+    assert store.read_range("sales.csv", 4, 9) == want[4:9]
+    assert lines.calls[0] == (["id", "name"], "csv")
+    assert store.read_bytes("sales.parquet").startswith(b"parquet|")
+    # remote-store's default serializer given explicitly: the built-in bytes
+    plain = Store(SQLQueryBackend(url, queries))
+    explicit = Store(SQLQueryBackend(url, queries, serializer=ArrowSerializer()))
+    for fmt in ("csv", "arrow"):
+        assert explicit.read_bytes(f"sales.{fmt}") == plain.read_bytes(f"sales.{fmt}")
+    assert pickle.loads(pickle.dumps(explicit.backend)).options.serializer is not None
+    assert "<ArrowSerializer object>" in repr(explicit.backend.options)
+    # a config file cannot hold one; an object without serialize() is refused
+    config = {
+        "backends": {"q": {"type": "sql-query", "options": {"url": url, "queries": queries}}},
+        "stores": {"s": {"backend": "q"}},
+    }
+    config["backends"]["q"]["options"]["serializer"] = "ArrowSerializer"
+    with pytest.raises(ConfigError, match="serializer") as info:
+        Registry(RegistryConfig.from_dict(config)).get_store("s")
+    assert "code" in (info.value.hint or "")
+    with pytest.raises(ConfigError, match="serializer"):
+        SQLQueryBackend(url, queries, serializer=object())
+
+
+def test_a_failing_serializer_is_a_typed_error(tmp_path: Path) -> None:
+    """spec: SQLQ-021"""
+    pytest.importorskip("pyarrow")
+    from storeroom.backends import SQLQueryBackend
+
+    _, _, url = _sqlite_result(tmp_path)
+    queries = {"sales": "SELECT id FROM sales"}
+
+    class Text:
+        def serialize(self, rows: Any, columns: Any, format: str) -> Any:
+            return "not bytes"
+
+    class Broken:
+        def serialize(self, rows: Any, columns: Any, format: str) -> bytes:
+            raise ValueError("cannot encode")
+
+    with pytest.raises(InvalidArgument, match="bytes"):
+        Store(SQLQueryBackend(url, queries, serializer=Text())).read_bytes("sales.csv")
+    with pytest.raises(InvalidArgument) as info:
+        Store(SQLQueryBackend(url, queries, serializer=Broken())).read_bytes("sales.csv")
+    assert info.value.path == "sales.csv"

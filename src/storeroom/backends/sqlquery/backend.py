@@ -28,6 +28,7 @@ from storeroom.backends.sqlquery.config import (
     parse_queries,
 )
 from storeroom.backends.sqlquery.errors import BACKEND, conversion_error, map_query_error
+from storeroom.backends.sqlquery.serializer import SerializedResult
 from storeroom.capabilities import Capability
 from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError, InvalidArgument, InvalidPath, NotFound, StoreroomError
@@ -174,7 +175,9 @@ class SQLQueryBackend(Backend):
 
     # -- reading --------------------------------------------------------------------
 
-    def _open(self, key: str, op: str, skip: int = 0, limit: int | None = None) -> ResultStream:
+    def _open(
+        self, key: str, op: str, skip: int = 0, limit: int | None = None
+    ) -> ResultStream | SerializedResult:
         query, fmt = self._split(key)
 
         def fail(exc: BaseException) -> BaseException:
@@ -217,6 +220,17 @@ class SQLQueryBackend(Backend):
             finally:
                 conn.close()
 
+        if self.options.serializer is not None:  # the caller's encoder: whole results
+            try:
+                rows = result.fetchall()
+                release()
+                return SerializedResult(self.options.serializer, rows, names, fmt, skip, limit)
+            except Exception as exc:
+                release()
+                err = fail(exc)
+                if err is exc:
+                    raise
+                raise err from exc
         return ResultStream(
             result.partitions(self.options.batch_rows),
             names,

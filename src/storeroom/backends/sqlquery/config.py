@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from storeroom import _mask
 from storeroom.config.frozen import FrozenDict
-from storeroom.config.options import BackendOptions
+from storeroom.config.options import BackendOptions, code_object
 from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
 from storeroom.path import is_store_key
@@ -99,7 +99,9 @@ class SQLQueryOptions(BackendOptions):
     of ``arrow``, ``csv``, ``parquet``). ``batch_rows``: rows fetched and
     converted per batch (also the Parquet row group size). ``connect_args``:
     passed to the database driver. ``connect_timeout``: seconds to reach a
-    server. ``echo``: log every statement (SQLAlchemy's echo).
+    server. ``echo``: log every statement (SQLAlchemy's echo). ``serializer``:
+    a ``ResultSerializer`` object (from code only) that encodes whole results
+    instead of the built-in streaming encoder.
     """
 
     url: Secret
@@ -109,8 +111,23 @@ class SQLQueryOptions(BackendOptions):
     connect_args: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
     connect_timeout: float = 10.0
     echo: bool = False
+    serializer: Any = dataclasses.field(
+        default=None,
+        metadata=code_object(
+            "a ResultSerializer (an object with serialize(rows, columns, format))",
+            "SQLQueryBackend(url, queries, serializer=MySerializer())",
+        ),
+    )
 
     def __post_init__(self) -> None:
+        if self.serializer is not None and not callable(
+            getattr(self.serializer, "serialize", None)
+        ):
+            raise _fail(
+                "serializer",
+                f"expected an object with a serialize(rows, columns, format) method, "
+                f"got {type(self.serializer).__name__}",
+            )
         if isinstance(self.url, str):  # direct construction with a plain string
             object.__setattr__(self, "url", Secret(self.url))
         raw = self.url.reveal().strip()

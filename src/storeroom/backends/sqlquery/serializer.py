@@ -7,12 +7,13 @@ pyarrow is imported on first use (spec SQLQ-020..).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from storeroom.errors import InvalidArgument
 
-__all__ = ["FORMAT_ALIASES", "ArrowSerializer", "ResultSerializer"]
+__all__ = ["FORMAT_ALIASES", "ArrowSerializer", "ResultSerializer", "SerializedResult"]
 
 #: remote-store's format names that storeroom spells differently.
 FORMAT_ALIASES = {"ipc": "arrow"}
@@ -61,3 +62,31 @@ class ArrowSerializer:
         )
         with stream:
             return stream.readall()
+
+
+class SerializedResult(io.BytesIO):
+    """Bytes ``[skip, skip+limit)`` of a whole result encoded by a caller's serializer."""
+
+    def __init__(
+        self,
+        serializer: ResultSerializer,
+        rows: Sequence[Any],
+        columns: Sequence[str],
+        fmt: str,
+        skip: int = 0,
+        limit: int | None = None,
+    ) -> None:
+        data = serializer.serialize(rows, columns, fmt)
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise InvalidArgument(
+                f"serializer: serialize() returned {type(data).__name__}, expected bytes",
+                backend="sql-query",
+            )
+        data = bytes(data)
+        super().__init__(data[skip:] if limit is None else data[skip : skip + limit])
+
+    def count(self) -> int:
+        """The number of bytes left to read (read to the end, keeping nothing)."""
+        left = len(self.getbuffer()) - self.tell()
+        self.seek(0, io.SEEK_END)
+        return left
