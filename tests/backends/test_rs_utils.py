@@ -286,6 +286,24 @@ def test_host_key_policy_members_are_option_values(tmp_path: Path) -> None:
     _roundtrip(_sftp_store(known_hosts=str(empty), host_key_policy=policy.AUTO_ADD))
 
 
+def test_host_key_policy_accepts_remote_store_spellings_in_config() -> None:
+    """spec: SFTP-083"""
+    from storeroom.backends.sftp.config import SFTPOptions
+    from storeroom.backends.sftp.utils import HostKeyPolicy
+
+    def parsed(value: Any) -> Any:
+        return SFTPOptions.parse({"host": "h", "host_key_policy": value}).host_key_policy
+
+    assert parsed("tofu") == parsed("TRUST_ON_FIRST_USE") == parsed("auto_add") == "auto_add"
+    assert parsed("auto") == parsed(HostKeyPolicy.AUTO_ADD) == "warn"
+    assert type(parsed(HostKeyPolicy.STRICT)) is str and parsed("Strict") == "strict"
+    with pytest.raises(ConfigError, match="tofu") as info:
+        parsed("yolo")
+    assert info.value.key == "host_key_policy"
+    with pytest.raises(ValueError):
+        HostKeyPolicy("yolo")
+
+
 def test_enable_ssh_rsa_compat_adds_ssh_rsa_once() -> None:
     """spec: SFTP-083 (in a child process: the change is process-wide)"""
     pytest.importorskip("paramiko")

@@ -21,6 +21,17 @@ _OWN_CONNECT_KWARGS = frozenset(
 )
 
 HostKeyPolicy = Literal["strict", "auto_add", "warn"]
+POLICIES: tuple[str, ...] = ("strict", "auto_add", "warn")
+#: remote-store's spellings of ``host_key_policy`` and the value each means here.
+REMOTE_POLICIES = {"tofu": "auto_add", "trust_on_first_use": "auto_add", "auto": "warn"}
+
+
+def policy_value(value: object) -> str | None:
+    """The option value a ``host_key_policy`` spelling means (any case); None if unknown."""
+    if not isinstance(value, str):
+        return None
+    lowered = value.lower()
+    return lowered if lowered in POLICIES else REMOTE_POLICIES.get(lowered)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +62,7 @@ class SFTPOptions(BackendOptions):
     key_filename: str | None = None
     passphrase: Secret | None = None
     base_path: str = ""
-    host_key_policy: HostKeyPolicy = "strict"
+    host_key_policy: str = "strict"
     known_hosts: str | None = None
     known_host_keys: str | None = None
     config: Mapping[str, Any] | None = None
@@ -71,6 +82,14 @@ class SFTPOptions(BackendOptions):
     }
 
     def __post_init__(self) -> None:
+        policy = policy_value(self.host_key_policy)
+        if policy is None:
+            raise ConfigError(
+                f"host_key_policy: expected one of {', '.join(map(repr, POLICIES))} "
+                f"(or remote-store's 'tofu', 'auto'), got {self.host_key_policy!r}",
+                key="host_key_policy",
+            )
+        object.__setattr__(self, "host_key_policy", policy)  # a plain str, enum members too
         self._check_pkey()
         self._merge_config()
         if self.io_timeout is not None and not self.io_timeout > 0:

@@ -14,6 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from storeroom.backends.sftp.config import policy_value
 from storeroom.errors import BackendUnavailable, ConfigError, NotFound, StoreroomError
 
 __all__ = ["KEXINIT_FIELDS", "HostKeyPolicy", "SFTPUtils"]
@@ -24,7 +25,8 @@ class HostKeyPolicy(StrEnum):
 
     remote-store's ``TRUST_ON_FIRST_USE`` is storeroom's ``auto_add`` (the first key
     seen is kept and checked later) and its ``AUTO_ADD`` (any key, with a warning)
-    is storeroom's ``warn``. remote-store's value strings are accepted as well.
+    is storeroom's ``warn``. remote-store's strings ``"tofu"`` and ``"auto"`` are accepted
+    too; the string ``"auto_add"`` (any case) keeps storeroom's meaning.
     """
 
     STRICT = "strict"
@@ -33,10 +35,8 @@ class HostKeyPolicy(StrEnum):
 
     @classmethod
     def _missing_(cls, value: object) -> HostKeyPolicy | None:
-        if not isinstance(value, str):
-            return None
-        remote = {"tofu": cls.TRUST_ON_FIRST_USE, "auto": cls.AUTO_ADD}
-        return remote.get(value.lower()) or cls.__members__.get(value.upper())
+        found = policy_value(value)
+        return None if found is None else cls(found)
 
 
 #: The ten name-lists of an SSH ``KEXINIT`` message, in wire order (RFC 4253, 7.1).
