@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from storeroom.config.env import EnvValue, resolve_env
+from storeroom.config.env import EnvStyle, EnvValue, resolve_env
 from storeroom.config.frozen import FrozenDict, freeze, thaw
 from storeroom.config.secret import Secret, from_foreign, is_secret_key
 from storeroom.errors import ConfigError
@@ -101,6 +101,20 @@ def _required_name(table: Mapping[str, Any], key: str, where: str, what: str) ->
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}.{key}: required, expected {what}", key=f"{where}.{key}")
     return value
+
+
+#: The config format version this storeroom reads (a file may say ``version = 1``).
+CONFIG_VERSION = 1
+
+
+def _check_version(value: Any) -> None:
+    """``version`` is optional; when given it must be 1 (an int, or the text "1")."""
+    if isinstance(value, bool) or str(value).strip() != str(CONFIG_VERSION):
+        raise ConfigError(
+            f"version: this storeroom reads config version {CONFIG_VERSION}, got {value!r}",
+            key="version",
+            hint=f"write version = {CONFIG_VERSION}, or leave the key out",
+        )
 
 
 def _reject_unknown(data: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
@@ -289,13 +303,14 @@ class RegistryConfig:
         data: Mapping[str, Any],
         *,
         source: str | None = None,
-        resolve_env_vars: bool = True,
+        resolve_env_vars: bool | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> RegistryConfig:
-        """Build from plain data (``{"backends": {...}, "stores": {...}}``).
+        """Build from plain data (``{"backends": {...}, "stores": {...}}``, optional ``version``).
 
         ``${VAR}`` placeholders are resolved from ``environ`` (default
-        ``os.environ``) unless ``resolve_env_vars=False``.
+        ``os.environ``) by storeroom's rules; ``resolve_env_vars=True``
+        (remote-store's opt-in) applies remote-store's rules, ``False`` none.
         """
         try:
             return cls._from_data(data, source, resolve_env_vars, environ)
@@ -308,16 +323,18 @@ class RegistryConfig:
         cls,
         data: Mapping[str, Any],
         source: str | None,
-        resolve_env_vars: bool,
+        resolve_env_vars: bool | None,
         environ: Mapping[str, str] | None,
     ) -> RegistryConfig:
         if not isinstance(data, Mapping):
             raise ConfigError(
                 f"config: expected a table with 'backends' and 'stores', got {type(data).__name__}"
             )
-        if resolve_env_vars:
-            data = resolve_env(data, environ)
-        _reject_unknown(data, ("backends", "stores"), "")
+        if resolve_env_vars is not False:
+            style: EnvStyle = "remote-store" if resolve_env_vars else "storeroom"
+            data = resolve_env(data, environ, style=style)
+        _reject_unknown(data, ("version", "backends", "stores"), "")
+        _check_version(data.get("version", CONFIG_VERSION))
         raw_backends = _table(data.get("backends"), "backends")
         raw_stores = _table(data.get("stores"), "stores")
         backends = {
@@ -367,7 +384,7 @@ class RegistryConfig:
         cls,
         model: Any,
         *,
-        resolve_env_vars: bool = True,
+        resolve_env_vars: bool | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> RegistryConfig:
         """Build from a pydantic model or settings object: its ``backends`` and ``stores``.

@@ -179,7 +179,16 @@ class ProgressReader(_Reader):
         return self._pos
 
 
-class ChecksumReader(_Reader):
+class _Hashing:
+    _algorithm: str
+
+    @property
+    def algorithm(self) -> str:
+        """The hashlib name, normalised (``"sha256"``)."""
+        return self._algorithm
+
+
+class ChecksumReader(_Hashing, _Reader):
     """Hashes every byte read; ``digest()`` is the ``ContentDigest`` of all of them.
 
     Seeking to 0 restarts the hash; any other seek makes ``digest()`` raise.
@@ -187,8 +196,8 @@ class ChecksumReader(_Reader):
 
     def __init__(self, inner: BinaryIO | Any, algorithm: str = "sha256") -> None:
         super().__init__(inner)
-        self.algorithm = normalize_algorithm(algorithm)
-        self._hasher = new_hasher(self.algorithm)
+        self._algorithm = normalize_algorithm(algorithm)
+        self._hasher = new_hasher(self._algorithm)
         self._valid = True
         self.bytes_read = 0
 
@@ -249,13 +258,13 @@ class ProgressWriter(_Writer):
             self._callback(n)
 
 
-class ChecksumWriter(_Writer):
+class ChecksumWriter(_Hashing, _Writer):
     """Hashes every byte written; ``digest()`` is their ``ContentDigest``."""
 
     def __init__(self, inner: BinaryIO | Any, algorithm: str = "sha256") -> None:
         super().__init__(inner)
-        self.algorithm = normalize_algorithm(algorithm)
-        self._hasher = new_hasher(self.algorithm)
+        self._algorithm = normalize_algorithm(algorithm)
+        self._hasher = new_hasher(self._algorithm)
         self.bytes_written = 0
 
     def _seen(self, data: Any, n: int) -> None:
