@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import remote_store
 import remote_store.backends as rs_backends
+
 from storeroom import Store
 from storeroom.backends import MemoryBackend
 from storeroom.errors import AlreadyExists, CapabilityNotSupported, InvalidArgument, NotFound
