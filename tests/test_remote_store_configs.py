@@ -16,6 +16,7 @@ import remote_store
 from remote_store.ext.yaml import from_yaml as rs_from_yaml
 
 from storeroom import Registry, RegistryConfig
+from storeroom.backends import MemoryBackend
 from storeroom.config import Secret
 from storeroom.config.env import EnvVarNotSet, resolve_env
 from storeroom.errors import ConfigError
@@ -274,3 +275,53 @@ def test_secrets_are_wrapped_alike_but_shown_differently(tmp_path: Path) -> None
     assert t_pw.reveal() == o_pw.reveal() == "pw-9876"
     assert repr(o_pw) == repr(t_pw) == "Secret('***')"
     assert str(o_pw) == "Secret('***')" and str(t_pw) == "***"  # documented difference
+
+
+def test_retry_policy_built_in_code_means_what_it_meant() -> None:
+    """spec: COMPAT-115"""
+    from storeroom import RetryPolicy
+    from storeroom.layers import RetryLayer
+    from storeroom.layers.retry import RetryOptions
+
+    kw = {
+        "max_attempts": 5,
+        "backoff_base": 2.0,
+        "backoff_max": 30.0,
+        "jitter": 0.5,
+        "timeout": 9.0,
+    }
+    theirs, ours = remote_store.RetryPolicy(**kw), RetryPolicy(**kw)
+    assert isinstance(ours, RetryOptions)
+    assert (
+        ours.max_attempts,
+        ours.backoff_base,
+        ours.backoff_max,
+        ours.jitter_s,
+        ours.timeout,
+    ) == (
+        theirs.max_attempts,
+        theirs.backoff_base,
+        theirs.backoff_max,
+        theirs.jitter,
+        theirs.timeout,
+    )
+    d_t, d_o = remote_store.RetryPolicy(), RetryPolicy()
+    assert (d_o.attempts, d_o.base_delay_s, d_o.max_delay_s, d_o.jitter_s) == (
+        d_t.max_attempts,
+        d_t.backoff_base,
+        d_t.backoff_max,
+        d_t.jitter,
+    )
+    assert (
+        RetryPolicy.disabled().max_attempts == remote_store.RetryPolicy.disabled().max_attempts == 1
+    )
+    for bad in ({"max_attempts": 0}, {"timeout": -1}):
+        with pytest.raises(ValueError):
+            remote_store.RetryPolicy(**bad)
+        with pytest.raises(ConfigError):
+            RetryPolicy(**bad)
+    with pytest.raises(ConfigError, match="one set of names"):
+        RetryPolicy(max_attempts=2, base_delay_s=1)
+    # The wait the layer computes is remote-store's envelope plus up to `jitter` seconds.
+    layer = RetryLayer(MemoryBackend(), **ours.to_dict(), rand=lambda: 1.0)
+    assert [layer.delay(n) for n in (1, 2, 5)] == [2.5, 4.5, 30.5]

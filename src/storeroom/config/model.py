@@ -126,9 +126,25 @@ def _reject_unknown(data: Mapping[str, Any], known: tuple[str, ...], where: str)
             )
 
 
-#: remote-store's name for the retry settings: the same class as the retry layer's
-#: options, so every way of configuring retry has one shape and one set of defaults.
-RetryPolicy = RetryOptions
+class RetryPolicy:
+    """remote-store's constructor of retry settings; builds the one shape, ``RetryOptions``.
+
+    remote-store's keywords (or none) keep remote-store's meaning and defaults;
+    storeroom's field names give ``RetryOptions`` as written (spec CONFIG-018).
+    """
+
+    def __new__(cls, **settings: Any) -> RetryOptions:  # type: ignore[misc]
+        from storeroom.layers.retry import remote_store_policy
+
+        ours = set(settings) - set(RetryOptions.aliases) - {"jitter"}
+        if ours:
+            return RetryOptions.parse(settings, where="RetryPolicy")
+        return remote_store_policy(settings, where="RetryPolicy")
+
+    @staticmethod
+    def disabled() -> RetryOptions:
+        """One attempt, no retry."""
+        return RetryOptions(attempts=1)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -81,22 +81,10 @@ class RetryOptions(LayerOptions):
     @classmethod
     def parse(cls, raw: Mapping[str, Any], *, where: str) -> RetryOptions:
         """A table in remote-store's names (``max_attempts``, ``backoff_*``, ``timeout``)
-        keeps remote-store's meaning: its defaults and ``jitter`` as seconds added."""
+        keeps remote-store's meaning (see ``remote_store_policy``)."""
         if not isinstance(raw, Mapping) or not (set(raw) & set(cls.aliases)):
             return super().parse(raw, where=where)
-        ours = sorted(set(raw) & (_FIELDS - {"jitter"}))
-        if ours:
-            theirs = ", ".join(sorted(set(raw) & set(cls.aliases)))
-            raise ConfigError(
-                f"{where}: mixes remote-store's retry names ({theirs}) "
-                f"with storeroom's ({', '.join(ours)})",
-                key=where,
-                hint="write the table in one set of names",
-            )
-        table = {"base_delay_s": 1.0, "max_delay_s": 60.0, "jitter": 0.0, "jitter_s": 1.0}
-        for key, value in raw.items():
-            table["jitter_s" if key == "jitter" else cls.aliases[key]] = value
-        return super().parse(table, where=where)
+        return remote_store_policy(raw, where=where)
 
     def __getattr__(self, name: str) -> Any:
         # Only called for missing attributes: the remote-store alias names.
@@ -114,6 +102,30 @@ class RetryOptions(LayerOptions):
 
 
 _FIELDS = frozenset(f.name for f in dataclasses.fields(RetryOptions))
+#: remote-store's RetryPolicy defaults, in storeroom's fields (jitter: seconds added).
+_RS_DEFAULTS = {"base_delay_s": 1.0, "max_delay_s": 60.0, "jitter": 0.0, "jitter_s": 1.0}
+
+
+def remote_store_policy(raw: Mapping[str, Any], *, where: str) -> RetryOptions:
+    """Retry settings written in remote-store's names, with remote-store's meaning.
+
+    Its defaults (1 s base, 60 s cap, 1 s jitter) apply, and ``jitter`` is
+    seconds added at random to each wait; a storeroom-only name alongside
+    them is a ``ConfigError`` (spec CONFIG-018).
+    """
+    ours = sorted(set(raw) & (_FIELDS - {"jitter"}))
+    if ours:
+        theirs = ", ".join(sorted(set(raw) & set(RetryOptions.aliases))) or "none"
+        raise ConfigError(
+            f"{where}: mixes remote-store's retry names ({theirs}) "
+            f"with storeroom's ({', '.join(ours)})",
+            key=where,
+            hint="write the table in one set of names",
+        )
+    table: dict[str, Any] = dict(_RS_DEFAULTS)
+    for key, value in raw.items():
+        table["jitter_s" if key == "jitter" else RetryOptions.aliases.get(key, key)] = value
+    return super(RetryOptions, RetryOptions).parse(table, where=where)  # the generic parse
 
 
 class _Budget:
