@@ -348,6 +348,9 @@ def check_configs(tree: Path) -> Counter[str]:
     return counts
 
 
+_CONFTEST_HELPERS = re.compile(r"^\s*from tests(\.e2e)?\.(conftest|_helpers) import", re.M)
+
+
 def _test_files(work: Path, private: dict[Path, list[str]]) -> tuple[list[Path], Counter[str]]:
     tests = work / "tests"
     run: list[Path] = []
@@ -359,6 +362,9 @@ def _test_files(work: Path, private: dict[Path, list[str]]) -> tuple[list[Path],
             skipped["backend-object internals (tests/backends)"] += n
         elif rel.parts[1] == "scripts":
             skipped["remote-store's repository tooling (tests/scripts)"] += n
+        elif _CONFTEST_HELPERS.search(path.read_text(encoding="utf-8")):
+            skipped["remote-store's conftest helpers (built on its private modules)"] += n
+            print(f"  private  {rel} ({n} tests): imports helpers from remote-store's conftest")
         elif path in private:
             skipped["private module or name"] += n
             print(f"  private  {rel} ({n} tests): {', '.join(private[path])}")
@@ -407,7 +413,10 @@ def check_tests(work: Path, env: dict[str, str], private: dict[Path, list[str]])
         bad = case.find("failure") if case.find("failure") is not None else case.find("error")
         if bad is not None:
             counts["failed"] += 1
-            msg = (bad.get("message") or "").splitlines()[0][:160] if bad.get("message") else "?"
+            msg = (bad.get("message") or "?").splitlines()[0][:160]
+            if msg.startswith("collection failure"):
+                found = [ln for ln in (bad.text or "").splitlines() if ln.startswith("E   ")]
+                msg = "collection: " + (found[-1][4:].strip()[:150] if found else "?")
             where = case.get("classname") or case.get("name") or "?"
             failures[f"{where.rsplit('.', 1)[0] if case.get('classname') else where}: {msg}"] += 1
         elif case.find("skipped") is not None:

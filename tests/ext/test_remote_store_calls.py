@@ -269,6 +269,13 @@ def test_partitions_match_for_plain_values() -> None:
     for path in ("notes/year=1/f", "a=1/b=2=3/f", "a=1/=x/f", "k=v"):
         got, want = partition.parse_partition(path), rs.parse_partition(path)
         assert (got.partitions, got.filename) == (want.partitions, want.filename), path
+    # What remote-store refused is refused (a ValueError in both).
+    for bad_parts in ({"year": ""}, {"k": "a=b"}, {"": "v"}, {"a=b": "v"}):
+        with pytest.raises(ValueError):
+            rs.partition_path("f", **bad_parts)
+        with pytest.raises(InvalidArgument):
+            partition.partition_path("f", **bad_parts)
+    assert partition.build_partition_path({"k": "a=b"}) == "k=a%3Db"  # storeroom's own form
     # Hive escaping where remote-store wrote the text raw (documented difference).
     assert partition.partition_path("f", ts="10:30") == "ts=10%3A30/f"
     assert partition.parse_partition("ts=10%3A30/f").partitions == {"ts": "10:30"}

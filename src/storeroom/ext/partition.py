@@ -75,7 +75,7 @@ def build_partition_path(
     segments = []
     for key, value in pairs:
         if not isinstance(key, str) or not key:
-            raise InvalidArgument(f"partition keys must be non-empty strings, got {key!r}")
+            raise InvalidArgument(f"partition key must be non-empty text, got {key!r}")
         segments.append(f"{escape(key)}={_format(value)}")
     if filename:
         segments.append(filename)
@@ -119,13 +119,23 @@ class ParsedPartition:
 def partition_path(filename: str, /, **partitions: object) -> str:
     """``partition_path("d.parquet", year=2026)`` → ``"year=2026/d.parquet"`` (escaped as Hive).
 
-    ``filename`` must be non-empty and hold no ``/`` (``InvalidArgument``).
+    Refuses what remote-store refused (``InvalidArgument``, a ``ValueError``): an
+    empty or ``/``-holding filename, an empty key or value, ``=`` in either.
     """
     if not isinstance(filename, str) or not filename or "/" in filename:
         raise InvalidArgument(
             f"partition_path: filename must be a non-empty name without '/', got {filename!r}",
             hint="pass folders as partitions, or use build_partition_path(partitions, filename)",
         )
+    for key, value in partitions.items():
+        text = str(value)
+        if not key or not text or "=" in key or "=" in text:
+            raise InvalidArgument(
+                f"partition_path: partition key must be non-empty and key and value must "
+                f"not contain '=' (got {key!r}={text!r})",
+                hint="build_partition_path escapes '=' and writes empty values as "
+                "__HIVE_DEFAULT_PARTITION__",
+            )
     return build_partition_path(partitions, filename)
 
 

@@ -46,7 +46,7 @@ def new_hasher(algorithm: str) -> Any:
         return hashlib.new(algo)
     except (ValueError, TypeError) as exc:
         raise InvalidArgument(
-            f"unknown hash algorithm {algorithm!r}",
+            f"unknown hash algorithm {algorithm!r} ({exc})",
             hint="use a hashlib name such as 'sha256', 'md5' or 'blake2b'",
         ) from exc
 
