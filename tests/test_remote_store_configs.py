@@ -325,3 +325,18 @@ def test_retry_policy_built_in_code_means_what_it_meant() -> None:
     # The wait the layer computes is remote-store's envelope plus up to `jitter` seconds.
     layer = RetryLayer(MemoryBackend(), **ours.to_dict(), rand=lambda: 1.0)
     assert [layer.delay(n) for n in (1, 2, 5)] == [2.5, 4.5, 30.5]
+
+
+def test_store_options_are_kept_for_the_application(tmp_path: Path) -> None:
+    """spec: COMPAT-116"""
+    data = {
+        "backends": {"m": {"type": "memory"}},
+        "stores": {"s": {"backend": "m", "options": {"owner": "team-a", "api_key": "k-12345"}}},
+    }
+    theirs = remote_store.RegistryConfig.from_dict(json.loads(json.dumps(data)))
+    ours = RegistryConfig.from_dict(data)
+    assert ours.stores["s"].options["owner"] == theirs.stores["s"].options["owner"] == "team-a"
+    assert isinstance(ours.stores["s"].options["api_key"], Secret)
+    assert RegistryConfig.from_dict(ours.to_dict()) == ours
+    with Registry(ours) as reg:
+        reg.get_store("s").write("x", b"1")

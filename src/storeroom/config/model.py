@@ -243,7 +243,11 @@ def _check_root_path(root: str, where: str) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class StoreProfile:
-    """A named store: which ``backend``, the ``root_path`` inside it, extra ``layers``."""
+    """A named store: which ``backend``, the ``root_path`` inside it, extra ``layers``.
+
+    ``options`` are kept for the application to read (as remote-store kept them);
+    storeroom itself does not use them.
+    """
 
     backend: str
     root_path: str = ""
@@ -279,18 +283,17 @@ class StoreProfile:
             )
         _check_root_path(root, f"{where}.root_path")
         options = _table(table.get("options"), f"{where}.options")
-        if options:
-            raise ConfigError(
-                f"{where}.options.{next(iter(options))}: unknown store option (stores take "
-                "no options yet; backend options go under backends.<name>.options)",
-                key=f"{where}.options",
-            )
         return cls(
-            backend=backend, root_path=root, layers=_layers(table.get("layers"), f"{where}.layers")
+            backend=backend,
+            root_path=root,
+            options=_wrap_secrets(options, f"{where}.options"),
+            layers=_layers(table.get("layers"), f"{where}.layers"),
         )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"backend": self.backend, "root_path": self.root_path}
+        if self.options:
+            out["options"] = thaw(self.options)
         if self.layers:
             out["layers"] = [layer.to_dict() for layer in self.layers]
         return out
