@@ -348,7 +348,7 @@ def check_configs(tree: Path) -> Counter[str]:
     return counts
 
 
-_CONFTEST_HELPERS = re.compile(r"^\s*from tests(\.e2e)?\.(conftest|_helpers) import", re.M)
+_CONFTEST_HELPERS = re.compile(r"^\s*from (tests(\.e2e)?|\.+)\.?(conftest|_helpers) import", re.M)
 
 
 def _test_files(work: Path, private: dict[Path, list[str]]) -> tuple[list[Path], Counter[str]]:
