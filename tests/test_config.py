@@ -242,7 +242,9 @@ def test_remote_store_config_loads_unchanged(tmp_path) -> None:  # type: ignore[
     )
     cfg = RegistryConfig.from_toml(path)
     cfg.validate()
-    assert cfg.backends["local"].retry == RetryPolicy(attempts=5, base_delay_s=0.5)
+    assert cfg.backends["local"].retry == RetryPolicy(
+        attempts=5, base_delay_s=0.5, max_delay_s=60.0, jitter=0.0, jitter_s=1.0
+    )  # remote-store's defaults for the names not written (CONFIG-018)
     assert cfg.stores["reports"].root_path == "reports"
 
 

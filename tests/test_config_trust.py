@@ -272,11 +272,11 @@ def _memory_config(spelling: str, attempts: int, faults: int) -> dict[str, Any]:
     elif spelling == "backend layer":
         backend["layers"] = [{"type": "retry", "attempts": attempts, "base_delay_s": 0}, fault]
     elif spelling == "retry table":
-        backend["retry"] = {"max_attempts": attempts, "backoff_base": 0}
+        backend["retry"] = {"max_attempts": attempts, "backoff_base": 0, "jitter": 0}
     return {"backends": {"m": backend}, "stores": {"s": store}}
 
 
-# spec: CONFIG-008, LAYER-019
+# spec: CONFIG-008, LAYER-019, CONFIG-018
 def test_every_retry_spelling_builds_the_same_layer_and_retries() -> None:
     built: dict[str, RetryOptions] = {}
     for spelling in ("store layer", "backend layer", "retry table"):
@@ -291,8 +291,14 @@ def test_every_retry_spelling_builds_the_same_layer_and_retries() -> None:
             with pytest.raises(BackendUnavailable) as info:
                 reg.get_store("s").write("a.txt", b"x")
             assert info.value.attempts == 3, spelling
-    # One shape, one set of defaults: only what was written differs from RetryOptions().
-    assert set(built.values()) == {RetryOptions(attempts=3, base_delay_s=0.0)}
+    # One shape: only what was written differs from RetryOptions() — except that a table
+    # in remote-store's names keeps remote-store's defaults (CONFIG-018).
+    assert (
+        built["store layer"] == built["backend layer"] == RetryOptions(attempts=3, base_delay_s=0.0)
+    )
+    assert built["retry table"] == RetryOptions(
+        attempts=3, base_delay_s=0.0, max_delay_s=60.0, jitter=0.0, jitter_s=0.0
+    )
 
 
 # spec: CONFIG-008, LAYER-019
@@ -300,7 +306,7 @@ def test_one_set_of_defaults() -> None:
     from storeroom.backends import MemoryBackend
     from storeroom.config import RetryPolicy
 
-    assert RetryPolicy is RetryOptions
+    assert RetryPolicy(attempts=3) == RetryOptions()  # storeroom's names: RetryOptions as is
     table = RegistryConfig.from_dict({"backends": {"m": {"type": "memory", "retry": {}}}})
     assert table.backends["m"].retry == RetryOptions()
     assert RetryLayer(MemoryBackend()).options == RetryOptions()

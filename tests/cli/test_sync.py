@@ -204,7 +204,7 @@ def test_transfer_include_limits_the_files(tmp_path: Path) -> None:
     # spec: CLI-080 (EXT transfer's include filter, used by sync)
     src = tree(tmp_path / "src", FILES)
     store = Store(MemoryBackend())
-    report = upload(src, store, "up", include=lambda rel: rel.startswith("d/"))
+    report = upload(store, src, "up", include=lambda rel: rel.startswith("d/"))
     assert sorted(f.dest for f in report) == ["up/d/b.txt", "up/d/e/c.txt"]
     report = transfer(store, "up", store, "copy", include={"d/e/c.txt"}.__contains__)
     assert [f.dest for f in report] == ["copy/d/e/c.txt"]

@@ -22,24 +22,6 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 #: Deliberate exceptions (spec COMPAT-002): only remote-store's private internals.
 NOT_EXPORTED: dict[str, str] = {}
 
-#: Names another slice of issue 12 adds in files this branch does not own; each
-#: one is checked the moment it exists. Empty this table once they are merged.
-PENDING_ELSEWHERE: dict[str, str] = {
-    "storeroom:glob_files": "ext/glob.py (calls slice)",
-    "storeroom.ext.glob:glob_files": "ext/glob.py (calls slice)",
-    "storeroom:ParsedPartition": "ext/partition.py (calls slice)",
-    "storeroom:parse_partition": "ext/partition.py (calls slice)",
-    "storeroom:partition_path": "ext/partition.py (calls slice)",
-    "storeroom.ext.partition:ParsedPartition": "ext/partition.py (calls slice)",
-    "storeroom.ext.partition:parse_partition": "ext/partition.py (calls slice)",
-    "storeroom.ext.partition:partition_path": "ext/partition.py (calls slice)",
-    "storeroom:verify_hex": "ext/integrity.py (calls slice)",
-    "storeroom.ext.integrity:verify_hex": "ext/integrity.py (calls slice)",
-    "storeroom:read_with_progress": "ext/streams.py (calls slice)",
-    "storeroom.ext.streams:read_with_progress": "ext/streams.py (calls slice)",
-}
-
-
 def remote_modules() -> list[str]:
     """remote-store's public modules: the package, backends, every ext module, aio."""
     import remote_store.ext as ext
@@ -76,8 +58,6 @@ def test_every_remote_store_name_imports_from_storeroom(module: str, name: str) 
     if key in NOT_EXPORTED:
         return
     mod = importlib.import_module(module)
-    if key in PENDING_ELSEWHERE and not hasattr(mod, name):
-        return  # owned by another slice (see the table)
     assert hasattr(mod, name), f"from {module} import {name} fails"
     assert getattr(mod, name) is not None
 
@@ -86,7 +66,7 @@ def test_exception_tables_stay_small_and_honest() -> None:
     """spec: COMPAT-002"""
     assert len(NOT_EXPORTED) <= 5
     every = {f"{m}:{n}" for m, n in remote_names()}
-    assert set(PENDING_ELSEWHERE) <= every  # no stale entries
+    assert set(NOT_EXPORTED) <= every  # no stale entries
 
 
 def test_same_object_under_both_names() -> None:

@@ -96,7 +96,7 @@ def test_batch_workers_are_children_of_the_callers_span(tel: Telemetry) -> None:
         tel.tracer.start_as_current_span("batch") as caller,
     ):
         result = batch_exists(store, paths, executor=pool)
-    assert all(result.values.values())
+    assert all(result.values())
     assert threading.get_ident() not in backend.threads
     assert children_of(tel, caller.get_span_context().span_id, "storeroom.exists") == (40, 40)
 

@@ -59,7 +59,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
 def test_upload_download_folder_round_trip(store: Store, tmp_path: Path) -> None:
     """spec: EXT-060, EXT-061, EXT-062"""
     files = make_tree(tmp_path / "src")
-    report = upload(tmp_path / "src", store, "up", max_workers=4)
+    report = upload(store, tmp_path / "src", "up", max_workers=4)
     assert isinstance(report, TransferReport) and report.ok
     assert [f.dest for f in report] == [f"up/{k}" for k in sorted(files)]
     assert report.bytes == sum(len(v) for v in files.values())
@@ -77,12 +77,12 @@ def test_single_files(store: Store, tmp_path: Path) -> None:
     """spec: EXT-060"""
     src = tmp_path / "one.txt"
     src.write_bytes(b"one")
-    assert upload(src, store, "x/renamed.txt").ok
+    assert upload(store, src, "x/renamed.txt").ok
     assert store.read_bytes("x/renamed.txt") == b"one"
     with pytest.raises(InvalidPath):
-        upload(src, store, "")
+        upload(store, src, "")
     with pytest.raises(NotFound):
-        upload(tmp_path / "nope", store, "x")
+        upload(store, tmp_path / "nope", "x")
     out = tmp_path / "out" / "copy.txt"
     report = download(store, "x/renamed.txt", out)
     assert report.ok and out.read_bytes() == b"one"
@@ -94,7 +94,7 @@ def test_existing_targets_fail_per_file_or_are_skipped(store: Store, tmp_path: P
     """spec: EXT-063"""
     make_tree(tmp_path / "src")
     store.write("up/a.txt", b"old")
-    report = upload(tmp_path / "src", store, "up")
+    report = upload(store, tmp_path / "src", "up")
     assert not report.ok and len(report.copied) == 3
     [bad] = report.failed
     assert bad.dest == "up/a.txt" and isinstance(bad.error, AlreadyExists)
@@ -102,9 +102,9 @@ def test_existing_targets_fail_per_file_or_are_skipped(store: Store, tmp_path: P
     with pytest.raises(PartialFailure) as info:
         report.raise_on_error()
     assert isinstance(info.value.__cause__, AlreadyExists)
-    skip = upload(tmp_path / "src", store, "up", skip_existing=True)
+    skip = upload(store, tmp_path / "src", "up", skip_existing=True)
     assert skip.ok and len(skip.skipped) == 4
-    assert upload(tmp_path / "src", store, "up", overwrite=True).ok
+    assert upload(store, tmp_path / "src", "up", overwrite=True).ok
     assert store.read_bytes("up/a.txt") == b"alpha"
     # Downloads onto existing local files.
     (tmp_path / "dl").mkdir()
@@ -155,7 +155,7 @@ def test_progress_callbacks_and_adapters(store: Store, tmp_path: Path) -> None:
     got_bytes: list[int] = []
     got_files: list[FileTransfer] = []
     report = upload(
-        tmp_path / "src", store, "p", on_bytes=got_bytes.append, on_file=got_files.append
+        store, tmp_path / "src", "p", on_bytes=got_bytes.append, on_file=got_files.append
     )
     assert report.ok and sum(got_bytes) == total
     assert sorted(f.dest for f in got_files) == sorted(f"p/{k}" for k in files)
@@ -191,12 +191,17 @@ def test_checksum_mismatch_fails_the_file_and_removes_it(tmp_path: Path) -> None
     src = Store(MemoryBackend())
     src.write("f", b"good data")
     bad = Store(Corrupting(MemoryBackend()))
-    report = transfer(src, "f", bad, "g", verify=True)
+    src.write("d/f", b"good data")
+    report = transfer(src, "d", bad, "g", verify=True)  # a folder: failures are reported
     [item] = report.failed
     assert isinstance(item.error, ChecksumMismatch)
-    assert not bad.exists("g")
-    (tmp_path / "u").write_bytes(b"upload me")
-    up = upload(tmp_path / "u", bad, "u", verify="sha256")
+    assert not bad.exists("g/f")
+    with pytest.raises(ChecksumMismatch):  # a single file: its failure is raised
+        transfer(src, "f", bad, "one", verify=True)
+    assert not bad.exists("one")
+    (tmp_path / "u").mkdir()
+    (tmp_path / "u" / "x").write_bytes(b"upload me")
+    up = upload(bad, tmp_path / "u", "u", verify="sha256")
     assert isinstance(up.failed[0].error, ChecksumMismatch)
     # Without verify the corruption goes unnoticed: that is what verify is for.
     assert transfer(src, "f", bad, "h").ok

@@ -31,4 +31,4 @@ def test_transfer_on_a_local_dask_cluster(tmp_path: Path) -> None:
         exists = batch_exists(b, [f"out/{i:02d}" for i in range(26)], executor=executor)
     assert report.ok and len(report.copied) == 25
     assert b.read_bytes("out/24") == b"file 24"
-    assert sum(exists.values.values()) == 25 and exists.values["out/25"] is False
+    assert sum(exists.values()) == 25 and exists["out/25"] is False

@@ -257,5 +257,19 @@ def test_retry_policy_names_are_aliases() -> None:
         {"max_attempts": 4, "timeout": 5, "backoff_base": 0.2, "backoff_max": 1}, where="x"
     )
     assert (opts.attempts, opts.deadline_s, opts.base_delay_s, opts.max_delay_s) == (4, 5, 0.2, 1)
-    with pytest.raises(ConfigError, match="given twice"):
+    assert (opts.max_attempts, opts.backoff_base) == (4, 0.2)
+    with pytest.raises(ConfigError, match="one set of names"):
         RetryLayer.Options.parse({"attempts": 2, "max_attempts": 3}, where="x")
+
+
+def test_a_remote_store_retry_table_keeps_its_meaning() -> None:
+    # spec: CONFIG-018 — remote-store's defaults, and jitter as seconds added to the wait
+    opts = RetryLayer.Options.parse({"max_attempts": 5, "jitter": 0.5}, where="x")
+    assert (opts.attempts, opts.base_delay_s, opts.max_delay_s) == (5, 1.0, 60.0)
+    assert (opts.jitter, opts.jitter_s) == (0.0, 0.5)
+    layer = RetryLayer(MemoryBackend(), **opts.to_dict(), rand=lambda: 1.0)
+    assert [layer.delay(n) for n in (1, 2, 7, 8)] == [1.5, 2.5, 60.5, 60.5]
+    assert RetryLayer.Options.parse(opts.to_dict(), where="x") == opts  # round trip
+    # storeroom's names keep storeroom's meaning: jitter is a fraction of the wait.
+    ours = RetryLayer(MemoryBackend(), base_delay_s=1.0, jitter=0.5, rand=lambda: 0.0)
+    assert ours.delay(1) == 0.5

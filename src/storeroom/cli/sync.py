@@ -236,7 +236,7 @@ def _run(ctx: Context, src: _Side, dst: _Side, plan: _Plan) -> TransferReport:
     if src.store is None:
         assert src.local is not None and dst.store is not None
         atomic = dst.store.supports(Capability.ATOMIC_WRITE)
-        return upload(src.local, dst.store, dst.key, atomic=atomic, **common)
+        return upload(dst.store, src.local, dst.key, atomic=atomic, **common)
     if dst.store is None:
         assert dst.local is not None
         return download(src.store, src.key, dst.local, **common)

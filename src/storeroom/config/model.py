@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from storeroom.config.env import EnvValue, resolve_env
+from storeroom.config.env import EnvStyle, EnvValue, resolve_env
 from storeroom.config.frozen import FrozenDict, freeze, thaw
 from storeroom.config.secret import Secret, from_foreign, is_secret_key
 from storeroom.errors import ConfigError
@@ -103,6 +103,20 @@ def _required_name(table: Mapping[str, Any], key: str, where: str, what: str) ->
     return value
 
 
+#: The config format version this storeroom reads (a file may say ``version = 1``).
+CONFIG_VERSION = 1
+
+
+def _check_version(value: Any) -> None:
+    """``version`` is optional; when given it must be 1 (an int, or the text "1")."""
+    if isinstance(value, bool) or str(value).strip() != str(CONFIG_VERSION):
+        raise ConfigError(
+            f"version: this storeroom reads config version {CONFIG_VERSION}, got {value!r}",
+            key="version",
+            hint=f"write version = {CONFIG_VERSION}, or leave the key out",
+        )
+
+
 def _reject_unknown(data: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
     for key in data:
         if key not in known:
@@ -112,9 +126,25 @@ def _reject_unknown(data: Mapping[str, Any], known: tuple[str, ...], where: str)
             )
 
 
-#: remote-store's name for the retry settings: the same class as the retry layer's
-#: options, so every way of configuring retry has one shape and one set of defaults.
-RetryPolicy = RetryOptions
+class RetryPolicy:
+    """remote-store's constructor of retry settings; builds the one shape, ``RetryOptions``.
+
+    remote-store's keywords (or none) keep remote-store's meaning and defaults;
+    storeroom's field names give ``RetryOptions`` as written (spec CONFIG-018).
+    """
+
+    def __new__(cls, **settings: Any) -> RetryOptions:  # type: ignore[misc]
+        from storeroom.layers.retry import remote_store_policy
+
+        ours = set(settings) - set(RetryOptions.aliases) - {"jitter"}
+        if ours:
+            return RetryOptions.parse(settings, where="RetryPolicy")
+        return remote_store_policy(settings, where="RetryPolicy")
+
+    @staticmethod
+    def disabled() -> RetryOptions:
+        """One attempt, no retry."""
+        return RetryOptions(attempts=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,7 +243,11 @@ def _check_root_path(root: str, where: str) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class StoreProfile:
-    """A named store: which ``backend``, the ``root_path`` inside it, extra ``layers``."""
+    """A named store: which ``backend``, the ``root_path`` inside it, extra ``layers``.
+
+    ``options`` are kept for the application to read (as remote-store kept them);
+    storeroom itself does not use them.
+    """
 
     backend: str
     root_path: str = ""
@@ -249,18 +283,17 @@ class StoreProfile:
             )
         _check_root_path(root, f"{where}.root_path")
         options = _table(table.get("options"), f"{where}.options")
-        if options:
-            raise ConfigError(
-                f"{where}.options.{next(iter(options))}: unknown store option (stores take "
-                "no options yet; backend options go under backends.<name>.options)",
-                key=f"{where}.options",
-            )
         return cls(
-            backend=backend, root_path=root, layers=_layers(table.get("layers"), f"{where}.layers")
+            backend=backend,
+            root_path=root,
+            options=_wrap_secrets(options, f"{where}.options"),
+            layers=_layers(table.get("layers"), f"{where}.layers"),
         )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"backend": self.backend, "root_path": self.root_path}
+        if self.options:
+            out["options"] = thaw(self.options)
         if self.layers:
             out["layers"] = [layer.to_dict() for layer in self.layers]
         return out
@@ -289,13 +322,14 @@ class RegistryConfig:
         data: Mapping[str, Any],
         *,
         source: str | None = None,
-        resolve_env_vars: bool = True,
+        resolve_env_vars: bool | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> RegistryConfig:
-        """Build from plain data (``{"backends": {...}, "stores": {...}}``).
+        """Build from plain data (``{"backends": {...}, "stores": {...}}``, optional ``version``).
 
         ``${VAR}`` placeholders are resolved from ``environ`` (default
-        ``os.environ``) unless ``resolve_env_vars=False``.
+        ``os.environ``) by storeroom's rules; ``resolve_env_vars=True``
+        (remote-store's opt-in) applies remote-store's rules, ``False`` none.
         """
         try:
             return cls._from_data(data, source, resolve_env_vars, environ)
@@ -308,16 +342,18 @@ class RegistryConfig:
         cls,
         data: Mapping[str, Any],
         source: str | None,
-        resolve_env_vars: bool,
+        resolve_env_vars: bool | None,
         environ: Mapping[str, str] | None,
     ) -> RegistryConfig:
         if not isinstance(data, Mapping):
             raise ConfigError(
                 f"config: expected a table with 'backends' and 'stores', got {type(data).__name__}"
             )
-        if resolve_env_vars:
-            data = resolve_env(data, environ)
-        _reject_unknown(data, ("backends", "stores"), "")
+        if resolve_env_vars is not False:
+            style: EnvStyle = "remote-store" if resolve_env_vars else "storeroom"
+            data = resolve_env(data, environ, style=style)
+        _reject_unknown(data, ("version", "backends", "stores"), "")
+        _check_version(data.get("version", CONFIG_VERSION))
         raw_backends = _table(data.get("backends"), "backends")
         raw_stores = _table(data.get("stores"), "stores")
         backends = {
@@ -367,7 +403,7 @@ class RegistryConfig:
         cls,
         model: Any,
         *,
-        resolve_env_vars: bool = True,
+        resolve_env_vars: bool | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> RegistryConfig:
         """Build from a pydantic model or settings object: its ``backends`` and ``stores``.

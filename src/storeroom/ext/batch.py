@@ -15,10 +15,10 @@ import functools
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
-from storeroom.errors import NotFound, StoreroomError
+from storeroom.errors import CapabilityNotSupported, InvalidArgument, NotFound, StoreroomError
 from storeroom.ext._pool import DEFAULT_WORKERS, PartialFailure, as_error, run_parallel
 from storeroom.store import Store
 
@@ -50,12 +50,36 @@ class ItemResult(Generic[T]):
         return self.status == "ok"
 
 
+def _key(item: Any) -> Any:
+    """The name an item goes by in ``succeeded``/``failed``: a copy's source path."""
+    return item[0] if isinstance(item, tuple) else item
+
+
 @dataclass(frozen=True)
 class BatchResult(Generic[T]):
-    """Per-item results of one batch call, in input order."""
+    """Outcome of one batch call: the keys that ``succeeded``, the ones that ``failed``.
 
-    operation: str
-    items: tuple[ItemResult[T], ...]
+    Keys are the paths given (a copy's source path). ``items`` keeps one
+    ``ItemResult`` per input item, in input order, with each value.
+    """
+
+    succeeded: tuple[Any, ...] = ()
+    failed: Mapping[Any, StoreroomError] = field(default_factory=dict)
+    skipped: tuple[Any, ...] = ()
+    operation: str = ""
+    items: tuple[ItemResult[T], ...] = ()
+
+    @classmethod
+    def from_items(cls, operation: str, items: Iterable[ItemResult[T]]) -> BatchResult[T]:
+        """Build the key views from per-item results (input order kept)."""
+        rows = tuple(items)
+        return cls(
+            succeeded=tuple(_key(r.item) for r in rows if r.status == "ok"),
+            failed={_key(r.item): r.error for r in rows if r.error is not None},
+            skipped=tuple(_key(r.item) for r in rows if r.status == "skipped"),
+            operation=operation,
+            items=rows,
+        )
 
     def __len__(self) -> int:
         return len(self.items)
@@ -64,40 +88,38 @@ class BatchResult(Generic[T]):
         return iter(self.items)
 
     @property
+    def all_succeeded(self) -> bool:
+        """True when no item failed or was skipped."""
+        return not self.failed and not self.skipped
+
+    @property
     def ok(self) -> bool:
-        """True when every item succeeded."""
-        return all(r.status == "ok" for r in self.items)
+        """Same as ``all_succeeded``."""
+        return self.all_succeeded
 
     @property
-    def succeeded(self) -> list[ItemResult[T]]:
-        return [r for r in self.items if r.status == "ok"]
-
-    @property
-    def failed(self) -> list[ItemResult[T]]:
-        return [r for r in self.items if r.status == "error"]
-
-    @property
-    def skipped(self) -> list[ItemResult[T]]:
-        return [r for r in self.items if r.status == "skipped"]
+    def total(self) -> int:
+        """Items processed: succeeded plus failed (skipped ones were never started)."""
+        return len(self.succeeded) + len(self.failed)
 
     @property
     def values(self) -> dict[Any, T]:
-        """``item -> value`` for the items that succeeded."""
-        return {r.item: r.value for r in self.items if r.status == "ok"}  # type: ignore[misc]
+        """``key -> value`` for the items that succeeded (``batch_read``: the bytes)."""
+        return {_key(r.item): r.value for r in self.items if r.status == "ok"}  # type: ignore[misc]
 
     @property
-    def errors(self) -> dict[Any, StoreroomError]:
-        """``item -> error`` for the items that failed."""
-        return {r.item: r.error for r in self.items if r.error is not None}
+    def errors(self) -> Mapping[Any, StoreroomError]:
+        """Same as ``failed``."""
+        return self.failed
 
     def summary(self) -> str:
         n_ok, n_err, n_skip = len(self.succeeded), len(self.failed), len(self.skipped)
-        text = f"{self.operation}: {n_ok} ok, {n_err} failed"
+        text = f"{self.operation or 'batch'}: {n_ok} ok, {n_err} failed"
         return text + (f", {n_skip} skipped" if n_skip else "")
 
     def raise_on_error(self) -> BatchResult[T]:
         """Raise ``PartialFailure`` if any item failed or was skipped; else return self."""
-        failures = [(r.item, r.error) for r in self.items if r.error is not None]
+        failures = list(self.failed.items())
         if failures or self.skipped:
             first = failures[0][1] if failures else None
             detail = f"; first: {first}" if first is not None else ""
@@ -183,7 +205,7 @@ def _bulk_delete(
     out: list[ItemResult[None]] = []
     for chunk, rows in zip(chunks, results, strict=True):
         out.extend(rows if rows is not None else [ItemResult(p, "skipped") for p in chunk])
-    return BatchResult("delete", tuple(out))
+    return BatchResult.from_items("delete", out)
 
 
 def _batch(
@@ -209,7 +231,29 @@ def _batch(
         r if r is not None else ItemResult(item, "skipped")
         for item, r in zip(items, results, strict=True)
     )
-    return BatchResult(op, out)
+    return BatchResult.from_items(op, out)
+
+
+def _workers(
+    concurrent: bool | None, max_workers: int | None, executor: Executor | None
+) -> int | None:
+    """``concurrent=False`` runs items one at a time, in order (remote-store's default)."""
+    if concurrent is False:
+        if executor is not None:
+            raise InvalidArgument(
+                "concurrent=False runs items one at a time; it cannot use executor=",
+                hint="drop concurrent=False, or drop executor=",
+            )
+        return 1
+    return max_workers
+
+
+def _capability_first(result: BatchResult[T]) -> BatchResult[T]:
+    """A missing capability concerns the whole call: raise it instead of reporting it."""
+    for error in result.failed.values():
+        if isinstance(error, CapabilityNotSupported):
+            raise error
+    return result
 
 
 def batch_delete(
@@ -217,9 +261,10 @@ def batch_delete(
     paths: Iterable[str],
     *,
     missing_ok: bool = False,
+    stop_on_error: bool = False,
+    concurrent: bool | None = None,
     max_workers: int | None = None,
     executor: Executor | None = None,
-    stop_on_error: bool = False,
     chunk_size: int | None = None,
 ) -> BatchResult[None]:
     """Delete many files in parallel; each missing one is ``NotFound`` unless ``missing_ok``.
@@ -230,19 +275,15 @@ def batch_delete(
     path is one ``delete``. ``stop_on_error`` then stops at chunk granularity.
     """
     items = list(paths)
+    workers = _workers(concurrent, max_workers, executor)
     if store.backend.native_delete_many:
-        return _bulk_delete(
-            store, items, missing_ok, max_workers, executor, stop_on_error, chunk_size
+        result = _bulk_delete(
+            store, items, missing_ok, workers, executor, stop_on_error, chunk_size
         )
-    return _batch(
-        "delete",
-        store,
-        items,
-        {"missing_ok": missing_ok},
-        max_workers,
-        executor,
-        stop_on_error,
-    )
+    else:
+        kwargs = {"missing_ok": missing_ok}
+        result = _batch("delete", store, items, kwargs, workers, executor, stop_on_error)
+    return _capability_first(result)
 
 
 def batch_copy(
@@ -250,40 +291,51 @@ def batch_copy(
     pairs: Mapping[str, str] | Iterable[tuple[str, str]],
     *,
     overwrite: bool = False,
+    stop_on_error: bool = False,
+    concurrent: bool | None = None,
     max_workers: int | None = None,
     executor: Executor | None = None,
-    stop_on_error: bool = False,
 ) -> BatchResult[None]:
     """Copy ``src -> dst`` pairs within one store (server-side where the backend can).
 
-    Items are ``(src, dst)`` tuples. For copies between stores use
-    ``storeroom.ext.transfer.transfer``.
+    Items are ``(src, dst)`` tuples; results are keyed by the source path. For
+    copies between stores use ``storeroom.ext.transfer.transfer``.
     """
     items = list(pairs.items()) if isinstance(pairs, Mapping) else [tuple(p) for p in pairs]
-    return _batch(
-        "copy", store, items, {"overwrite": overwrite}, max_workers, executor, stop_on_error
-    )
+    workers = _workers(concurrent, max_workers, executor)
+    kwargs = {"overwrite": overwrite}
+    return _capability_first(_batch("copy", store, items, kwargs, workers, executor, stop_on_error))
 
 
 def batch_exists(
     store: Store,
     paths: Iterable[str],
     *,
+    concurrent: bool | None = None,
     max_workers: int | None = None,
     executor: Executor | None = None,
-    stop_on_error: bool = False,
-) -> BatchResult[bool]:
-    """``exists`` for many paths; ``values`` maps each path to True/False."""
-    return _batch("exists", store, list(paths), {}, max_workers, executor, stop_on_error)
+) -> dict[str, bool]:
+    """``{path: exists}`` for many paths, in input order; the first error is raised."""
+    items = list(paths)
+    workers = _workers(concurrent, max_workers, executor)
+    result = _batch("exists", store, items, {}, workers, executor, True)
+    for row in result.items:
+        if row.error is not None:
+            raise row.error
+    return {row.item: bool(row.value) for row in result.items}
 
 
 def batch_read(
     store: Store,
     paths: Iterable[str],
     *,
+    stop_on_error: bool = False,
+    concurrent: bool | None = None,
     max_workers: int | None = None,
     executor: Executor | None = None,
-    stop_on_error: bool = False,
 ) -> BatchResult[bytes]:
     """Whole content of many files (all held in memory: meant for small files)."""
-    return _batch("read", store, list(paths), {}, max_workers, executor, stop_on_error)
+    workers = _workers(concurrent, max_workers, executor)
+    return _capability_first(
+        _batch("read", store, list(paths), {}, workers, executor, stop_on_error)
+    )

@@ -19,7 +19,15 @@ from storeroom.models import FileInfo
 from storeroom.path import normalize
 from storeroom.store import Store
 
-__all__ = ["compile_glob", "filter_paths", "glob", "glob_prefix", "has_magic", "matches"]
+__all__ = [
+    "compile_glob",
+    "filter_paths",
+    "glob",
+    "glob_files",
+    "glob_prefix",
+    "has_magic",
+    "matches",
+]
 
 
 def _compiled(pattern: str) -> tuple[str, bool, Pattern[str]]:
@@ -47,4 +55,9 @@ def filter_paths(pattern: str, paths: Iterable[str]) -> Iterator[str]:
 
 def glob(store: Store, pattern: str) -> Iterator[FileInfo]:
     """Files of ``store`` matching ``pattern``, sorted by path (``store.glob``)."""
+    return store.glob(pattern)
+
+
+def glob_files(store: Store, pattern: str) -> Iterator[FileInfo]:
+    """remote-store's name of ``glob``: files matching ``pattern``, sorted by path."""
     return store.glob(pattern)

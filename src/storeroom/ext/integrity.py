@@ -3,13 +3,13 @@
 ``content_digest(store, path, "sha256")`` returns the ``FileInfo.digest`` the
 backend reports when it is of the requested algorithm (no data read);
 otherwise it streams the file through ``hashlib`` in 1 MiB chunks (memory
-stays flat). ``checksum`` gives the hex value; ``verify`` compares against
-an expected value (spec EXT-030..035).
+stays flat). ``checksum`` gives it as the ``(algorithm, hex)`` pair; ``verify`` and
+``verify_hex`` compare against an expected value (spec EXT-030..036).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from storeroom.capabilities import Capability
 from storeroom.errors import InvalidArgument, StoreroomError
@@ -18,6 +18,7 @@ from storeroom.models import ContentDigest, FileInfo, WriteResult
 from storeroom.store import Store
 
 __all__ = [
+    "Checksum",
     "ChecksumMismatch",
     "checksum",
     "content_digest",
@@ -25,6 +26,7 @@ __all__ = [
     "native_digest",
     "parse_digest",
     "verify",
+    "verify_hex",
 ]
 
 CHUNK = 1024 * 1024
@@ -79,9 +81,25 @@ def content_digest(
         return digest_stream(stream, algorithm)
 
 
-def checksum(store: Store, path: str, algorithm: str = "sha256") -> str:
-    """Hex checksum of a stored file (see ``content_digest``)."""
-    return content_digest(store, path, algorithm).value
+class Checksum(NamedTuple):
+    """``(algorithm, hex)`` of a file: unpacks and compares as that pair."""
+
+    algorithm: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.value}"
+
+    @property
+    def digest(self) -> ContentDigest:
+        """The same checksum as a ``ContentDigest``."""
+        return ContentDigest(self.algorithm, self.value)
+
+
+def checksum(store: Store, path: str, algorithm: str = "sha256") -> Checksum:
+    """``(algorithm, hex)`` of a stored file (see ``content_digest``)."""
+    found = content_digest(store, path, algorithm)
+    return Checksum(found.algorithm, found.value)
 
 
 def parse_digest(expected: ContentDigest | str, algorithm: str | None = None) -> ContentDigest:
@@ -102,8 +120,8 @@ def verify(
     store: Store,
     path: str,
     expected: ContentDigest | str,
-    *,
     algorithm: str | None = None,
+    *,
     raise_on_mismatch: bool = False,
 ) -> bool:
     """True when the file's checksum equals ``expected``.
@@ -127,3 +145,8 @@ def verify(
             operation="verify",
         )
     return False
+
+
+def verify_hex(store: Store, path: str, algorithm: str, expected_hex: str) -> bool:
+    """True when the file's ``algorithm`` checksum is ``expected_hex`` (any case)."""
+    return verify(store, path, ContentDigest(normalize_algorithm(algorithm), expected_hex))

@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from storeroom.errors import InvalidArgument, InvalidPath
 
 __all__ = [
     "DEFAULT_PARTITION",
+    "ParsedPartition",
     "build_partition_path",
     "escape",
+    "parse_partition",
     "parse_partition_path",
+    "partition_path",
     "split_partitions",
     "unescape",
 ]
@@ -71,7 +75,7 @@ def build_partition_path(
     segments = []
     for key, value in pairs:
         if not isinstance(key, str) or not key:
-            raise InvalidArgument(f"partition keys must be non-empty strings, got {key!r}")
+            raise InvalidArgument(f"partition key must be non-empty text, got {key!r}")
         segments.append(f"{escape(key)}={_format(value)}")
     if filename:
         segments.append(filename)
@@ -102,3 +106,58 @@ def split_partitions(path: str) -> tuple[str, dict[str, str | None], str]:
 def parse_partition_path(path: str) -> dict[str, str | None]:
     """The ``key=value`` partitions of ``path`` (values unescaped, default → ``None``)."""
     return split_partitions(path)[1]
+
+
+@dataclass(frozen=True)
+class ParsedPartition:
+    """``parse_partition``'s result: the leading partitions and the ``filename`` after them."""
+
+    partitions: dict[str, str | None]
+    filename: str
+
+
+def partition_path(filename: str, /, **partitions: object) -> str:
+    """``partition_path("d.parquet", year=2026)`` → ``"year=2026/d.parquet"`` (escaped as Hive).
+
+    Refuses what remote-store refused (``InvalidArgument``, a ``ValueError``): an
+    empty or ``/``-holding filename, an empty key or value, ``=`` in either.
+    """
+    if not isinstance(filename, str) or not filename or "/" in filename:
+        raise InvalidArgument(
+            f"partition_path: filename must be a non-empty name without '/', got {filename!r}",
+            hint="pass folders as partitions, or use build_partition_path(partitions, filename)",
+        )
+    for key, value in partitions.items():
+        text = str(value)
+        if not key or not text or "=" in key or "=" in text:
+            raise InvalidArgument(
+                f"partition_path: partition key must be non-empty and key and value must "
+                f"not contain '=' (got {key!r}={text!r})",
+                hint="build_partition_path escapes '=' and writes empty values as "
+                "__HIVE_DEFAULT_PARTITION__",
+            )
+    return build_partition_path(partitions, filename)
+
+
+def _is_partition(segment: str) -> bool:
+    key, sep, value = segment.partition("=")
+    return bool(sep and key) and "=" not in value
+
+
+def parse_partition(path: str) -> ParsedPartition:
+    """Leading ``key=value`` segments of ``path`` (unescaped) and the rest as ``filename``.
+
+    Partitions are read from the start until the first segment that is not one
+    ``key=value`` pair; an empty ``path`` is ``InvalidArgument``.
+    """
+    if not isinstance(path, str) or not path:
+        raise InvalidArgument(f"parse_partition: path must be a non-empty string, got {path!r}")
+    segments = path.split("/")
+    found: dict[str, str | None] = {}
+    index = 0
+    while index < len(segments) and _is_partition(segments[index]):
+        raw_key, _, raw_value = segments[index].partition("=")
+        value = unescape(raw_value)
+        found[unescape(raw_key)] = None if value == DEFAULT_PARTITION else value
+        index += 1
+    return ParsedPartition(found, "/".join(segments[index:]))

@@ -13,10 +13,13 @@ import hashlib
 import io
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from storeroom.errors import InvalidArgument
 from storeroom.models import ContentDigest
+
+if TYPE_CHECKING:
+    from storeroom.store import Store
 
 __all__ = [
     "ChecksumReader",
@@ -25,6 +28,7 @@ __all__ = [
     "ProgressWriter",
     "new_hasher",
     "normalize_algorithm",
+    "read_with_progress",
 ]
 
 ProgressCallback = Callable[[int], object]
@@ -42,7 +46,7 @@ def new_hasher(algorithm: str) -> Any:
         return hashlib.new(algo)
     except (ValueError, TypeError) as exc:
         raise InvalidArgument(
-            f"unknown hash algorithm {algorithm!r}",
+            f"unknown hash algorithm {algorithm!r} ({exc})",
             hint="use a hashlib name such as 'sha256', 'md5' or 'blake2b'",
         ) from exc
 
@@ -50,8 +54,13 @@ def new_hasher(algorithm: str) -> Any:
 class _Wrapper:
     """Common pass-through parts: context manager, close, flags."""
 
-    def __init__(self, stream: BinaryIO | Any) -> None:
-        self._stream = stream
+    def __init__(self, inner: BinaryIO | Any) -> None:
+        self._stream = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_stream":
+            raise AttributeError(name)
+        return getattr(self._stream, name)
 
     @property
     def raw(self) -> Any:
@@ -129,6 +138,12 @@ class _Reader(_Wrapper):
         self._seen(data, len(data))
         return data
 
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        lines: list[bytes] = self._stream.readlines(hint)
+        for line in lines:
+            self._seen(line, len(line))
+        return lines
+
     def __iter__(self) -> Iterator[bytes]:
         while True:
             line = self.readline()
@@ -145,8 +160,8 @@ class ProgressReader(_Reader):
     progress bar never counts a byte twice.
     """
 
-    def __init__(self, stream: BinaryIO | Any, callback: ProgressCallback) -> None:
-        super().__init__(stream)
+    def __init__(self, inner: BinaryIO | Any, callback: ProgressCallback) -> None:
+        super().__init__(inner)
         self._callback = callback
         self._pos = 0
         self._high = 0
@@ -164,16 +179,25 @@ class ProgressReader(_Reader):
         return self._pos
 
 
-class ChecksumReader(_Reader):
+class _Hashing:
+    _algorithm: str
+
+    @property
+    def algorithm(self) -> str:
+        """The hashlib name, normalised (``"sha256"``)."""
+        return self._algorithm
+
+
+class ChecksumReader(_Hashing, _Reader):
     """Hashes every byte read; ``digest()`` is the ``ContentDigest`` of all of them.
 
     Seeking to 0 restarts the hash; any other seek makes ``digest()`` raise.
     """
 
-    def __init__(self, stream: BinaryIO | Any, algorithm: str = "sha256") -> None:
-        super().__init__(stream)
-        self.algorithm = normalize_algorithm(algorithm)
-        self._hasher = new_hasher(self.algorithm)
+    def __init__(self, inner: BinaryIO | Any, algorithm: str = "sha256") -> None:
+        super().__init__(inner)
+        self._algorithm = normalize_algorithm(algorithm)
+        self._hasher = new_hasher(self._algorithm)
         self._valid = True
         self.bytes_read = 0
 
@@ -199,6 +223,10 @@ class ChecksumReader(_Reader):
             )
         return ContentDigest(self.algorithm, self._hasher.hexdigest())
 
+    def hexdigest(self) -> str:
+        """Lower-case hex of the bytes read (``digest().value``)."""
+        return self.digest().value
+
 
 class _Writer(_Wrapper):
     def _seen(self, data: Any, n: int) -> None:
@@ -219,8 +247,8 @@ class _Writer(_Wrapper):
 class ProgressWriter(_Writer):
     """Calls ``callback(n)`` with the count of bytes each ``write`` accepted."""
 
-    def __init__(self, stream: BinaryIO | Any, callback: ProgressCallback) -> None:
-        super().__init__(stream)
+    def __init__(self, inner: BinaryIO | Any, callback: ProgressCallback) -> None:
+        super().__init__(inner)
         self._callback = callback
         self.bytes_written = 0
 
@@ -230,13 +258,13 @@ class ProgressWriter(_Writer):
             self._callback(n)
 
 
-class ChecksumWriter(_Writer):
+class ChecksumWriter(_Hashing, _Writer):
     """Hashes every byte written; ``digest()`` is their ``ContentDigest``."""
 
-    def __init__(self, stream: BinaryIO | Any, algorithm: str = "sha256") -> None:
-        super().__init__(stream)
-        self.algorithm = normalize_algorithm(algorithm)
-        self._hasher = new_hasher(self.algorithm)
+    def __init__(self, inner: BinaryIO | Any, algorithm: str = "sha256") -> None:
+        super().__init__(inner)
+        self._algorithm = normalize_algorithm(algorithm)
+        self._hasher = new_hasher(self._algorithm)
         self.bytes_written = 0
 
     def _seen(self, data: Any, n: int) -> None:
@@ -245,3 +273,12 @@ class ChecksumWriter(_Writer):
 
     def digest(self) -> ContentDigest:
         return ContentDigest(self.algorithm, self._hasher.hexdigest())
+
+    def hexdigest(self) -> str:
+        """Lower-case hex of the bytes written (``digest().value``)."""
+        return self.digest().value
+
+
+def read_with_progress(store: Store, path: str, callback: ProgressCallback) -> ProgressReader:
+    """``ProgressReader(store.read(path), callback)``; the caller closes it."""
+    return ProgressReader(store.read(path), callback)

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Literal
 
 from storeroom.capabilities import Capability
-from storeroom.errors import InvalidPath, NotFound
+from storeroom.errors import InvalidArgument, InvalidPath, NotFound
 from storeroom.ext._pool import PartialFailure, as_error, run_parallel
 from storeroom.ext._transfer_jobs import (
     CHUNK,
@@ -159,12 +159,45 @@ def _walk(root: Path) -> Iterator[Path]:
                 yield path
 
 
+def _check_order(op: str, store: object, local: object, shape: str) -> None:
+    """A Store where a path belongs (the earlier ``upload(local, store, dest)``) is refused."""
+    if isinstance(store, Store):
+        return
+    moved = " (the Store comes first now)" if isinstance(local, Store) else ""
+    raise InvalidArgument(
+        f"{op}: expected a Store, got {type(store).__name__}{moved}",
+        hint=f"call {shape}",
+    )
+
+
+def _bytes_callback(
+    on_progress: Callable[[int], object] | None, on_bytes: Callable[[int], object] | None
+) -> Callable[[int], object] | None:
+    """``on_progress`` is remote-store's name of ``on_bytes``; give one of them."""
+    if on_progress is not None and on_bytes is not None:
+        raise InvalidArgument(
+            "on_progress and on_bytes are the same callback; give one of them",
+            hint="keep on_progress=",
+        )
+    return on_progress if on_progress is not None else on_bytes
+
+
+def _single_raises(report: TransferReport, single: bool) -> TransferReport:
+    """One file asked for: its failure is raised, as a plain Store call would raise it."""
+    if single:
+        for f in report:
+            if f.error is not None:
+                raise f.error
+    return report
+
+
 def upload(
-    local_path: str | os.PathLike[str],
     store: Store,
-    dest: str = "",
+    local_path: str | os.PathLike[str],
+    remote_path: str = "",
     *,
     overwrite: bool = False,
+    on_progress: Callable[[int], object] | None = None,
     skip_existing: bool = False,
     verify: bool | str | None = None,
     atomic: bool = False,
@@ -177,13 +210,18 @@ def upload(
     chunk_size: int = CHUNK,
     include: Callable[[str], bool] | None = None,
 ) -> TransferReport:
-    """Copy a local file to ``dest``, or a local folder's files under ``dest``.
+    """Copy a local file to ``remote_path``, or a local folder's files under it.
 
     Symlinked folders are not followed; symlinked files are copied as files.
+    A single file's failure is raised; a folder's failures are in the report.
     """
+    _check_order("upload", store, local_path, "upload(store, local_path, remote_path)")
+    on_bytes = _bytes_callback(on_progress, on_bytes)
+    dest = remote_path
     algo = _verify_algo(verify)
     src = Path(local_path)
-    if src.is_file():
+    single = src.is_file()
+    if single:
         if not normalize(dest):
             raise InvalidPath("upload of a single file needs a destination file path", path=dest)
         pairs = [(src, normalize(dest), src.stat().st_size)]
@@ -213,7 +251,7 @@ def upload(
         )
         for p, d, size in pairs
     ]
-    return _run_jobs(
+    report = _run_jobs(
         jobs,
         max_workers=max_workers,
         executor=executor,
@@ -222,14 +260,16 @@ def upload(
         on_bytes=on_bytes,
         on_file=on_file,
     )
+    return _single_raises(report, single)
 
 
 def download(
     store: Store,
-    path: str,
+    remote_path: str,
     local_path: str | os.PathLike[str],
     *,
     overwrite: bool = False,
+    on_progress: Callable[[int], object] | None = None,
     skip_existing: bool = False,
     verify: bool | str | None = None,
     max_workers: int | None = None,
@@ -245,7 +285,11 @@ def download(
 
     Each file is written to a temporary name beside its target and renamed
     into place when complete (and verified), so a failure leaves nothing.
+    A single file's failure is raised; a folder's failures are in the report.
     """
+    _check_order("download", store, None, "download(store, remote_path, local_path)")
+    on_bytes = _bytes_callback(on_progress, on_bytes)
+    path = remote_path
     algo = _verify_algo(verify)
     single, infos = _store_files(store, path)
     target = Path(local_path)
@@ -276,7 +320,7 @@ def download(
         )
         for s, d, size in pairs
     ]
-    return _run_jobs(
+    report = _run_jobs(
         jobs,
         max_workers=max_workers,
         executor=executor,
@@ -285,15 +329,17 @@ def download(
         on_bytes=on_bytes,
         on_file=on_file,
     )
+    return _single_raises(report, single)
 
 
 def transfer(
-    src: Store,
+    src_store: Store,
     src_path: str,
-    dst: Store,
+    dst_store: Store,
     dst_path: str = "",
     *,
     overwrite: bool = False,
+    on_progress: Callable[[int], object] | None = None,
     skip_existing: bool = False,
     verify: bool | str | None = None,
     atomic: bool = False,
@@ -311,7 +357,12 @@ def transfer(
 
     ``server_side=None`` copies server-side when both stores share the same
     backend object and it offers COPY; ``False`` always streams.
+    A single file's failure is raised; a folder's failures are in the report.
     """
+    _check_order("transfer", src_store, None, "transfer(src_store, src_path, dst_store, dst_path)")
+    _check_order("transfer", dst_store, None, "transfer(src_store, src_path, dst_store, dst_path)")
+    on_bytes = _bytes_callback(on_progress, on_bytes)
+    src, dst = src_store, dst_store
     algo = _verify_algo(verify)
     single, infos = _store_files(src, src_path)
     base = normalize(src_path)
@@ -336,7 +387,7 @@ def transfer(
         _Job(kind, src, s, dst, d, size, overwrite, skip_existing, algo, atomic, chunk_size)
         for s, d, size in pairs
     ]
-    return _run_jobs(
+    report = _run_jobs(
         jobs,
         max_workers=max_workers,
         executor=executor,
@@ -345,3 +396,4 @@ def transfer(
         on_bytes=on_bytes,
         on_file=on_file,
     )
+    return _single_raises(report, single)

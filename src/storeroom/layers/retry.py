@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, TypeVar
 
 from storeroom.backend import Backend, Entry, Source, entry_sort_key
-from storeroom.errors import StoreroomError
+from storeroom.errors import ConfigError, StoreroomError
 from storeroom.layers._base import Layer, LayerOptions, ProxyStream, build_options, current_call
 from storeroom.models import WriteResult
 
@@ -66,6 +66,7 @@ class RetryOptions(LayerOptions):
     jitter: float = 1.0
     resume_reads: bool = True
     resume_listings: bool = True
+    jitter_s: float = 0.0
 
     def rules(self) -> list[tuple[str, bool, str]]:
         return [
@@ -74,7 +75,16 @@ class RetryOptions(LayerOptions):
             ("base_delay_s", self.base_delay_s >= 0, "a number >= 0"),
             ("max_delay_s", self.max_delay_s >= 0, "a number >= 0"),
             ("jitter", 0 <= self.jitter <= 1, "a number from 0 to 1"),
+            ("jitter_s", self.jitter_s >= 0, "a number >= 0"),
         ]
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], *, where: str) -> RetryOptions:
+        """A table in remote-store's names (``max_attempts``, ``backoff_*``, ``timeout``)
+        keeps remote-store's meaning (see ``remote_store_policy``)."""
+        if not isinstance(raw, Mapping) or not (set(raw) & set(cls.aliases)):
+            return super().parse(raw, where=where)
+        return remote_store_policy(raw, where=where)
 
     def __getattr__(self, name: str) -> Any:
         # Only called for missing attributes: the remote-store alias names.
@@ -89,6 +99,33 @@ class RetryOptions(LayerOptions):
         if isinstance(raw, RetryOptions):
             return raw
         return cls.parse(raw, where=where)
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(RetryOptions))
+#: remote-store's RetryPolicy defaults, in storeroom's fields (jitter: seconds added).
+_RS_DEFAULTS = {"base_delay_s": 1.0, "max_delay_s": 60.0, "jitter": 0.0, "jitter_s": 1.0}
+
+
+def remote_store_policy(raw: Mapping[str, Any], *, where: str) -> RetryOptions:
+    """Retry settings written in remote-store's names, with remote-store's meaning.
+
+    Its defaults (1 s base, 60 s cap, 1 s jitter) apply, and ``jitter`` is
+    seconds added at random to each wait; a storeroom-only name alongside
+    them is a ``ConfigError`` (spec CONFIG-018).
+    """
+    ours = sorted(set(raw) & (_FIELDS - {"jitter"}))
+    if ours:
+        theirs = ", ".join(sorted(set(raw) & set(RetryOptions.aliases))) or "none"
+        raise ConfigError(
+            f"{where}: mixes remote-store's retry names ({theirs}) "
+            f"with storeroom's ({', '.join(ours)})",
+            key=where,
+            hint="write the table in one set of names",
+        )
+    table: dict[str, Any] = dict(_RS_DEFAULTS)
+    for key, value in raw.items():
+        table["jitter_s" if key == "jitter" else RetryOptions.aliases.get(key, key)] = value
+    return super(RetryOptions, RetryOptions).parse(table, where=where)  # the generic parse
 
 
 class _Budget:
@@ -147,6 +184,7 @@ class RetryLayer(Layer):
         jitter: float = 1.0,
         resume_reads: bool = True,
         resume_listings: bool = True,
+        jitter_s: float = 0.0,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
         rand: Callable[[], float] | None = None,
@@ -162,6 +200,7 @@ class RetryLayer(Layer):
             jitter=jitter,
             resume_reads=resume_reads,
             resume_listings=resume_listings,
+            jitter_s=jitter_s,
         )
         self._attempts = attempts
         self._deadline = deadline_s
@@ -179,6 +218,8 @@ class RetryLayer(Layer):
         opts = self.options
         cap: float = min(opts.max_delay_s, opts.base_delay_s * 2.0 ** (attempt - 1))
         wait: float = cap * (1.0 - opts.jitter) + cap * opts.jitter * self._rand()
+        if opts.jitter_s:
+            wait += opts.jitter_s * self._rand()
         hint = exc.retry_after if exc is not None else None
         if hint is not None and hint > wait:
             wait = float(hint)
