@@ -138,6 +138,41 @@ class MemoryFixture:
             _fixed("obstore", lambda: _ob_list(ob, "list")),
         ]
 
+    def changed_list_variants(self) -> list[Variant]:
+        """Overwrite one file of the folder, then list it: a listing of a changed folder."""
+        listed, sr, rs = self.listed, self.storeroom, self.remote_store
+        fs, ob = self.fs, self.obstore
+        rel, data = "list/f000000.bin", b""
+        fs_path = f"{self.fs_root}/list"
+
+        def raw() -> object:
+            listed[rel] = data
+            return _dict_list(listed)
+
+        def storeroom() -> object:
+            sr.write(rel, data, overwrite=True)
+            return list(sr.list_files("list"))
+
+        def remote() -> object:
+            rs.write(rel, data, overwrite=True)
+            return list(rs.list_files("list"))
+
+        def fsspec() -> object:
+            fs.pipe_file(f"{fs_path}/f000000.bin", data)
+            return fs.ls(fs_path, detail=True)
+
+        def obs() -> object:
+            _ob_put(ob, rel, data)
+            return _ob_list(ob, "list")
+
+        return [
+            _fixed("raw", raw),
+            _fixed("storeroom", storeroom),
+            _fixed("remote-store", remote),
+            _fixed("fsspec", fsspec),
+            _fixed("obstore", obs),
+        ]
+
 
 def _dict_list(files: dict[str, bytes]) -> list[tuple[str, int]]:
     return [(k, len(v)) for k, v in files.items()]
@@ -192,12 +227,28 @@ def _specs(fx: MemoryFixture) -> list[_Spec]:
             MemoryFixture.list_variants,
             10.0,
             note="raw is [(path, len(data)) for path, data in files.items()] over a dict "
-            "holding just that folder's files",
+            "holding just that folder's files; storeroom lists an unchanged folder from the "
+            "entries it kept (MEM-016)",
+        ),
+        _Spec(
+            "mem_list_changed",
+            f"memory: write 1 file, then list_files of its {fx.list_count:,}-file folder",
+            MemoryFixture.changed_list_variants,
+            None,
+            note="no target: each call changes the folder first, so storeroom builds every "
+            "entry afresh",
         ),
     ]
 
 
-MEM_CASE_IDS = ("mem_write", "mem_write_small", "mem_exists", "mem_exists_miss", "mem_list")
+MEM_CASE_IDS = (
+    "mem_write",
+    "mem_write_small",
+    "mem_exists",
+    "mem_exists_miss",
+    "mem_list",
+    "mem_list_changed",
+)
 
 
 def run_memory_backend_cases(

@@ -64,11 +64,14 @@ def _scan(open_dir: OpenDir, key: str, fail: Fail) -> Rows:
                 if ("\\" in name or not name.isascii()) and not listable(name, "local"):
                     continue  # a name no store path can spell (BACKEND-006)
                 try:
-                    if e.is_dir(follow_symlinks=False):
-                        append((name + "/", 0, 0.0))
-                        continue
-                    if e.is_symlink():
-                        continue  # never part of the store
+                    # A regular file answers the first test from the directory entry
+                    # itself; only other kinds need the two further ones.
+                    if not e.is_file(follow_symlinks=False):
+                        if e.is_dir(follow_symlinks=False):
+                            append((name + "/", 0, 0.0))
+                            continue
+                        if e.is_symlink():
+                            continue  # never part of the store
                     st = e.stat(follow_symlinks=False)
                     if name[0] == "." and is_temp_name(name):
                         now = now or time.time()
