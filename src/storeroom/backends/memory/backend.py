@@ -225,9 +225,11 @@ class MemoryBackend(Backend):
     def _put(self, key: str, record: _File) -> None:
         """Store ``record`` at ``key``, creating parent folders; checks were done before."""
         parent, _, name = key.rpartition("/")
-        folder = self._folder_at(parent)
+        folder = self._index.get(parent)
+        if type(folder) is not _Folder:
+            folder = self._folder_at(parent)
         folder.children[name] = record
-        folder.changed()  # the cached order holds the nodes, so a replaced file too
+        folder.order = folder.view = None  # the cached order holds the nodes: a replaced file too
         self._index[key] = record
 
     def _detach(self, key: str) -> None:
