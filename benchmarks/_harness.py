@@ -37,10 +37,11 @@ __all__ = [
     "measure",
 ]
 
-#: Contender order in every table (the first is the baseline for ratios).
+#: Contender order in every table (the first is the baseline for ratios); a table
+#: shows only the contenders that some case of it has.
 BASELINE = "raw"
-CONTENDERS = ("raw", "pathlib", "storeroom", "remote-store", "fsspec")
-COMPARED = ("storeroom", "remote-store", "fsspec")
+CONTENDERS = ("raw", "raw-unsorted", "pathlib", "storeroom", "remote-store", "fsspec", "obstore")
+COMPARED = ("storeroom", "remote-store", "fsspec", "obstore")
 
 _clock = time.perf_counter_ns
 
@@ -79,9 +80,15 @@ class TimingCase:
     results: dict[str, Stats] = field(default_factory=dict)
     limit: float | None = None  # target for storeroom/raw
     note: str = ""
+    #: Absolute target for storeroom's median, in µs per operation.
+    limit_us: float | None = None
+    #: Baselines the ratio target ``limit`` is checked against (each one a check).
+    baselines: tuple[str, ...] = (BASELINE,)
+    #: Which table the case is shown in ("local", "memory", ...).
+    group: str = "local"
 
-    def ratio(self, name: str) -> float | None:
-        base = self.results.get(BASELINE)
+    def ratio(self, name: str, base_name: str = BASELINE) -> float | None:
+        base = self.results.get(base_name)
         mine = self.results.get(name)
         if base is None or mine is None or base.median <= 0:
             return None
@@ -93,8 +100,15 @@ class TimingCase:
             "label": self.label,
             "unit": "us/op",
             "results": {k: asdict(v) for k, v in self.results.items()},
-            "ratios": {f"{n}/{BASELINE}": self.ratio(n) for n in COMPARED if n in self.results},
-            "target": {"metric": f"storeroom/{BASELINE}", "max": self.limit},
+            "ratios": {f"{n}/{BASELINE}": self.ratio(n) for n in COMPARED if n in self.results}
+            | {f"storeroom/{b}": self.ratio("storeroom", b) for b in self.baselines},
+            "target": {
+                "metric": f"storeroom/{BASELINE}",
+                "max": self.limit,
+                "baselines": list(self.baselines),
+                "max_us": self.limit_us,
+            },
+            "group": self.group,
             "note": self.note,
         }
 
@@ -298,6 +312,7 @@ def machine_info(work_dir: str) -> dict[str, Any]:
         "storeroom_commit": _git_commit(repo),
         "remote-store": _version("remote-store"),
         "fsspec": _version("fsspec"),
+        "obstore": _version("obstore"),
         "executable": sys.executable,
     }
 
@@ -351,14 +366,36 @@ def _md(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> lis
     ]
 
 
-def _timing_rows(report: Report) -> tuple[list[str], list[list[str]]]:
-    header = ["case (median µs/op)", *CONTENDERS, *(f"{n}/raw" for n in COMPARED), "target"]
-    rows = []
+def _target(c: TimingCase) -> str:
+    parts = []
+    if c.limit is not None:
+        parts.append(f"≤ {c.limit:g}x")
+    if c.limit_us is not None:
+        parts.append(f"< {c.limit_us:g} µs")
+    return ", ".join(parts)
+
+
+def _groups(report: Report) -> list[list[TimingCase]]:
+    """The timing cases by table, in first-seen order."""
+    groups: dict[str, list[TimingCase]] = {}
     for c in report.timings:
+        groups.setdefault(c.group, []).append(c)
+    return list(groups.values())
+
+
+def _timing_rows(
+    report: Report, cases: Sequence[TimingCase] | None = None
+) -> tuple[list[str], list[list[str]]]:
+    cases = report.timings if cases is None else cases
+    shown = [n for n in CONTENDERS if any(n in c.results for c in cases)]
+    compared = [n for n in COMPARED if n in shown]
+    header = ["case (median µs/op)", *shown, *(f"{n}/raw" for n in compared), "target"]
+    rows = []
+    for c in cases:
         cells = [c.label]
-        cells += [_us(c.results[n].median) if n in c.results else "—" for n in CONTENDERS]
-        cells += [_ratio(c.ratio(n)) for n in COMPARED]
-        cells.append(f"≤ {c.limit:g}x" if c.limit is not None else "")
+        cells += [_us(c.results[n].median) if n in c.results else "—" for n in shown]
+        cells += [_ratio(c.ratio(n)) for n in compared]
+        cells.append(_target(c))
         rows.append(cells)
     return header, rows
 
@@ -422,13 +459,14 @@ def format_text(report: Report) -> str:
         f"storeroom benchmarks — {m['date']} — Python {m['python']} — {m['cpu_count']} CPUs "
         f"({m['cpu_model']}) — fs {m['filesystem'] or '?'}",
         f"storeroom {m['storeroom']} ({m['storeroom_commit']}), remote-store {m['remote-store']}, "
-        f"fsspec {m['fsspec']}; {report.settings.get('mode')} mode; load average "
+        f"fsspec {m['fsspec']}, obstore {m.get('obstore')}; {report.settings.get('mode')} "
+        "mode; load average "
         f"{_load(m.get('load_at_start'))} at start, {_load(m.get('load_at_end'))} at end",
         "",
     ]
-    if report.timings:
-        out += _grid(*_timing_rows(report))
-        out += [f"  note on {c.label}: {c.note}" for c in report.timings if c.note]
+    for cases in _groups(report):
+        out += _grid(*_timing_rows(report, cases))
+        out += [f"  note on {c.label}: {c.note}" for c in cases if c.note]
         out.append("")
     if report.imports:
         out += _grid(*_import_rows(report))
@@ -455,15 +493,16 @@ def format_markdown(report: Report) -> str:
         f"{m['implementation']} {m['python']}, {m['platform']}, filesystem "
         f"{m['filesystem'] or 'unknown'}; storeroom {m['storeroom']} "
         f"(commit {m['storeroom_commit'] or 'unknown'}), remote-store {m['remote-store']}, "
-        f"fsspec {m['fsspec']}. {s.get('mode', '').capitalize()} mode: "
+        f"fsspec {m['fsspec']}, obstore {m.get('obstore')}. "
+        f"{s.get('mode', '').capitalize()} mode: "
         f"{s.get('rounds')} interleaved rounds per case, medians shown. Load average "
         f"{_load(m.get('load_at_start'))} at start, {_load(m.get('load_at_end'))} at end.",
         "",
     ]
-    if report.timings:
-        header, rows = _timing_rows(report)
+    for cases in _groups(report):
+        header, rows = _timing_rows(report, cases)
         out += _md(header, rows, "l" + "r" * (len(header) - 1))
-        notes = [f"- {c.label}: {c.note}" for c in report.timings if c.note]
+        notes = [f"- {c.label}: {c.note}" for c in cases if c.note]
         if notes:
             out += ["", *notes]
         out.append("")

@@ -8,7 +8,11 @@ All contenders work on the same folder of the same temporary directory:
   with a non-empty ``root_path``, as users build one;
 * ``remote-store``: the same configuration through remote-store's Registry;
 * ``fsspec``: ``LocalFileSystem(auto_mkdir=True)`` on absolute paths (like
-  storeroom, it creates missing parent folders on write).
+  storeroom, it creates missing parent folders on write);
+* ``obstore``: ``obstore.store.LocalStore`` with the store's folder as its
+  prefix (Rust; the fastest client a user can pick today);
+* ``raw-unsorted`` (listing only): ``os.scandir`` plus one ``stat`` per entry,
+  not sorted: the least work that yields names, sizes and times.
 
 The plain-Python and fsspec contenders build the absolute path inside the
 timed call (``os.path.join(root, rel)``), because that is work their users do
@@ -51,6 +55,7 @@ class LocalFixture:
 
     def __init__(self, base: str, sizes: Sizes) -> None:
         import fsspec.implementations.local as fsspec_local
+        import obstore.store
         import remote_store
 
         import storeroom
@@ -68,12 +73,13 @@ class LocalFixture:
         self.rs_registry = remote_store.Registry(remote_store.RegistryConfig.from_dict(config))
         self.remote_store = self.rs_registry.get_store("bench")
         self.fs = fsspec_local.LocalFileSystem(auto_mkdir=True)
+        self.obstore = obstore.store.LocalStore(self.root)
         self.data = os.urandom(sizes.file_size)
         self._counter = itertools.count()
 
         self._put("data/hit.bin", b"x" * 100)
         self._put("data/read.bin", self.data)
-        for name in ("raw", "storeroom", "remote-store", "fsspec"):
+        for name in WRITERS:
             self._put(f"write/{name}.bin", self.data)
         os.makedirs(os.path.join(self.root, "fresh"), exist_ok=True)
         for i in range(sizes.list_count):
@@ -99,6 +105,8 @@ class LocalFixture:
         sr, rs, fs = self.storeroom, self.remote_store, self.fs
         assert sr.exists(rel_hit) and rs.exists(rel_hit) and fs.exists(f"{root}/{rel_hit}")
         assert not (sr.exists(rel_miss) or rs.exists(rel_miss) or fs.exists(f"{root}/{rel_miss}"))
+        assert _ob_exists(self.obstore, rel_hit) and not _ob_exists(self.obstore, rel_miss)
+        assert bytes(_ob_get(self.obstore, "data/read.bin")) == self.data
         assert sr.read_bytes("data/read.bin") == self.data
         assert rs.read_bytes("data/read.bin") == self.data
         assert fs.cat_file(f"{root}/data/read.bin") == self.data
@@ -107,6 +115,8 @@ class LocalFixture:
         assert len(list(rs.list_files("list"))) == n, "remote-store list_files count"
         assert len(fs.ls(f"{root}/list", detail=True)) == n, "fsspec ls count"
         assert len(_raw_list(os.path.join(root, "list"))) == n
+        assert len(_raw_unsorted(os.path.join(root, "list"))) == n
+        assert len(_ob_list(self.obstore, "list")) == n, "obstore list count"
         names = [i.name for i in sr.list_files("list")]
         assert names == sorted(names), "storeroom listing must be sorted"
         self._verify_writes()
@@ -120,7 +130,7 @@ class LocalFixture:
                 op()
                 if v.after is not None:
                     v.after()
-        for name in ("raw", "storeroom", "remote-store", "fsspec"):
+        for name in WRITERS:
             with open(os.path.join(self.root, f"write/{name}.bin"), "rb") as f:
                 assert f.read() == self.data, f"{name}: overwrite left other content"
         # An overwrite with shorter content must not keep the old tail.
@@ -145,13 +155,14 @@ class LocalFixture:
     def exists_variants(self, rel: str) -> list[Variant]:
         root, join, exists = self.root, os.path.join, os.path.exists
         proot = pathlib.Path(root)
-        sr, rs, fs = self.storeroom, self.remote_store, self.fs
+        sr, rs, fs, ob = self.storeroom, self.remote_store, self.fs, self.obstore
         return [
             _fixed("raw", lambda: exists(join(root, rel))),
             _fixed("pathlib", lambda: (proot / rel).exists()),
             _fixed("storeroom", lambda: sr.exists(rel)),
             _fixed("remote-store", lambda: rs.exists(rel)),
             _fixed("fsspec", lambda: fs.exists(join(root, rel))),
+            _fixed("obstore", lambda: _ob_exists(ob, rel)),
         ]
 
     def read_variants(self) -> list[Variant]:
@@ -162,11 +173,13 @@ class LocalFixture:
             with open(join(root, rel), "rb") as f:
                 return f.read()
 
+        ob = self.obstore
         return [
             _fixed("raw", raw),
             _fixed("storeroom", lambda: sr.read_bytes(rel)),
             _fixed("remote-store", lambda: rs.read_bytes(rel)),
             _fixed("fsspec", lambda: fs.cat_file(join(root, rel))),
+            _fixed("obstore", lambda: _ob_get(ob, rel)),
         ]
 
     def overwrite_variants(self) -> list[Variant]:
@@ -184,6 +197,7 @@ class LocalFixture:
                 "remote-store", lambda: rs.write("write/remote-store.bin", data, overwrite=True)
             ),
             _fixed("fsspec", lambda: fs.pipe_file(join(root, "write/fsspec.bin"), data)),
+            _fixed("obstore", lambda: _ob_put(self.obstore, "write/obstore.bin", data)),
         ]
 
     def create_variants(self) -> list[Variant]:
@@ -200,6 +214,7 @@ class LocalFixture:
             self._fresh("storeroom", lambda rel: sr.write(rel, data)),
             self._fresh("remote-store", lambda rel: rs.write(rel, data)),
             self._fresh("fsspec", lambda rel: fs.pipe_file(join(root, rel), data, mode="create")),
+            self._fresh("obstore", lambda rel: _ob_put(self.obstore, rel, data, mode="create")),
         ]
 
     def _fresh(self, name: str, write: Callable[[str], object]) -> Variant:
@@ -224,18 +239,63 @@ class LocalFixture:
         root, join = self.root, os.path.join
         sr, rs, fs = self.storeroom, self.remote_store, self.fs
         folder = join(root, "list")
+        ob = self.obstore
         return [
             _fixed("raw", lambda: _raw_list(folder)),
+            _fixed("raw-unsorted", lambda: _raw_unsorted(folder)),
             _fixed("storeroom", lambda: list(sr.list_files("list"))),
             _fixed("remote-store", lambda: list(rs.list_files("list"))),
             _fixed("fsspec", lambda: fs.ls(join(root, "list"), detail=True)),
+            _fixed("obstore", lambda: _ob_list(ob, "list")),
         ]
+
+
+#: Contenders of the write cases (each overwrites its own file).
+WRITERS = ("raw", "storeroom", "remote-store", "fsspec", "obstore")
 
 
 def _raw_list(d: str) -> list[tuple[str, int, float]]:
     return sorted(
         (e.name, st.st_size, st.st_mtime) for e in os.scandir(d) if e.is_file() for st in [e.stat()]
     )
+
+
+def _raw_unsorted(d: str) -> list[tuple[str, int, float]]:
+    return [
+        (e.name, st.st_size, st.st_mtime) for e in os.scandir(d) if e.is_file() for st in [e.stat()]
+    ]
+
+
+# obstore has no exists(): a HEAD that raises FileNotFoundError on a miss is how its
+# users ask. Its listing of one folder is list_with_delimiter (files and prefixes).
+
+
+def _ob_exists(store: Any, rel: str) -> bool:
+    import obstore
+
+    try:
+        obstore.head(store, rel)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _ob_get(store: Any, rel: str) -> Any:
+    import obstore
+
+    return obstore.get(store, rel).bytes()
+
+
+def _ob_put(store: Any, rel: str, data: bytes, mode: str = "overwrite") -> Any:
+    import obstore
+
+    return obstore.put(store, rel, data, mode=mode)
+
+
+def _ob_list(store: Any, prefix: str) -> list[Any]:
+    import obstore
+
+    return list(obstore.list_with_delimiter(store, prefix)["objects"])
 
 
 def _fixed(name: str, op: Callable[[], object]) -> Variant:
@@ -249,6 +309,7 @@ class _Spec:
     variants: Callable[[LocalFixture], list[Variant]]
     limit: float | None
     note: str = ""
+    baselines: tuple[str, ...] = ("raw",)
 
 
 def _specs(sizes: Sizes) -> list[_Spec]:
@@ -279,6 +340,9 @@ def _specs(sizes: Sizes) -> list[_Spec]:
             f"list_files, {sizes.list_count:,} files in one folder",
             LocalFixture.list_variants,
             1.5,
+            note="raw sorts by name like storeroom; raw-unsorted is os.scandir plus one "
+            "stat per entry and nothing else; the 1.5x target is checked against both",
+            baselines=("raw", "raw-unsorted"),
         ),
     ]
 
@@ -310,5 +374,7 @@ def run_timing_cases(
         number = calibrate_number(variants, sample_ns)
         log(f"  {spec.label}: {rounds} rounds x {number} calls x {len(variants)} contenders")
         stats = measure(variants, rounds=rounds, number=number, overhead_ns=overhead_ns)
-        out.append(TimingCase(spec.id, spec.label, stats, spec.limit, spec.note))
+        out.append(
+            TimingCase(spec.id, spec.label, stats, spec.limit, spec.note, baselines=spec.baselines)
+        )
     return out

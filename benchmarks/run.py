@@ -1,5 +1,5 @@
-"""storeroom's benchmarks: the local backend side by side with plain Python,
-remote-store and fsspec, in one run.
+"""storeroom's benchmarks: the local and memory backends side by side with plain
+Python, remote-store, fsspec and obstore, in one run.
 
     python benchmarks/run.py [--quick] [--json out.json] [--markdown out.md] [--check]
 
@@ -34,12 +34,19 @@ from _harness import (  # noqa: E402
     machine_info,
 )
 from cases_import import run_import_case  # noqa: E402
-from cases_local import CASE_IDS, LocalFixture, Sizes, run_timing_cases  # noqa: E402
+from cases_local import CASE_IDS as LOCAL_IDS  # noqa: E402
+from cases_local import LocalFixture, Sizes, run_timing_cases  # noqa: E402
+from cases_membackend import (  # noqa: E402
+    MEM_CASE_IDS,
+    MemoryFixture,
+    run_memory_backend_cases,
+)
 from cases_memory import run_memory_cases  # noqa: E402
 
 #: Targets (storeroom against plain Python unless said otherwise).
 IMPORT_LIMIT_MS = 60.0
 LISTING_LIMIT_MIB = 20.0
+CASE_IDS = (*LOCAL_IDS, *MEM_CASE_IDS)
 ALL_CASES = (*CASE_IDS, "import", "memory")
 
 MODES = {
@@ -51,8 +58,8 @@ MODES = {
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="benchmarks/run.py",
-        description="Benchmark storeroom's local backend against plain Python, "
-        "remote-store and fsspec.",
+        description="Benchmark storeroom's local and memory backends against plain Python, "
+        "remote-store, fsspec and obstore.",
     )
     p.add_argument("--quick", action="store_true", help="fewer repeats: a smoke run")
     p.add_argument("--json", metavar="PATH", help="write every number as JSON")
@@ -97,18 +104,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def _checks(report: Report) -> list[Check]:
     checks = []
     for case in report.timings:
-        if case.limit is None:
-            continue
-        ratio = case.ratio("storeroom")
-        checks.append(
-            Check(
-                f"{case.label}: storeroom/raw",
-                ratio,
-                case.limit,
-                "x",
-                ratio is not None and ratio <= case.limit,
+        for base in case.baselines if case.limit is not None else ():
+            ratio = case.ratio("storeroom", base)
+            checks.append(
+                Check(
+                    f"{case.label}: storeroom/{base}",
+                    ratio,
+                    case.limit,
+                    "x",
+                    ratio is not None and ratio <= case.limit,
+                )
             )
-        )
+        if case.limit_us is not None:
+            mine = case.results.get("storeroom")
+            us = mine.median if mine is not None else None
+            checks.append(
+                Check(
+                    f"{case.label}: storeroom",
+                    us,
+                    case.limit_us,
+                    " µs",
+                    us is not None and us < case.limit_us,
+                    op="<",
+                )
+            )
     imp = report.imports
     if imp:
         wall = imp.get("wall_ms")
@@ -176,10 +195,12 @@ def run(args: argparse.Namespace) -> Report:
             },
         )
         timing_ids = set(CASE_IDS) if only is None else only & set(CASE_IDS)
+        overhead = 0.0
         if timing_ids:
             overhead = loop_overhead_ns()
             report.settings["loop_overhead_ns_subtracted"] = round(overhead, 1)
             log(f"timing cases (loop overhead {overhead:.0f} ns/call subtracted)")
+        if timing_ids & set(LOCAL_IDS):
             fixture = LocalFixture(work, Sizes(args.file_size, args.list_count))
             try:
                 fixture.verify()
@@ -193,6 +214,21 @@ def run(args: argparse.Namespace) -> Report:
                 )
             finally:
                 fixture.close()
+        if timing_ids & set(MEM_CASE_IDS):
+            log("memory backend cases")
+            mem = MemoryFixture(args.file_size, args.list_count)
+            try:
+                mem.verify()
+                report.timings += run_memory_backend_cases(
+                    mem,
+                    rounds=args.rounds,
+                    sample_ns=int(args.sample_ms * 1e6),
+                    overhead_ns=overhead,
+                    only=timing_ids,
+                    log=log,
+                )
+            finally:
+                mem.close()
         if only is None or "import" in only:
             log("import case")
             report.imports = run_import_case(runs=args.import_runs, log=log)

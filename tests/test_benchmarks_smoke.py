@@ -11,7 +11,8 @@ import math
 import sys
 from pathlib import Path
 
-import fsspec  # noqa: F401 - the dev extra installs both; missing means a broken setup
+import fsspec  # noqa: F401 - the dev extra installs these; missing means a broken setup
+import obstore  # noqa: F401
 import pytest
 import remote_store  # noqa: F401
 
@@ -60,12 +61,14 @@ def test_quick_run_produces_every_case(bench_run, tmp_path, capsys):
     assert set(timings) == set(bench_run.CASE_IDS)
     for case in timings.values():
         results = case["results"]
-        assert {"raw", "storeroom", "remote-store", "fsspec"} <= set(results), case["id"]
+        assert {"raw", "storeroom", "remote-store", "fsspec", "obstore"} <= set(results), case["id"]
         for stats in results.values():
             assert _number(stats["median"]) and stats["samples"] == 3
         for ratio in case["ratios"].values():
             assert _number(ratio)
     assert "pathlib" in timings["exists_hit"]["results"]
+    assert "raw-unsorted" in timings["list_files"]["results"]
+    assert {t["group"] for t in timings.values()} == {"local", "memory"}
 
     imp = data["import"]
     for key in ("wall_ms", "cpu_ms", "import_ms", "bare_ms", "importtime_ms"):
@@ -88,7 +91,11 @@ def test_quick_run_produces_every_case(bench_run, tmp_path, capsys):
             assert _number(m[key]), (m["contender"], key)
 
     names = [c["name"] for c in data["checks"]]
-    assert len(names) == len(bench_run.CASE_IDS) + 3 + 2
+    # One check per timing case with a target (the memory listing after a change has
+    # none), two for the local listing (sorted and unsorted baselines), three for the
+    # import case, two for the nested listing's memory.
+    assert len(names) == len(bench_run.CASE_IDS) - 1 + 1 + 3 + 2
+    assert "memory: write 1 KiB, overwrite=True: storeroom" in names
     assert all(c["status"] in ("PASS", "FAIL") for c in data["checks"])
 
     text = capsys.readouterr().out

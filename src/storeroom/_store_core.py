@@ -26,6 +26,9 @@ from storeroom.path import normalize, normalize_file
 
 __all__ = ["MAX_OFFSET", "StoreCore", "StoreStream", "with_context_layer"]
 
+#: Validated paths a Store remembers (path -> backend key); cleared when full.
+KEY_CACHE_MAX = 1024
+
 
 def with_context_layer(backend: Backend) -> Backend:
     """``backend``, or ``ContextLayer(backend)`` when its stack has no context layer yet.
@@ -66,7 +69,17 @@ class StoreCore:
     a context layer when it had none).
     """
 
-    __slots__ = ("_backend", "_caps", "_given", "_name", "_owns", "_prefix", "_type")
+    __slots__ = (
+        "_allowed",
+        "_backend",
+        "_caps",
+        "_given",
+        "_keys",
+        "_name",
+        "_owns",
+        "_prefix",
+        "_type",
+    )
 
     def __init__(
         self,
@@ -87,13 +100,17 @@ class StoreCore:
         self._name = name
         self._type = backend.type_name
         self._caps = store_capabilities(backend)
+        #: The gated methods this store offers (a name lookup is cheaper than an enum's).
+        self._allowed = frozenset(m for m, cap in GATES.items() if cap in self._caps)
+        #: Paths already validated: str path -> backend key (never the root).
+        self._keys: dict[str, str] = {}
         self._owns = owns_backend
 
     def _gate(self, method: str, path: object = None) -> None:
-        cap = GATES[method]
-        if cap not in self._caps:
+        if method not in self._allowed:
             from storeroom.layers.readonly import refusal  # off the hot path
 
+            cap = GATES[method]
             where = path if path is None or isinstance(path, str) else repr(path)
             raise refusal(self._backend, cap, method, path=where, store=self._name)
 
@@ -101,20 +118,37 @@ class StoreCore:
         return capability in self._caps
 
     def _key(self, path: object) -> str:
+        if type(path) is str:
+            known = self._keys.get(path)
+            if known is not None:
+                return known
         try:
             key = normalize(path, backend=self._type)
         except InvalidPath as exc:
             raise self._bad_path(exc) from None
-        if self._prefix:
-            return f"{self._prefix}/{key}" if key else self._prefix
-        return key
+        if not key:
+            return self._prefix
+        return self._remember(path, f"{self._prefix}/{key}" if self._prefix else key)
 
     def _file_key(self, path: object) -> str:
+        if type(path) is str:
+            known = self._keys.get(path)
+            if known is not None:
+                return known
         try:
             key = normalize_file(path, backend=self._type)
         except InvalidPath as exc:
             raise self._bad_path(exc) from None
-        return f"{self._prefix}/{key}" if self._prefix else key
+        return self._remember(path, f"{self._prefix}/{key}" if self._prefix else key)
+
+    def _remember(self, path: object, key: str) -> str:
+        """Cache ``key`` for a plain ``str`` path (validation is a pure function of it)."""
+        if type(path) is str:
+            keys = self._keys
+            if len(keys) >= KEY_CACHE_MAX:
+                keys.clear()
+            keys[path] = key
+        return key
 
     def _bad_path(self, exc: InvalidPath) -> InvalidPath:
         # Off the hot path: name the public method that was called.

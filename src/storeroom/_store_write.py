@@ -53,7 +53,11 @@ def write_file(
         own = source_failure(src)
         err = own if own is not None else core._fail(exc, op, key)
     else:
-        return result._rebase(core._rel(result.path)) if core._prefix else result
+        prefix = core._prefix
+        if not prefix:
+            return result
+        path = result.path  # the key itself unless the backend said otherwise
+        return result._rebase(key[len(prefix) + 1 :] if path == key else core._rel(path))
     if isinstance(err, StoreroomError):  # the source's own InvalidArgument (str chunks)
         core._stamp(err, op, core._rel(key))
     raise err  # outside the except block: the source's exception stays as it was raised

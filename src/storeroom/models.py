@@ -152,8 +152,33 @@ class WriteResult:
     def __hash__(self) -> int:
         return hash(self.path)
 
+    @classmethod
+    def _fast(
+        cls,
+        path: str,
+        size: int,
+        etag: str | None,
+        last_modified: datetime | None,
+        metadata: Mapping[str, str],
+    ) -> WriteResult:
+        obj: WriteResult = _new(cls)
+        d = obj.__dict__
+        d["path"] = _str_new(RemotePath, path)
+        d["size"] = size
+        d["etag"] = etag
+        d["version_id"] = None
+        d["last_modified"] = last_modified
+        d["digest"] = None
+        d["metadata"] = metadata
+        return obj
+
     def _rebase(self, path: str) -> WriteResult:
-        return dataclasses.replace(self, path=RemotePath._trusted(path))
+        """Same result under another (already-normalised) path."""
+        obj: WriteResult = _new(type(self))
+        d = obj.__dict__
+        d.update(self.__dict__)
+        d["path"] = _str_new(RemotePath, path)
+        return obj
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import pickle
 import random
@@ -222,15 +221,60 @@ def test_metadata_round_trip(backend: MemoryBackend) -> None:
     assert listed[0].metadata == {"owner": "ana", "kind": "report"}
 
 
+def _etag(backend: MemoryBackend, key: str) -> str | None:
+    info = backend.stat(key)
+    assert isinstance(info, FileInfo)
+    return info.etag
+
+
 def test_write_result_and_etag(backend: MemoryBackend) -> None:
     # spec: MEM-013
     result = backend.write("d/a.bin", io.BytesIO(b"hello"))
     info = backend.stat("d/a.bin")
     assert isinstance(info, FileInfo)
     assert (result.path, result.size) == ("d/a.bin", 5)
-    assert result.etag == info.etag == hashlib.md5(b"hello").hexdigest()
+    assert result.etag and result.etag == info.etag
+    assert [e.etag for e in backend.list("d")] == [result.etag]  # stable while unchanged
     assert result.last_modified == info.modified_at
     assert info.modified_at is not None and info.modified_at.utcoffset() is not None
+
+
+def test_etag_changes_with_every_write_and_follows_copies(backend: MemoryBackend) -> None:
+    # spec: MEM-013
+    first = backend.write("a.bin", b"same").etag
+    again = backend.write("a.bin", b"same", overwrite=True).etag
+    changed = backend.write("a.bin", b"other", overwrite=True).etag
+    assert len({first, again, changed}) == 3  # a new write is a new version, content or not
+    assert _etag(backend, "a.bin") == changed
+    other = backend.write("b.bin", b"other").etag
+    assert other != changed  # equal content written twice: two versions
+    # A copy has the very same content: it keeps the etag; a move keeps it too.
+    assert backend.copy("a.bin", "c.bin").etag == changed == _etag(backend, "c.bin")
+    backend.move("c.bin", "d/c.bin")
+    assert _etag(backend, "d/c.bin") == changed
+    # Another backend in this process never issues the same etag.
+    assert MemoryBackend().write("a.bin", b"other").etag not in {first, again, changed, other}
+
+
+def test_etags_of_a_forked_child_differ_from_its_parent(backend: MemoryBackend) -> None:
+    # spec: MEM-013 - a child continues from a copy of the parent's state: its
+    # writes must not repeat the etags the parent goes on to issue.
+    import os
+
+    backend.write("seed.bin", b"x")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read_end)
+        etag = backend.write("a.bin", b"child").etag or ""
+        os.write(write_end, etag.encode())
+        os._exit(0)
+    os.close(write_end)
+    parent = backend.write("a.bin", b"parent").etag
+    with os.fdopen(read_end, "rb") as f:
+        child = f.read().decode()
+    os.waitpid(pid, 0)
+    assert child and parent and child != parent
 
 
 def test_errors_carry_context(backend: MemoryBackend) -> None:
@@ -463,3 +507,58 @@ def test_concurrent_moves_never_lose_or_duplicate_a_file(backend: MemoryBackend)
     present = [e.path for e in backend.list("") if isinstance(e, FileInfo)]
     assert len(present) == 1
     assert backend.open_read(present[0]).read() == b"token"
+
+
+def _listing(backend: MemoryBackend, prefix: str, base: str = "") -> list[tuple[str, int]]:
+    return [
+        (e.path, e.size if isinstance(e, FileInfo) else -1)
+        for e in backend.list(prefix, recursive=True, base=base)
+    ]
+
+
+def test_listing_after_each_kind_of_change(backend: MemoryBackend) -> None:
+    # spec: MEM-016, MEM-017 - a folder keeps its order and entries only until it changes
+    backend.write("r/d/a", b"1")
+    backend.write("r/d/b", b"22")
+    backend.write("r/d/sub/c", b"333")
+    expected = [("d/a", 1), ("d/b", 2), ("d/sub", -1), ("d/sub/c", 3)]
+    assert _listing(backend, "r/d", base="r") == expected
+    first = list(backend.list("r/d", base="r"))
+    assert list(backend.list("r/d", base="r")) == first  # unchanged: the same entries
+    a4, b2, c3, sub = ("d/a", 4), ("d/b", 2), ("d/c", 3), ("d/sub", -1)
+    changes: list[tuple[Callable[[], object], list[tuple[str, int]]]] = [
+        (lambda: backend.write("r/d/a", b"four", overwrite=True), [a4, b2, sub]),
+        (lambda: backend.write("r/d/aa", b"x"), [a4, ("d/aa", 1), b2, sub]),
+        (lambda: backend.delete("r/d/aa"), [a4, b2, sub]),
+        (lambda: backend.move("r/d/b", "r/d/sub/b"), [a4, sub]),
+        (lambda: backend.copy("r/d/sub/c", "r/d/c"), [a4, c3, sub]),
+        (lambda: backend.remove_folder("r/d/sub", recursive=True), [a4, c3]),
+        (lambda: backend.write("r/d/sub/new", b"55555"), [a4, c3, sub]),
+    ]
+    for change, top in changes:
+        change()
+        listed = [(p, s) for p, s in _listing(backend, "r/d", base="r") if p.count("/") == 1]
+        assert listed == top, change
+    assert _listing(backend, "r/d/sub", base="r") == [("d/sub/new", 5)]
+    # The same folder under another store root: paths of that root, not the cached ones.
+    assert [e.path for e in backend.list("r/d")] == ["r/d/a", "r/d/c", "r/d/sub"]
+    assert [e.path for e in backend.list("r/d", base="r")] == ["d/a", "d/c", "d/sub"]
+    assert not backend.exists("r/d/sub/c") and not backend.exists("r/d/b")
+    assert backend.exists("r/d/sub/new") and backend.is_folder("r/d/sub")
+
+
+def test_index_follows_folder_removal_and_moves(backend: MemoryBackend) -> None:
+    # spec: MEM-017
+    for key in ("x/y/z/1", "x/y/2", "x/3"):
+        backend.write(key, b"v")
+    backend.remove_folder("x/y", recursive=True)
+    for gone in ("x/y", "x/y/z", "x/y/z/1", "x/y/2"):
+        assert not backend.exists(gone)
+        with pytest.raises(NotFound):
+            backend.stat(gone)
+    backend.write("x/y", b"now a file")  # the name is free again, as a file
+    with pytest.raises(InvalidPath, match="parent"):
+        backend.write("x/y/under", b"v")
+    with pytest.raises(InvalidPath):
+        backend.exists("x//y")  # a malformed key is refused even where nothing is
+    assert sorted(str(e.path) for e in backend.list("x")) == ["x/3", "x/y"]

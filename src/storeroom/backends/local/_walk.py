@@ -19,6 +19,8 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from itertools import islice
+from operator import itemgetter
 
 from storeroom.backend import Entry
 from storeroom.backends.local._fileops import is_stale_temp, is_temp_name
@@ -30,6 +32,9 @@ __all__ = ["OpenDir", "remove_tree", "walk"]
 
 _MISSING = frozenset((errno.ENOENT, errno.ENOTDIR, errno.ELOOP))
 _BATCH = 256
+#: Sort rows by name alone: names are unique, and comparing strings directly is
+#: about twice as fast as comparing the tuples.
+_by_name = itemgetter(0)
 
 #: Opens the folder of a backend key below the root: a new descriptor, raw ``OSError``s.
 OpenDir = Callable[[str], int]
@@ -64,11 +69,14 @@ def _scan(open_dir: OpenDir, key: str, fail: Fail) -> Rows:
                 if ("\\" in name or not name.isascii()) and not listable(name, "local"):
                     continue  # a name no store path can spell (BACKEND-006)
                 try:
-                    if e.is_dir(follow_symlinks=False):
-                        append((name + "/", 0, 0.0))
-                        continue
-                    if e.is_symlink():
-                        continue  # never part of the store
+                    # A regular file answers the first test from the directory entry
+                    # itself; only other kinds need the two further ones.
+                    if not e.is_file(follow_symlinks=False):
+                        if e.is_dir(follow_symlinks=False):
+                            append((name + "/", 0, 0.0))
+                            continue
+                        if e.is_symlink():
+                            continue  # never part of the store
                     st = e.stat(follow_symlinks=False)
                     if name[0] == "." and is_temp_name(name):
                         now = now or time.time()
@@ -90,7 +98,7 @@ def _scan(open_dir: OpenDir, key: str, fail: Fail) -> Rows:
             raise fail(exc, key) from exc
     finally:
         os.close(fd)
-    rows.sort()
+    rows.sort(key=_by_name)
     return rows
 
 
@@ -131,15 +139,14 @@ def _files(rows: Rows, start: int, rel: str) -> tuple[int, list[FileInfo]]:
     """File entries for the run of file rows from ``start``; returns where the run stopped."""
     new_file = FileInfo._fast
     from_ts = datetime.fromtimestamp
-    stop = min(len(rows), start + _BATCH)
+    utc = UTC
     batch: list[FileInfo] = []
     append = batch.append
-    for i in range(start, stop):
-        name, size, mtime = rows[i]
+    for name, size, mtime in islice(rows, start, start + _BATCH):
         if name[-1] == "/":
-            return i, batch
-        append(new_file(rel + name, name, size, from_ts(mtime, UTC)))
-    return stop, batch
+            break
+        append(new_file(rel + name, name, size, from_ts(mtime, utc)))
+    return start + len(batch), batch
 
 
 def remove_tree(open_dir: OpenDir, key: str) -> None:
