@@ -22,6 +22,7 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 #: Deliberate exceptions (spec COMPAT-002): only remote-store's private internals.
 NOT_EXPORTED: dict[str, str] = {}
 
+
 def remote_modules() -> list[str]:
     """remote-store's public modules: the package, backends, every ext module, aio."""
     import remote_store.ext as ext
