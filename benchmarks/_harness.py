@@ -39,8 +39,8 @@ __all__ = [
 
 #: Contender order in every table (the first is the baseline for ratios).
 BASELINE = "raw"
-CONTENDERS = ("raw", "pathlib", "storeroom", "remote-store", "fsspec")
-COMPARED = ("storeroom", "remote-store", "fsspec")
+CONTENDERS = ("raw", "pathlib", "storeroom", "remote-store", "fsspec", "obstore")
+COMPARED = ("storeroom", "remote-store", "fsspec", "obstore")
 
 _clock = time.perf_counter_ns
 

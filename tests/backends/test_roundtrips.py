@@ -150,7 +150,7 @@ def test_s3_store_delete_missing_ok_skips_the_check(s3: tuple[S3Backend, str, _L
 
 
 @pytest.fixture
-def azure() -> Iterator[tuple[Any, str, list[str]]]:
+def azure() -> Iterator[tuple[Any, str, list[str], str]]:
     assert AZ_ENV is not None
     from storeroom.backends.azure import AzureBackend
 
@@ -169,15 +169,17 @@ def azure() -> Iterator[tuple[Any, str, list[str]]]:
     backend.write(f"{root}/f.txt", b"1")
     backend.write(f"{root}/d/inner.txt", b"2")
     sent.clear()
-    yield backend, root, sent
+    yield backend, root, sent, cs
     backend._container().delete_container()
     backend.close()
 
 
 @needs_azure
-def test_azure_delete_is_one_request(azure: tuple[Any, str, list[str]]) -> None:
+def test_azure_delete_is_one_request(azure: tuple[Any, str, list[str], str]) -> None:
     """spec: AZURE-030 — Delete Blob reports a miss itself: one request, hit or miss."""
-    backend, root, sent = azure
+    from storeroom.backends.azure import AzureBackend
+
+    backend, root, sent, cs = azure
     backend.delete(f"{root}/f.txt")
     assert sent == ["DELETE f.txt"]
     sent.clear()
@@ -188,5 +190,9 @@ def test_azure_delete_is_one_request(azure: tuple[Any, str, list[str]]) -> None:
     sent.clear()
     store = Store(backend, root_path=root)
     store.delete("f.txt", missing_ok=True)
-    assert sent == ["DELETE f.txt"]
+    backend.discard(f"{root}/nope")
+    assert sent == ["DELETE f.txt", "DELETE nope"]
     assert backend.exists(f"{root}/d/inner.txt")
+    gone = AzureBackend(f"gone{uuid.uuid4().hex[:12]}", connection_string=cs, hns=False)
+    with pytest.raises(NotFound, match="container"):  # only a missing blob is skipped
+        gone.discard("a")
