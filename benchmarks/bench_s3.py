@@ -236,7 +236,7 @@ def _delete_cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
                 _doomed(f, "obstore", lambda rel: obs.delete(f.ob, k(rel))),
             ],
             "target: within 1.2x of boto3 delete_object; storeroom reports a miss as "
-            "NotFound, so it sends a HEAD first (not concurrently: see spec S3-041)",
+            "NotFound, so it sends a HEAD first (not concurrently: see spec S3-045)",
         ),
         (
             "delete_missing_ok",

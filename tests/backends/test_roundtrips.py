@@ -78,7 +78,7 @@ def _sent(events: list[tuple[str, str]]) -> list[str]:
 
 @needs_s3
 def test_s3_exists_sends_head_and_listing_together(s3: tuple[S3Backend, str, _Log]) -> None:
-    """spec: S3-040 — a miss sends HEAD and one-key LIST, both before either answers."""
+    """spec: S3-044 — a miss sends HEAD and one-key LIST, both before either answers."""
     backend, root, log = s3
     for key, want in (("f.txt", True), ("d", True), ("k", False), ("nope/deeper", False)):
         assert backend.exists(f"{root}/{key}") is want, key
@@ -90,7 +90,7 @@ def test_s3_exists_sends_head_and_listing_together(s3: tuple[S3Backend, str, _Lo
 
 @needs_s3
 def test_s3_exists_hit_does_not_wait_for_the_listing(s3: tuple[S3Backend, str, _Log]) -> None:
-    """spec: S3-040 — a HEAD hit answers at once; the listing finishes on the lane later."""
+    """spec: S3-044 — a HEAD hit answers at once; the listing finishes on the lane later."""
     backend, root, log = s3
     assert backend.exists(f"{root}/f.txt")
     first = log.take()
@@ -104,7 +104,7 @@ def test_s3_exists_hit_does_not_wait_for_the_listing(s3: tuple[S3Backend, str, _
 
 @needs_s3
 def test_s3_delete_hit_miss_and_folder(s3: tuple[S3Backend, str, _Log]) -> None:
-    """spec: S3-041 — HEAD then DELETE; a miss (or a folder-only prefix) is NotFound, no DELETE."""
+    """spec: S3-045 — HEAD then DELETE; a miss (or a folder-only prefix) is NotFound, no DELETE."""
     backend, root, log = s3
     backend.delete(f"{root}/f.txt")
     assert [e for e in log.take() if e[0] == "send"] == [
@@ -122,7 +122,7 @@ def test_s3_delete_hit_miss_and_folder(s3: tuple[S3Backend, str, _Log]) -> None:
 
 @needs_s3
 def test_s3_discard_is_one_delete(s3: tuple[S3Backend, str, _Log]) -> None:
-    """spec: S3-042 — ``discard`` (``delete(missing_ok=True)``) is one DELETE, hit or miss."""
+    """spec: S3-046 — ``discard`` (``delete(missing_ok=True)``) is one DELETE, hit or miss."""
     backend, root, log = s3
     backend.discard(f"{root}/k-1")
     backend.discard(f"{root}/k-1")
@@ -133,7 +133,7 @@ def test_s3_discard_is_one_delete(s3: tuple[S3Backend, str, _Log]) -> None:
 
 @needs_s3
 def test_s3_store_delete_missing_ok_skips_the_check(s3: tuple[S3Backend, str, _Log]) -> None:
-    """spec: S3-042 — through a Store (context layer included) the flag reaches the backend."""
+    """spec: S3-046 — through a Store (context layer included) the flag reaches the backend."""
     backend, root, log = s3
     store = Store(backend, root_path=root)
     store.delete("f.txt", missing_ok=True)
@@ -176,7 +176,7 @@ def azure() -> Iterator[tuple[Any, str, list[str], str]]:
 
 @needs_azure
 def test_azure_delete_is_one_request(azure: tuple[Any, str, list[str], str]) -> None:
-    """spec: AZURE-030 — Delete Blob reports a miss itself: one request, hit or miss."""
+    """spec: AZURE-018 — Delete Blob reports a miss itself: one request, hit or miss."""
     from storeroom.backends.azure import AzureBackend
 
     backend, root, sent, cs = azure

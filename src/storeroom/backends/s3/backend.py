@@ -184,7 +184,7 @@ class S3Backend(Backend):
         """HEAD, then DELETE: S3 deletes a missing key silently, the HEAD tells a miss.
 
         Not sent together: S3 may serve the DELETE first, and the HEAD would then
-        report an existing file as missing (spec S3-041). ``discard`` skips the HEAD.
+        report an existing file as missing (spec S3-045). ``discard`` skips the HEAD.
         """
         if self._head(key, "delete") is None:
             raise NotFound("file not found", path=key, backend=_NAME, operation="delete")
