@@ -55,6 +55,7 @@ from _harness import (
     machine_info,
     measure,
 )
+from _latency import delayed
 from _memprobe import _status_kib
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -408,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--only", nargs="*", help="run only these case ids")
     ap.add_argument("--no-stream", action="store_true", help="skip the streaming RSS probe")
+    ap.add_argument(
+        "--latency-ms", type=float, default=0.0, help="add this one-way delay (see _latency)"
+    )
     ap.add_argument("--probe", choices=("read", "write"), help=argparse.SUPPRESS)
     ap.add_argument("--container", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -418,11 +422,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.probe:
         print(json.dumps(_probe(args.probe, args.container, cs)))
         return 0
+    if args.latency_ms:
+        blob = dict(p.split("=", 1) for p in cs.strip(";").split(";") if "=" in p)["BlobEndpoint"]
+        with delayed(blob, args.latency_ms) as url:
+            return _main(cs.replace(blob.rstrip("/"), url.rstrip("/")), args)
+    return _main(cs, args)
 
+
+def _main(cs: str, args: argparse.Namespace) -> int:
     rounds = args.rounds or (7 if args.quick else 31)
     sample_ns = (20 if args.quick else 40) * 1_000_000
     mode = "quick" if args.quick else "full"
-    report = Report(machine_info(os.getcwd()), {"mode": mode, "rounds": rounds})
+    settings = {"mode": mode, "rounds": rounds, "latency_ms": args.latency_ms}
+    report = Report(machine_info(os.getcwd()), settings)
     report.machine["load_at_start"] = load_average()
     report.machine["server"] = "Azurite 3.35.0 (in-memory), 127.0.0.1"
     fx = Fixture(cs, MiB, 1000)

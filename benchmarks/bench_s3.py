@@ -46,6 +46,7 @@ from _harness import (
     machine_info,
     measure,
 )
+from _latency import delayed
 from _memprobe import _status_kib
 
 MiB = 1024 * 1024
@@ -416,18 +417,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stream-mib", type=int, default=256)
     parser.add_argument("--only", nargs="*", help="run only these case ids")
     parser.add_argument("--no-stream", action="store_true", help="skip the streaming RSS probe")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="add this one-way delay (see _latency)"
+    )
     parser.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.probe:
         _probe(args.probe[0], args.probe[1], int(args.probe[2]))
         return 0
     env = _env()
+    if args.latency_ms:
+        with delayed(env["ENDPOINT"], args.latency_ms) as url:
+            return _main({**env, "ENDPOINT": url}, args)
+    return _main(env, args)
+
+
+def _main(env: dict[str, str], args: argparse.Namespace) -> int:
     rounds = args.rounds or (9 if args.quick else 31)
     fixture = Fixture(env, args.list_count)
     _same(fixture, args.list_count)
     report = Report(
         machine=machine_info(os.getcwd()),
-        settings={"mode": "quick" if args.quick else "full", "rounds": rounds, "server": "moto"},
+        settings={
+            "mode": "quick" if args.quick else "full",
+            "rounds": rounds,
+            "server": "moto",
+            "latency_ms": args.latency_ms,
+        },
     )
     overhead = loop_overhead_ns()
     for case_id, label, variants, note in cases(fixture):
