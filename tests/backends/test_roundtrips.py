@@ -7,6 +7,9 @@ sent, and for S3 ``exists`` that both were in flight before either answered.
 
 from __future__ import annotations
 
+import gc
+import logging
+import socket
 import sys
 import uuid
 from collections.abc import Iterator
@@ -18,7 +21,7 @@ import pytest
 from services_support import service_env
 from storeroom import Store
 from storeroom.backends.s3.backend import S3Backend
-from storeroom.errors import NotFound
+from storeroom.errors import BackendUnavailable, NotFound
 
 S3_ENV = service_env(
     "s3",
@@ -100,6 +103,31 @@ def test_s3_exists_hit_does_not_wait_for_the_listing(s3: tuple[S3Backend, str, _
     assert later.count(("done", "ListObjectsV2")) <= 1
     backend.close()  # a listing still pending is cancelled quietly, never left behind
     assert backend.exists(f"{root}/d")  # and the backend reconnects afterwards
+
+
+@needs_s3
+def test_s3_exists_failures_are_mapped_and_never_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """spec: S3-044 — a HEAD 404 with a failed listing raises the listing's error; a refused
+    connection fails both requests: one mapped error, no unread task failure logged."""
+    assert S3_ENV is not None
+    target = sys.modules["storeroom_service_target_s3"]
+    no_bucket = S3Backend(**target.options(S3_ENV, f"gone-{uuid.uuid4().hex[:12]}"))
+    with pytest.raises(NotFound, match="bucket"):
+        no_bucket.exists("a")  # HEAD: 404 (like a miss); listing: NoSuchBucket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    refused = S3Backend(
+        **target.options(S3_ENV, "b", endpoint_url=f"http://127.0.0.1:{port}", connect_timeout=1)
+    )
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        for _ in range(3):
+            with pytest.raises(BackendUnavailable) as info:
+                refused.exists("a")
+            assert info.value.retryable
+        refused.close()
+        gc.collect()
+    assert [r for r in caplog.records if r.name == "asyncio"] == []
 
 
 @needs_s3

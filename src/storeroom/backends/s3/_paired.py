@@ -36,26 +36,24 @@ async def exists(client: Any, bucket: str, key: str) -> bool:
     listing = asyncio.ensure_future(
         client.list_objects_v2(Bucket=bucket, Prefix=key + "/", MaxKeys=1)
     )
+    for task in (head, listing):  # whichever outcome goes unread is never logged
+        _ignore(task)
     pending: set[asyncio.Future[Any]] = {head, listing}
     list_error: BaseException | None = None
-    try:
-        while pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            if head in done:
-                exc = head.exception()
-                if exc is None:
-                    return True
-                if status(exc) != 404:
-                    raise exc
-                if list_error is not None:
-                    raise list_error
-            if listing in done:
-                list_error = listing.exception()
-                if list_error is None and _has_children(listing.result()):
-                    return True
-                if list_error is not None and head.done():
-                    raise list_error
-        return False
-    finally:
-        for task in pending:
-            _ignore(task)
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        if head in done:
+            exc = head.exception()
+            if exc is None:
+                return True
+            if status(exc) != 404:
+                raise exc
+            if list_error is not None:
+                raise list_error
+        if listing in done:
+            list_error = listing.exception()
+            if list_error is None and _has_children(listing.result()):
+                return True
+            if list_error is not None and head.done():
+                raise list_error
+    return False
