@@ -174,6 +174,28 @@ def test_s3_store_delete_missing_ok_skips_the_check(s3: tuple[S3Backend, str, _L
     assert _sent(log.take()) == ["HeadObject"]
 
 
+@needs_s3
+def test_s3_missing_ok_skips_the_check_through_retry_and_observe(
+    s3: tuple[S3Backend, str, _Log],
+) -> None:
+    """spec: PERF-023 — the retry and observe layers pass ``discard`` on; others use ``delete``."""
+    from storeroom.layers.fault import FaultLayer
+    from storeroom.layers.observe import ObserveLayer
+    from storeroom.layers.retry import RetryLayer
+
+    backend, root, log = s3
+    seen: list[str] = []
+    stack = ObserveLayer(RetryLayer(backend), sinks=[lambda e: seen.append(e.operation)])
+    Store(stack, root_path=root).delete("f.txt", missing_ok=True)
+    assert _sent(log.take()) == ["DeleteObject"] and seen == ["delete"]
+    assert not backend.exists(f"{root}/f.txt")
+    log.take()
+    faulty = FaultLayer(backend)  # overrides delete: discard goes through it (HEAD first)
+    Store(faulty, root_path=root).delete("k-1", missing_ok=True)
+    Store(faulty, root_path=root).delete("k-1", missing_ok=True)
+    assert _sent(log.take()) == ["DeleteObject", "HeadObject", "HeadObject"]
+
+
 # -- Azure ----------------------------------------------------------------------------
 
 
