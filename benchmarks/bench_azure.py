@@ -1,4 +1,4 @@
-"""Azure benchmark: storeroom vs the raw SDK, adlfs and remote-store on one Azurite.
+"""Azure benchmark: storeroom vs the raw SDK, adlfs, remote-store and obstore on one Azurite.
 
     python benchmarks/bench_azure.py [--quick] [--json PATH] [--markdown PATH]
 
@@ -11,15 +11,20 @@ rotates every round, medians are reported) it times the same job done by:
   ``upload_blob(overwrite=True)``, ``list(list_blobs(prefix))``);
 * ``storeroom``: a ``Store`` built through ``Registry`` (``hns`` auto-detected);
 * ``remote-store``: remote-store 0.33.0's Azure backend (``hns = false``);
-* ``fsspec``: adlfs ``AzureBlobFileSystem`` (listing cache off).
+* ``fsspec``: adlfs ``AzureBlobFileSystem`` (listing cache off);
+* ``obstore``: ``obstore.store.AzureStore`` pointed at Azurite (``endpoint``,
+  ``allow_http``), the same job through ``obstore.head/get/put/list``.
 
 Then streams 256 MiB through ``store.write(path, stream)`` and
 ``store.read(path)`` in fresh processes and reports the RSS growth.
 
 ``exists`` answers for files and folders, so "exists (miss)" (the target row)
 times the raw SDK doing that same job: ``BlobClient.exists()`` (a HEAD), then a
-one-item ``list_blobs`` of ``key/`` when it says no. A second row, "raw HEAD
-only", shows the cheaper file-only answer for context; it has no target.
+one-item ``list_blobs`` of ``key/`` when it says no. "exists (miss) vs HEAD
+only" holds the round-trip target of issue 14 (1.2x: a miss should cost about
+one HEAD); "delete" (an existing blob) and "delete, missing_ok" compare with
+``BlobClient.delete_blob()`` (1.2x): Delete Blob reports a miss itself, so
+storeroom sends that one request either way.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import obstore as obs
 from _harness import (
     Check,
     Report,
@@ -49,7 +55,9 @@ from _harness import (
     machine_info,
     measure,
 )
+from _latency import delayed
 from _memprobe import _status_kib
+from azure.core.exceptions import ResourceNotFoundError
 
 MiB = 1024 * 1024
 ENV = "STOREROOM_TEST_AZURE_CONNECTION_STRING"
@@ -57,7 +65,8 @@ LIMIT = 1.15
 STREAM_SIZE = 256 * MiB
 RSS_LIMIT = 32.0
 #: Cases shown for context only: their baseline does less than storeroom (no target).
-INFORMATIONAL = frozenset({"exists_miss_head"})
+#: Round-trip targets (issue 14 section 2): storeroom/raw at most this.
+ROUND_TRIP = {"exists_miss_head": 1.2, "delete": 1.2, "delete_missing_ok": 1.2}
 
 
 def _fixed(name: str, op: Callable[[], object]) -> Variant:
@@ -120,6 +129,16 @@ class Fixture:
             connection_string=cs, skip_instance_cache=True, use_listings_cache=False
         )
         self.root = f"{self.container}/bench"
+        from obstore.store import AzureStore
+
+        fields = dict(p.split("=", 1) for p in cs.strip(";").split(";") if "=" in p)
+        self.ob = AzureStore(
+            self.container,
+            account_name=fields["AccountName"],
+            account_key=fields["AccountKey"],
+            endpoint=fields["BlobEndpoint"].rstrip("/"),
+            client_options={"allow_http": True},
+        )
         self._put("data/hit.bin", b"x" * 100)
         self._put("data/read.bin", self.data)
         for i in range(list_count):
@@ -152,6 +171,11 @@ class Fixture:
             assert self.rs.exists("data/hit.bin") and not self.rs.exists("data/miss.bin")
             assert self.rs.read_bytes("data/read.bin") == self.data
             assert len(list(self.rs.list_files("list"))) == self.list_count
+        assert _ob_exists(self.ob, "bench/data/hit.bin")
+        assert not _ob_exists_same(self.ob, "bench/data/miss.bin")
+        assert _ob_exists_same(self.ob, "bench/data")
+        assert bytes(obs.get(self.ob, "bench/data/read.bin").bytes()) == self.data
+        assert len(obs.list_with_delimiter(self.ob, "bench/list")["objects"]) == self.list_count
 
     def _with_rs(self, variants: list[Variant], op: Callable[[Any], object]) -> list[Variant]:
         if self.rs is not None:
@@ -167,19 +191,68 @@ class Fixture:
             raw = _fixed("raw", lambda: _raw_exists_same(cc, name))
         else:
             raw = _fixed("raw", lambda: cc.get_blob_client(name).exists())
+        ob = self.ob
         out = [
             raw,
             _fixed("storeroom", lambda: sr.exists(rel)),
             _fixed("fsspec", lambda: fs.exists(path)),
+            _fixed("obstore", lambda: (_ob_exists_same if same_job else _ob_exists)(ob, name)),
         ]
         return self._with_rs(out, lambda rs: rs.exists(rel))
 
     def exists_head_only(self, rel: str) -> list[Variant]:
         """Context only: the raw SDK's file-only HEAD against storeroom's file-or-folder job."""
-        cc, sr, name = self.cc, self.sr, f"bench/{rel}"
+        cc, sr, ob, name = self.cc, self.sr, self.ob, f"bench/{rel}"
         return [
             _fixed("raw", lambda: cc.get_blob_client(name).exists()),
             _fixed("storeroom", lambda: sr.exists(rel)),
+            _fixed("obstore", lambda: _ob_exists(ob, name)),
+        ]
+
+    def _doomed(self, who: str, delete: Callable[[str], object]) -> Variant:
+        """A variant deleting ``number`` blobs made (untimed) before each sample."""
+
+        def prepare(number: int) -> Callable[[], object]:
+            names = [f"del/{who}/{next(self._n)}" for _ in range(number)]
+            for rel in names:
+                self._put(rel, b"d")
+            todo = iter(names)
+            return lambda: delete(next(todo))
+
+        return Variant(who, prepare)
+
+    def delete(self) -> list[Variant]:
+        cc, sr, fs, ob, root = self.cc, self.sr, self.fs, self.ob, self.root
+        out = [
+            self._doomed("raw", lambda rel: cc.get_blob_client(f"bench/{rel}").delete_blob()),
+            self._doomed("storeroom", lambda rel: sr.delete(rel)),
+            self._doomed("fsspec", lambda rel: fs.rm_file(f"{root}/{rel}")),
+            self._doomed("obstore", lambda rel: obs.delete(ob, f"bench/{rel}")),
+        ]
+        if self.rs is not None:
+            rs = self.rs
+            out.append(self._doomed("remote-store", lambda rel: rs.delete(rel)))
+        return out
+
+    def delete_missing(self) -> list[Variant]:
+        cc, sr, ob = self.cc, self.sr, self.ob
+
+        def raw() -> None:
+            try:
+                cc.get_blob_client("bench/del/never-there").delete_blob()
+            except ResourceNotFoundError:
+                pass
+
+        def ob_delete() -> None:
+            try:
+                obs.delete(ob, "bench/del/never-there")
+            except FileNotFoundError:
+                pass
+
+        return [
+            _fixed("raw", raw),
+            _fixed("storeroom", lambda: sr.delete("del/never-there", missing_ok=True)),
+            _fixed("obstore", ob_delete),
         ]
 
     def read(self) -> list[Variant]:
@@ -189,6 +262,7 @@ class Fixture:
             _fixed("raw", lambda: cc.get_blob_client(f"bench/{rel}").download_blob().readall()),
             _fixed("storeroom", lambda: sr.read_bytes(rel)),
             _fixed("fsspec", lambda: fs.cat_file(path)),
+            _fixed("obstore", lambda: obs.get(self.ob, f"bench/{rel}").bytes()),
         ]
         return self._with_rs(out, lambda rs: rs.read_bytes(rel))
 
@@ -202,6 +276,7 @@ class Fixture:
             ),
             _fixed("storeroom", lambda: sr.write("write/sr.bin", data, overwrite=True)),
             _fixed("fsspec", lambda: fs.pipe_file(f"{root}/write/fs.bin", data)),
+            _fixed("obstore", lambda: obs.put(self.ob, "bench/write/ob.bin", data)),
         ]
         return self._with_rs(out, lambda rs: rs.write("write/rs.bin", data, overwrite=True))
 
@@ -212,6 +287,7 @@ class Fixture:
             _fixed("raw", lambda: list(cc.list_blobs(name_starts_with="bench/list/"))),
             _fixed("storeroom", lambda: list(sr.list_files("list"))),
             _fixed("fsspec", lambda: fs.ls(path, detail=True)),
+            _fixed("obstore", lambda: obs.list_with_delimiter(self.ob, "bench/list")["objects"]),
         ]
         return self._with_rs(out, lambda rs: list(rs.list_files("list")))
 
@@ -221,9 +297,11 @@ CASES: list[tuple[str, str, Callable[[Fixture], list[Variant]]]] = [
     ("exists_miss", "exists (miss)", lambda f: f.exists("data/miss.bin", same_job=True)),
     (
         "exists_miss_head",
-        "exists (miss), raw HEAD only",
+        "exists (miss) vs HEAD only",
         lambda f: f.exists_head_only("data/miss.bin"),
     ),
+    ("delete", "delete (existing blob)", lambda f: f.delete()),
+    ("delete_missing_ok", "delete, missing_ok=True", lambda f: f.delete_missing()),
     ("read_bytes", "read 1 MiB", lambda f: f.read()),
     ("write_overwrite", "write 1 MiB (overwrite)", lambda f: f.write()),
     ("list_files", "list 1,000 files", lambda f: f.listing()),
@@ -233,9 +311,26 @@ NOTES = {
     "exists_hit": "raw: BlobClient.exists() (one HEAD)",
     "exists_miss": "the target row: the raw SDK doing the same job as exists() (file or "
     "folder): BlobClient.exists(), then a one-item list_blobs of key/ when it says no",
-    "exists_miss_head": "not a target: the raw SDK answers only 'is there a file' (one HEAD); "
-    "storeroom's exists() also finds folders, which costs a second request on a miss",
+    "exists_miss_head": "round-trip target (1.2x): the raw SDK answers only 'is there a file' "
+    "(one HEAD); storeroom's exists() also finds folders, a second request on a miss",
+    "delete": "target 1.2x: BlobClient.delete_blob() (Delete Blob reports a miss itself)",
+    "delete_missing_ok": "target 1.2x: delete_blob() of a missing blob, 404 ignored",
 }
+
+
+def _ob_exists(store: Any, name: str) -> bool:
+    try:
+        obs.head(store, name)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def _ob_exists_same(store: Any, name: str) -> bool:
+    """obstore doing storeroom's job: a file (HEAD), else a folder (a one-item listing)."""
+    if _ob_exists(store, name):
+        return True
+    return next(iter(obs.list(store, name + "/", chunk_size=1)), None) is not None
 
 
 # -- streaming memory probe (runs in a fresh process) ----------------------------------
@@ -312,6 +407,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json")
     ap.add_argument("--markdown")
     ap.add_argument("--rounds", type=int)
+    ap.add_argument("--only", nargs="*", help="run only these case ids")
+    ap.add_argument("--no-stream", action="store_true", help="skip the streaming RSS probe")
+    ap.add_argument(
+        "--latency-ms", type=float, default=0.0, help="add this one-way delay (see _latency)"
+    )
     ap.add_argument("--probe", choices=("read", "write"), help=argparse.SUPPRESS)
     ap.add_argument("--container", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -322,11 +422,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.probe:
         print(json.dumps(_probe(args.probe, args.container, cs)))
         return 0
+    if args.latency_ms:
+        blob = dict(p.split("=", 1) for p in cs.strip(";").split(";") if "=" in p)["BlobEndpoint"]
+        with delayed(blob, args.latency_ms) as url:
+            return _main(cs.replace(blob.rstrip("/"), url.rstrip("/")), args)
+    return _main(cs, args)
 
+
+def _main(cs: str, args: argparse.Namespace) -> int:
     rounds = args.rounds or (7 if args.quick else 31)
     sample_ns = (20 if args.quick else 40) * 1_000_000
     mode = "quick" if args.quick else "full"
-    report = Report(machine_info(os.getcwd()), {"mode": mode, "rounds": rounds})
+    settings = {"mode": mode, "rounds": rounds, "latency_ms": args.latency_ms}
+    report = Report(machine_info(os.getcwd()), settings)
     report.machine["load_at_start"] = load_average()
     report.machine["server"] = "Azurite 3.35.0 (in-memory), 127.0.0.1"
     fx = Fixture(cs, MiB, 1000)
@@ -335,28 +443,28 @@ def main(argv: list[str] | None = None) -> int:
         if fx.rs is None:
             print(f"remote-store cannot run against Azurite: {fx.rs_error}", file=sys.stderr)
         for case_id, label, make in CASES:
+            if args.only and case_id not in args.only:
+                continue
             variants = make(fx)
             number = calibrate_number(variants, sample_ns, cap=50)
-            limit = None if case_id in INFORMATIONAL else LIMIT
+            limit = ROUND_TRIP.get(case_id, LIMIT)
             case = TimingCase(case_id, label, limit=limit, note=NOTES.get(case_id, ""))
             case.results = measure(variants, rounds=rounds, number=number, warmup_rounds=1)
-            if fx.rs is None and case_id not in INFORMATIONAL:
+            if fx.rs is None and case_id not in ("exists_miss_head", "delete_missing_ok"):
                 rs_note = "remote-store: not run (" + fx.rs_error[:80] + ")"
                 case.note = f"{case.note}; {rs_note}" if case.note else rs_note
             report.timings.append(case)
-            if limit is None:
-                continue
             ratio = case.ratio("storeroom")
             report.checks.append(
                 Check(
                     f"{label}: storeroom/raw",
                     ratio,
-                    LIMIT,
+                    limit,
                     "x",
-                    ratio is not None and ratio <= LIMIT,
+                    ratio is not None and ratio <= limit,
                 )
             )
-        for direction in ("write", "read"):
+        for direction in () if args.no_stream else ("write", "read"):
             m = _run_probe(direction, fx.container, cs)
             report.memory.append(
                 {"label": f"stream 256 MiB ({direction})", "contender": "storeroom", **m}

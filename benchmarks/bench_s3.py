@@ -1,4 +1,4 @@
-"""S3 benchmark: storeroom vs boto3 (raw SDK) vs s3fs (fsspec) vs remote-store 0.33.0.
+"""S3 benchmark: storeroom vs boto3 (raw SDK), s3fs (fsspec), remote-store 0.33.0 and obstore.
 
 Usage: ``python benchmarks/bench_s3.py [--quick] [--json PATH] [--markdown PATH]``
 with ``STOREROOM_TEST_S3_*`` set (``eval "$(scripts/services up s3)"``).
@@ -9,10 +9,13 @@ ratios are to boto3, shown in the ``raw`` column. The streaming case runs in a
 fresh process per direction and reports the growth of the resident set while
 256 MiB go through ``store.write(path, stream)`` and ``store.read(path)``.
 
-``exists`` answers for files and folders, so "exists (miss)" (the target row)
-times boto3 doing that same job: ``head_object``, then a one-key
-``list_objects_v2`` of ``key/`` on a 404. A second row, "boto3 HEAD only", shows
-the cheaper file-only answer for context; it has no target.
+``exists`` answers for files and folders, so "exists (miss)" times boto3 (and
+obstore) doing that same job: ``head_object``, then a one-key
+``list_objects_v2`` of ``key/`` on a 404. "exists (miss) vs HEAD only" holds
+the round-trip target: storeroom sends both requests at once, so a miss should
+cost about one HEAD (1.2x). "delete" removes an existing file (storeroom: HEAD,
+then DELETE, to report a miss) against boto3's DELETE alone (1.2x);
+"delete, missing_ok" is storeroom's ``delete(missing_ok=True)``, one DELETE.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import obstore as obs
 from _harness import (
     Check,
     Report,
@@ -42,13 +46,15 @@ from _harness import (
     machine_info,
     measure,
 )
+from _latency import delayed
 from _memprobe import _status_kib
 
 MiB = 1024 * 1024
 LIMIT = 1.15
 RSS_LIMIT = 32.0
 #: Cases shown for context only: their baseline does less than storeroom (no target).
-INFORMATIONAL = frozenset({"exists_miss_head"})
+#: Round-trip targets (issue 14 section 2): storeroom/raw at most this.
+ROUND_TRIP = {"exists_miss_head": 1.2, "delete": 1.2, "delete_missing_ok": 1.2}
 
 
 def _env() -> dict[str, str]:
@@ -111,6 +117,16 @@ class Fixture:
             use_listings_cache=False,
             skip_instance_cache=True,
         )
+        from obstore.store import S3Store
+
+        self.ob = S3Store(
+            self.bucket,
+            endpoint=env["ENDPOINT"],
+            access_key_id=env["KEY"],
+            secret_access_key=env["SECRET"],
+            region=env["REGION"],
+            client_options={"allow_http": True},
+        )
         self.data = os.urandom(MiB)
         self.put("data/hit.bin", b"x" * 100)
         self.put("data/read.bin", self.data)
@@ -136,6 +152,42 @@ def _same(f: Fixture, count: int) -> None:
     assert len(list(f.sr.list_files("list"))) == count
     assert len(list(f.rs.list_files("list"))) == count
     assert len(f.fs.ls(f"{b}/{k('list')}", detail=True)) == count
+    assert bytes(obs.get(f.ob, k("data/read.bin")).bytes()) == f.data
+    assert _ob_exists_same(f, k("data/hit.bin")) and not _ob_exists_same(f, k("data/miss.bin"))
+    assert _ob_exists_same(f, k("data")) and len(_ob_list(f)) == count
+
+
+def _ob_exists(f: Fixture, key: str) -> bool:
+    try:
+        obs.head(f.ob, key)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def _ob_exists_same(f: Fixture, key: str) -> bool:
+    """obstore doing storeroom's job: a file (HEAD), else a folder (a one-key listing)."""
+    if _ob_exists(f, key):
+        return True
+    return next(iter(obs.list(f.ob, key + "/", chunk_size=1)), None) is not None
+
+
+def _ob_list(f: Fixture) -> list[Any]:
+    return obs.list_with_delimiter(f.ob, f.key("list"))["objects"]
+
+
+def _doomed(f: Fixture, who: str, delete: Callable[[str], object]) -> Variant:
+    """A variant deleting ``number`` files made (untimed) before each sample."""
+    seq = iter(range(10**9))
+
+    def prepare(number: int) -> Callable[[], object]:
+        names = [f"del/{who}/{next(seq)}" for _ in range(number)]
+        for rel in names:
+            f.put(rel, b"d")
+        todo = iter(names)
+        return lambda: delete(next(todo))
+
+    return Variant(who, prepare)
 
 
 def _fixed(op: Callable[[], object]) -> Callable[[int], Callable[[], object]]:
@@ -170,6 +222,38 @@ def _boto_list(f: Fixture) -> list[tuple[str, int, Any]]:
     return out
 
 
+def _delete_cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
+    b, k = f.bucket, f.key
+    gone = k("del/never-there")
+    return [
+        (
+            "delete",
+            "delete (existing file)",
+            [
+                _doomed(f, "raw", lambda rel: f.boto.delete_object(Bucket=b, Key=k(rel))),
+                _doomed(f, "storeroom", lambda rel: f.sr.delete(rel)),
+                _doomed(f, "remote-store", lambda rel: f.rs.delete(rel)),
+                _doomed(f, "fsspec", lambda rel: f.fs.rm_file(f"{b}/{k(rel)}")),
+                _doomed(f, "obstore", lambda rel: obs.delete(f.ob, k(rel))),
+            ],
+            "target: within 1.2x of boto3 delete_object; storeroom reports a miss as "
+            "NotFound, so it sends a HEAD first (not concurrently: see spec S3-045)",
+        ),
+        (
+            "delete_missing_ok",
+            "delete, missing_ok=True",
+            [
+                Variant("raw", _fixed(lambda: f.boto.delete_object(Bucket=b, Key=gone))),
+                Variant(
+                    "storeroom", _fixed(lambda: f.sr.delete("del/never-there", missing_ok=True))
+                ),
+                Variant("obstore", _fixed(lambda: obs.delete(f.ob, gone))),
+            ],
+            "target: delete(missing_ok=True) is one DELETE, like boto3 delete_object",
+        ),
+    ]
+
+
 def cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
     b, k = f.bucket, f.key
     data = f.data
@@ -186,6 +270,7 @@ def cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
                 Variant("storeroom", _fixed(lambda: f.sr.read_bytes("data/read.bin"))),
                 Variant("remote-store", _fixed(lambda: f.rs.read_bytes("data/read.bin"))),
                 Variant("fsspec", _fixed(lambda: f.fs.cat_file(f"{b}/{read_key}"))),
+                Variant("obstore", _fixed(lambda: obs.get(f.ob, read_key).bytes())),
             ],
             "boto3 get_object().read(); s3fs cat_file",
         ),
@@ -202,6 +287,7 @@ def cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
                     "remote-store", _fixed(lambda: f.rs.write("w/rs.bin", data, overwrite=True))
                 ),
                 Variant("fsspec", _fixed(lambda: f.fs.pipe_file(f"{b}/{k('w/fs.bin')}", data))),
+                Variant("obstore", _fixed(lambda: obs.put(f.ob, k("w/ob.bin"), data))),
             ],
             "boto3 put_object; s3fs pipe_file",
         ),
@@ -213,6 +299,7 @@ def cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
                 Variant("storeroom", _fixed(lambda: f.sr.exists("data/hit.bin"))),
                 Variant("remote-store", _fixed(lambda: f.rs.exists("data/hit.bin"))),
                 Variant("fsspec", _fixed(lambda: f.fs.exists(f"{b}/{hit_key}"))),
+                Variant("obstore", _fixed(lambda: _ob_exists(f, hit_key))),
             ],
             "boto3 head_object",
         ),
@@ -224,19 +311,21 @@ def cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
                 Variant("storeroom", _fixed(lambda: f.sr.exists("data/miss.bin"))),
                 Variant("remote-store", _fixed(lambda: f.rs.exists("data/miss.bin"))),
                 Variant("fsspec", _fixed(lambda: f.fs.exists(f"{b}/{miss_key}"))),
+                Variant("obstore", _fixed(lambda: _ob_exists_same(f, miss_key))),
             ],
             "the target row: boto3 doing the same job as exists() (file or folder): "
             "head_object, then a one-key list_objects_v2 of key/ on a 404",
         ),
         (
             "exists_miss_head",
-            "exists (miss), boto3 HEAD only",
+            "exists (miss) vs HEAD only",
             [
                 Variant("raw", _fixed(lambda: _boto_exists(f, miss_key))),
                 Variant("storeroom", _fixed(lambda: f.sr.exists("data/miss.bin"))),
+                Variant("obstore", _fixed(lambda: _ob_exists(f, miss_key))),
             ],
-            "not a target: boto3 answers only 'is there a file' (one head_object); "
-            "storeroom's exists() also finds folders, which costs a second request on a miss",
+            "round-trip target (1.2x): boto3 answers only 'is there a file' (one "
+            "head_object); storeroom also finds folders, its HEAD and listing sent at once",
         ),
         (
             "list_files",
@@ -246,9 +335,11 @@ def cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
                 Variant("storeroom", _fixed(lambda: list(f.sr.list_files("list")))),
                 Variant("remote-store", _fixed(lambda: list(f.rs.list_files("list")))),
                 Variant("fsspec", _fixed(lambda: f.fs.ls(f"{b}/{k('list')}", detail=True))),
+                Variant("obstore", _fixed(lambda: _ob_list(f))),
             ],
             "boto3 list_objects_v2 paginator with Delimiter",
         ),
+        *_delete_cases(f),
     ]
 
 
@@ -326,18 +417,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stream-mib", type=int, default=256)
     parser.add_argument("--only", nargs="*", help="run only these case ids")
     parser.add_argument("--no-stream", action="store_true", help="skip the streaming RSS probe")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="add this one-way delay (see _latency)"
+    )
     parser.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.probe:
         _probe(args.probe[0], args.probe[1], int(args.probe[2]))
         return 0
     env = _env()
+    if args.latency_ms:
+        with delayed(env["ENDPOINT"], args.latency_ms) as url:
+            return _main({**env, "ENDPOINT": url}, args)
+    return _main(env, args)
+
+
+def _main(env: dict[str, str], args: argparse.Namespace) -> int:
     rounds = args.rounds or (9 if args.quick else 31)
     fixture = Fixture(env, args.list_count)
     _same(fixture, args.list_count)
     report = Report(
         machine=machine_info(os.getcwd()),
-        settings={"mode": "quick" if args.quick else "full", "rounds": rounds, "server": "moto"},
+        settings={
+            "mode": "quick" if args.quick else "full",
+            "rounds": rounds,
+            "server": "moto",
+            "latency_ms": args.latency_ms,
+        },
     )
     overhead = loop_overhead_ns()
     for case_id, label, variants, note in cases(fixture):
@@ -345,15 +451,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         number = calibrate_number(variants, 30_000_000 if not args.quick else 10_000_000, cap=20)
         results = measure(variants, rounds=rounds, number=number, overhead_ns=overhead)
-        limit = None if case_id in INFORMATIONAL else LIMIT
+        limit = ROUND_TRIP.get(case_id, LIMIT)
         case = TimingCase(case_id, label, results, limit=limit, note=note)
         report.timings.append(case)
-        if limit is None:
-            continue
         ratio = case.ratio("storeroom")
         report.checks.append(
             Check(
-                f"{label}: storeroom/boto3", ratio, LIMIT, "x", ratio is not None and ratio <= LIMIT
+                f"{label}: storeroom/boto3", ratio, limit, "x", ratio is not None and ratio <= limit
             )
         )
     for m in [] if args.no_stream else streaming(fixture.bucket, args.stream_mib):

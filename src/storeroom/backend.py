@@ -133,6 +133,17 @@ class Backend(abc.ABC):
         except NotFound:
             return self.is_folder(key)
 
+    def discard(self, key: str) -> None:
+        """Delete the file at ``key`` if there is one (``delete(missing_ok=True)``).
+
+        Backends whose delete pays an extra request to report a miss override
+        this to skip it.
+        """
+        try:
+            self.delete(key)
+        except NotFound:
+            pass
+
     def is_folder(self, key: str) -> bool:
         """True when ``key`` is a folder (for flat backends: a non-empty prefix)."""
         if not key:
@@ -272,6 +283,7 @@ class BackendProtocol(Protocol):
         atomic: bool = False,
     ) -> WriteResult: ...
     def delete(self, key: str) -> None: ...
+    def discard(self, key: str) -> None: ...
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]: ...
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]: ...
     def exists(self, key: str) -> bool: ...
@@ -317,6 +329,13 @@ class Forwarding(Backend):
 
     def delete(self, key: str) -> None:
         self.inner.delete(key)
+
+    def discard(self, key: str) -> None:
+        """The inner ``discard`` when this layer keeps ``delete`` as is; else through ``delete``."""
+        if type(self).delete is Forwarding.delete:
+            self.inner.discard(key)
+        else:
+            Backend.discard(self, key)
 
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
         """The inner bulk delete when it is native; else the loop over this layer's ``delete``.

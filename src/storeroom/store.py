@@ -252,7 +252,10 @@ class Store(StoreCore):
         self._gate("delete", path)
         key = self._file_key(path)
         try:
-            self._backend.delete(key)
+            if missing_ok:  # no existence check: one request where a miss costs one more
+                self._backend.discard(key)
+            else:
+                self._backend.delete(key)
         except NotFound as exc:
             if not missing_ok:
                 raise self._fail(exc, "delete", key)

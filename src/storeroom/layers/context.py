@@ -125,6 +125,12 @@ class ContextLayer(Layer):
         except BaseException as exc:
             self._fail(exc, "delete", key)
 
+    def discard(self, key: str) -> None:
+        try:
+            self.inner.discard(key)
+        except BaseException as exc:
+            self._fail(exc, "delete", key)
+
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
         if not self.native_delete_many:
             return super().delete_many(keys)

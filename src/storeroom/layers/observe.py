@@ -364,6 +364,9 @@ class ObserveLayer(Layer):
     def delete(self, key: str) -> None:
         self._observe("delete", key, self.inner.delete, key)
 
+    def discard(self, key: str) -> None:
+        self._observe("delete", key, self.inner.discard, key)
+
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
         """One ``delete_many`` event for a native bulk delete (else one ``delete`` per key)."""
         if not self.native_delete_many:

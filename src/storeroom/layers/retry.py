@@ -272,6 +272,9 @@ class RetryLayer(Layer):
     def delete(self, key: str) -> None:
         self._call(self.inner.delete, key)
 
+    def discard(self, key: str) -> None:
+        self._call(self.inner.discard, key)  # a repeated DELETE is harmless
+
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
         """A native bulk delete re-sends only the keys whose error is retryable.
 

@@ -360,6 +360,16 @@ class AzureBackend(Backend):
         except AzureError as exc:
             raise self._err(exc, key, "delete") from exc
 
+    def discard(self, key: str) -> None:
+        """One Delete Blob; a missing blob is skipped without building a storeroom error."""
+        if self.hns:
+            return super().discard(key)
+        try:
+            self._blob(key).delete_blob()
+        except AzureError as exc:
+            if error_code(exc) != "BlobNotFound":
+                raise self._err(exc, key, "delete") from exc
+
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
         """Entries under ``prefix``, one listing page at a time (a page is sorted here)."""
         if self.hns:

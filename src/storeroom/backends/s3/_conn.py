@@ -137,15 +137,24 @@ def _on_helper_thread(fn: Callable[[], T]) -> T:
     return result
 
 
+async def _settle(client: Any) -> None:
+    """Cancel the requests left running on this loop (an ``exists`` listing), close ``client``."""
+    strays = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in strays:
+        task.cancel()
+    await asyncio.gather(*strays, return_exceptions=True)
+    await client.close()
+
+
 def _shut(loop: asyncio.AbstractEventLoop, client: Any, pid: int) -> None:
     """Close ``client``'s HTTP sessions on its idle ``loop``, then the loop (best effort)."""
     if pid != os.getpid() or loop.is_closed() or loop.is_running():
         return
     try:
         if asyncio._get_running_loop() is None:
-            loop.run_until_complete(_timed(client.close(), 5))
+            loop.run_until_complete(_timed(_settle(client), 5))
         else:
-            _on_helper_thread(lambda: loop.run_until_complete(_timed(client.close(), 5)))
+            _on_helper_thread(lambda: loop.run_until_complete(_timed(_settle(client), 5)))
     except BaseException:  # the connection may be gone already
         pass
     try:

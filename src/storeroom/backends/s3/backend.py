@@ -19,7 +19,7 @@ new attempt can succeed, for the retry layer to act on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from heapq import merge
 from typing import Any, BinaryIO, ClassVar
 
@@ -27,7 +27,7 @@ import botocore.exceptions as bx  # type: ignore[import-untyped]
 
 from storeroom._mask import mask_url
 from storeroom.backend import Backend, Entry, Source, derive_folders, rel_key
-from storeroom.backends.s3 import _bulk
+from storeroom.backends.s3 import _bulk, _paired
 from storeroom.backends.s3._core import S3Core, etag, status
 from storeroom.backends.s3._engine import DataPath
 from storeroom.backends.s3._transfer import RELAY_MAX, Upload, fetch_small
@@ -143,12 +143,10 @@ class S3Backend(Backend):
         return self._info(key, head)
 
     def exists(self, key: str) -> bool:
-        """A file (one HEAD) or, when that misses, a non-empty prefix (one LIST)."""
+        """A file (HEAD) or a non-empty prefix (one-key LIST), both sent at once (``_paired``)."""
         if not key:
             return True
-        if self._head(key, "exists") is not None:
-            return True
-        return self._has_children(key, "exists")
+        return self._both("exists", key, _paired.exists)
 
     def is_folder(self, key: str) -> bool:
         """True for the root and for any prefix ``key/`` holding at least one object."""
@@ -183,10 +181,27 @@ class S3Backend(Backend):
         return self._data.write(key, src, overwrite, metadata)
 
     def delete(self, key: str) -> None:
-        """HEAD (S3 deletes missing keys silently, the contract wants ``NotFound``), DELETE."""
+        """HEAD, then DELETE: S3 deletes a missing key silently, the HEAD tells a miss.
+
+        Not sent together: S3 may serve the DELETE first, and the HEAD would then
+        report an existing file as missing (spec S3-045). ``discard`` skips the HEAD.
+        """
         if self._head(key, "delete") is None:
             raise NotFound("file not found", path=key, backend=_NAME, operation="delete")
         self._call("delete", key, "delete_object", Key=key)
+
+    def discard(self, key: str) -> None:
+        """One DELETE and no existence check: S3 deletes a missing key silently."""
+        self._call("delete", key, "delete_object", Key=key)
+
+    def _both(
+        self, op: str, key: str, probe: Callable[[Any, str, str], Coroutine[Any, Any, bool]]
+    ) -> bool:
+        """Run the two-request ``probe`` on a lane; failures mapped as ``op`` on ``key``."""
+        try:
+            return self._conn.run(lambda client: probe(client, self.bucket, key))
+        except Exception as exc:
+            raise self._fail(exc, key, op) from exc
 
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
         """Quiet ``DeleteObjects`` of up to 1,000 keys per request (see ``_bulk``)."""

@@ -142,6 +142,15 @@ class DeleteSuite:
         store.delete("missing.bin", missing_ok=True)
         store.delete("no/such/dir/missing.bin", missing_ok=True)
 
+    # spec: STORE-018, PERF-033
+    def test_delete_missing_ok_deletes_an_existing_file(self, store: Store) -> None:
+        store.write("d/here.bin", b"h")
+        store.write("d/stay.bin", b"s")
+        store.delete("d/here.bin", missing_ok=True)
+        assert not store.exists("d/here.bin")
+        assert store.read_bytes("d/stay.bin") == b"s"
+        store.delete("d/here.bin", missing_ok=True)
+
     # spec: BACKEND-016, EXT-009
     @requires(C.READ, C.LIST)
     def test_delete_many_reports_each_key(self, store: Store) -> None:
