@@ -198,6 +198,25 @@ def test_error_table_ignores_message_text() -> None:
     assert classify(a)[0] is not None and classify(a)[0][0] is NotFound
 
 
+def test_timestamps_parse_like_botocore() -> None:
+    """S3-030: listings' ISO 8601 times parse without dateutil, to the same instant."""
+    from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
+
+    from storeroom.backends.s3._conn import _session, _timestamp
+
+    for text in (
+        "2026-12-03T07:14:09.000Z",
+        "2026-12-03T07:14:09.123456Z",
+        "2026-02-28T23:59:59Z",
+        "Wed, 03 Dec 2026 07:14:09 GMT",  # an HTTP date (HEAD): botocore's parser
+        "1764746049",
+    ):
+        ours, theirs = _timestamp(text), DEFAULT_TIMESTAMP_PARSER(text)
+        assert ours == theirs and ours.utcoffset() == theirs.utcoffset()
+    factory = _session(None).get_component("response_parser_factory")
+    assert factory.create_parser("rest-xml")._timestamp_parser is _timestamp
+
+
 # -- behaviour on the shared server -------------------------------------------------
 
 

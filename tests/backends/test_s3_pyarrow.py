@@ -24,7 +24,12 @@ import pytest
 from services_support import service_env
 from storeroom import Capability, Registry, RegistryConfig, Store
 from storeroom.backends._requirements import missing_requirements
-from storeroom.backends.s3._arrow_engine import FIRST_BLOCK, arrow_options
+from storeroom.backends.s3._arrow_engine import (
+    FIRST_BLOCK,
+    MAX_BLOCK,
+    ArrowRangeStream,
+    arrow_options,
+)
 from storeroom.backends.s3.backend import S3Backend
 from storeroom.backends.s3.config import S3Options, S3PyArrowOptions
 from storeroom.backends.s3.errors import classify, map_error
@@ -274,6 +279,34 @@ def test_reads_are_lazy_ranged_and_complete() -> None:
 
 # spec: S3-055
 @needs_server
+def test_sequential_reads_take_few_large_gets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3-055: 1 MiB reads of 50 MiB take 5 GETs; read_bytes and read_range take one."""
+    sizes: list[int] = []
+    fetch = ArrowRangeStream._fetch
+
+    def counting(self: ArrowRangeStream, size: int) -> Any:
+        sizes.append(size)
+        return fetch(self, size)
+
+    monkeypatch.setattr(ArrowRangeStream, "_fetch", counting)
+    store = _store()
+    data = os.urandom(50 * MiB + 5)
+    store.write("seq.bin", data, overwrite=True)
+    with store.read("seq.bin") as stream:
+        chunks = []
+        while chunk := stream.read(MiB):
+            chunks.append(chunk)
+    assert b"".join(chunks) == data
+    assert MiB * 24 == MAX_BLOCK
+    assert sizes == [MiB, 4 * MiB, 16 * MiB, 24 * MiB, 5 * MiB + 5]  # at most one block held
+    sizes.clear()
+    assert store.read_bytes("seq.bin") == data
+    assert store.read_range("seq.bin", 3, 40 * MiB) == data[3 : 40 * MiB]
+    assert sizes == [len(data), 40 * MiB - 3]  # the caller holds it all: one GET each
+
+
+# spec: S3-055
+@needs_server
 def test_a_file_changed_mid_stream_is_an_error_not_a_mix() -> None:
     """S3-055: ranged GETs are separate snapshots; a change under the stream is reported."""
     store = _store()
@@ -288,7 +321,7 @@ def test_a_file_changed_mid_stream_is_an_error_not_a_mix() -> None:
                 stream.read()
         assert info.value.retryable and info.value.path == _key(store, "c.bin")
     store.write("c.bin", old, overwrite=True)
-    assert store.read_bytes("c.bin") == old  # unchanged: no error, one extra HEAD
+    assert store.read_bytes("c.bin") == old  # unchanged: no error (one GET, no extra HEAD)
 
 
 # spec: S3-053, S3-011

@@ -25,12 +25,15 @@ from storeroom.backends.s3.config import S3Options
 from storeroom.config.secret import reveal
 from storeroom.errors import BackendUnavailable, ConfigError
 
-__all__ = ["FIRST_BLOCK", "MAX_BLOCK", "ArrowEngine", "arrow_options"]
+__all__ = ["FIRST_BLOCK", "GROWTH", "MAX_BLOCK", "ArrowEngine", "arrow_options"]
 
 MiB = 1024 * 1024
-#: A stream's first ranged GET; each next one doubles, up to ``MAX_BLOCK``.
+#: A stream's first ranged GET; each next one is ``GROWTH`` times larger, up to ``MAX_BLOCK``.
+#: Arrow has no streamed GET, so every block is a request: few large ones, one held at a
+#: time (a stream's memory stays near ``MAX_BLOCK``, under the 32 MiB target of S3-059).
 FIRST_BLOCK = 1 * MiB
-MAX_BLOCK = 16 * MiB
+GROWTH = 4
+MAX_BLOCK = 24 * MiB
 #: Bytes handed to Arrow per ``write`` call of a streamed upload.
 WRITE_CHUNK = 8 * MiB
 
@@ -236,8 +239,10 @@ class ArrowRangeStream(io.RawIOBase):
     """Forward-only raw stream of ``[start, stop)`` of an Arrow input file.
 
     Reads come from blocks fetched with one ranged GET each, starting at
-    ``FIRST_BLOCK`` and doubling up to ``MAX_BLOCK``: a short read costs a
-    small request, a long sequential read few large ones. One block is held.
+    ``FIRST_BLOCK`` and growing ``GROWTH``-fold up to ``MAX_BLOCK``: a short
+    read costs a small request, a long sequential read few large ones. One
+    block is held. ``readall`` (``read_bytes``, ``read_range``) fetches the
+    rest in one GET, since its caller holds all of it anyway.
     Every GET is its own snapshot, so a stream of several GETs asks
     ``unchanged()`` (one HEAD comparing the ETag seen at open) when it reaches
     its end; a changed or shortened file is a retryable ``BackendUnavailable``
@@ -295,21 +300,21 @@ class ArrowRangeStream(io.RawIOBase):
                 out[: len(data)] = data
                 return len(data)
             self._buf = self._fetch(min(max(self._block, len(out)), left))
-            self._block = min(self._block * 2, MAX_BLOCK)
+            self._block = min(self._block * GROWTH, MAX_BLOCK)
         n = min(len(out), len(self._buf))
         out[:n] = self._buf[:n]
         self._buf = self._buf[n:]
         return n
 
     def readall(self) -> bytes:
-        """The rest of the range, in ``MAX_BLOCK`` requests."""
+        """The rest of the range: what is held, then one GET for the remainder."""
         if self.closed:
             raise ValueError("I/O operation on closed file")
-        chunks = [self._buf.tobytes()]
-        self._buf = memoryview(b"")
-        while self._pos < self._stop:
-            chunks.append(self._fetch(min(MAX_BLOCK, self._stop - self._pos)).tobytes())
-        return b"".join(chunks)
+        held, self._buf = self._buf, memoryview(b"")
+        if self._pos >= self._stop:
+            return held.tobytes()
+        rest = self._fetch(self._stop - self._pos)
+        return b"".join((held, rest)) if len(held) else rest.tobytes()
 
     def close(self) -> None:
         if not self.closed:

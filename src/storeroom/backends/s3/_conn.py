@@ -23,6 +23,7 @@ forgets the inherited lanes (never touching them) and builds fresh ones.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import threading
 import weakref
@@ -83,11 +84,29 @@ _LOADER: list[Any] = []  # botocore's data loader: API models only, no credentia
 _LOADER_LOCK = threading.Lock()
 
 
+def _timestamp(value: Any) -> Any:
+    """An S3 timestamp: ISO 8601 (listings) by the standard library, else botocore's parser.
+
+    botocore parses every timestamp with dateutil, about 0.1 ms each: a third
+    of the client's time for a listing of 1,000 objects. HTTP dates (HEAD) and
+    anything unusual still go through botocore's own parser.
+    """
+    if isinstance(value, str) and value.endswith("Z") and "T" in value:
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    import botocore.parsers  # type: ignore[import-untyped]
+
+    return botocore.parsers.DEFAULT_TIMESTAMP_PARSER(value)
+
+
 def _session(profile: str | None) -> Any:
     """A new aiobotocore session sharing one data loader per process.
 
     Only the parsed API models are shared (loading them costs hundreds of
     milliseconds per client); credentials are resolved by each session anew.
+    Its responses parse timestamps with ``_timestamp``.
     """
     import aiobotocore.session  # type: ignore[import-untyped]
     import botocore.loaders  # type: ignore[import-untyped]
@@ -98,6 +117,9 @@ def _session(profile: str | None) -> Any:
         loader = _LOADER[0]
     session = aiobotocore.session.AioSession(profile=profile)
     session.register_component("data_loader", loader)
+    session.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=_timestamp
+    )
     return session
 
 

@@ -1,7 +1,8 @@
 """fsspec file objects over a Store: ranged, block-cached reads; streamed atomic writes.
 
 Reads fetch blocks through ``Store.read_range`` (so the store's cache and retry
-layers apply) behind fsspec's read-ahead cache. Writes stream to a writer
+layers apply) behind fsspec's read-ahead cache; long reads fetch and hold
+spans (``_spans``) instead. Writes stream to a writer
 thread running ``Store.write_atomic`` over a bounded queue; the file appears
 under its name only when ``close()`` succeeds (spec FSSPEC-010..014).
 """
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 from fsspec.spec import AbstractBufferedFile  # type: ignore[import-untyped]
 
 from storeroom.capabilities import Capability
+from storeroom.ext.fsspec._spans import Spans
 from storeroom.store import Store
 
 __all__ = ["StoreroomFile", "open_writer"]
@@ -144,7 +146,7 @@ class StoreroomFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec is un
     ) -> None:
         self._store_obj, self._rel = store, rel
         self._writer: Writer | None = None
-        self._ahead: tuple[int, int, bytes] | None = None  # (start, end, bytes) read ahead
+        self._spans = Spans()
         super().__init__(fs, path, mode=mode, size=size, **kwargs)
         if details is not None:
             self.details = details
@@ -159,37 +161,59 @@ class StoreroomFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec is un
             return self._store_obj.read_bytes(self._rel)
         return self._store_obj.read_range(self._rel, start, min(end, self.size))
 
+    def _take(self, length: int | None) -> memoryview | None:
+        """The next ``length`` bytes as a view of a held span, fetching one for a long read.
+
+        ``None`` when the read is short and no span holds it: the block cache serves it.
+        """
+        if self.mode != "rb" or self.closed:
+            return None
+        remaining = max(self.size - self.loc, 0)
+        want = remaining if length is None or length < 0 else min(length, remaining)
+        view = self._spans.get(self.loc, want)
+        if view is None and want >= _DIRECT:
+            view = self._spans.fetch(self.loc, want, self.size, self._fetch_range)
+        if view is not None:
+            self.loc += len(view)
+        return view
+
     def read(self, length: int = -1) -> bytes:
         """Long reads bypass the block cache and read ahead as far as they asked.
 
         A read of ``_DIRECT`` bytes or more fetches twice its length (to the end
-        of the file when little would be left) in one ranged read, and keeps
-        that buffer for the reads that follow: pyarrow reads a file as a few
-        long column-chunk runs, and each request to an object store has a fixed
-        cost (spec FSSPEC-010).
+        of the file when little would be left, and never into bytes already
+        held) in one ranged read, and keeps that span for the reads that
+        follow: pyarrow reads a file as a few long column-chunk runs, in any
+        order, and each request to an object store has a fixed cost (spec
+        FSSPEC-010).
         """
-        if self.mode == "rb" and not self.closed:
-            remaining = self.size - self.loc
-            want = remaining if length is None or length < 0 else min(length, remaining)
-            ahead = self._ahead
-            if ahead is not None and ahead[0] <= self.loc <= ahead[1] - want:
-                off = self.loc - ahead[0]
-                data = ahead[2][off : off + want]
-                self.loc += want
-                return data
-            if want >= _DIRECT:
-                end = min(self.size, self.loc + 2 * want)
-                if self.size - end < want // 2:
-                    end = self.size
-                buf = self._fetch_range(self.loc, end)
-                self._ahead = (self.loc, self.loc + len(buf), buf) if len(buf) > want else None
-                data = buf[:want] if len(buf) > want else buf
-                self.loc += len(data)
-                return data
-        return bytes(super().read(length))
+        view = self._take(length)
+        if view is None:
+            return bytes(super().read(length))
+        whole = view.obj
+        if isinstance(whole, bytes) and len(view) == len(whole):
+            return whole  # the span is exactly this read: no copy
+        return view.tobytes()
+
+    def read_buffer(self, nbytes: int = -1) -> memoryview | bytes:
+        """Like ``read``, but a long read is a read-only view of the fetched bytes (no copy).
+
+        ``pyarrow.PythonFile`` (used by pandas and pyarrow for fsspec files)
+        calls this instead of ``read`` when it exists.
+        """
+        view = self._take(nbytes)
+        return bytes(super().read(nbytes)) if view is None else view
+
+    def readinto(self, b: Any) -> int:
+        out = memoryview(b).cast("B")
+        view = self._take(len(out))
+        if view is None:
+            return int(super().readinto(b))
+        out[: len(view)] = view
+        return len(view)
 
     def close(self) -> None:
-        self._ahead = None
+        self._spans.clear()
         super().close()
 
     # -- write ------------------------------------------------------------------------
