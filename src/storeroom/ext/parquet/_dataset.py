@@ -42,7 +42,7 @@ __all__ = ["MANIFEST", "PARTS", "SUCCESS", "ParquetDatasetStore"]
 MANIFEST = "manifest.json"
 SUCCESS = "_SUCCESS"
 PARTS = "_parts"
-_READ_ATTEMPTS = 3
+_READ_ATTEMPTS = 8  # a busy writer can replace the dataset several times during one read
 
 
 def _new_version() -> str:
