@@ -398,6 +398,7 @@ class Store(StoreCore):
             last_modified=info.modified_at,
             digest=info.digest,
             metadata=dict(info.metadata or {}),
+            source="sidecar",
         )
 
     def get_folder_info(self, path: str = "", *, max_depth: int | None = None) -> FolderInfo:
