@@ -127,7 +127,7 @@ def test_messages_name_what_remote_store_names() -> None:
 
 @pytest.mark.parametrize("backend", ["memory", "local", "sql-sqlite", "s3", "azure", "sftp"])
 def test_backend_list_files_and_check_health(backend: str, tmp_path: Path) -> None:
-    # spec: COMPAT-206
+    # spec: COMPAT-206, BACKEND-018
     registry = registry_on(backend, tmp_path)
     store = registry.get_store("s")
     for name in ("d/a.txt", "d/s/b.txt", "d/s/t/c.txt"):
@@ -162,6 +162,10 @@ def test_unwrap_returns_the_sdk_objects(tmp_path: Path) -> None:
     engine = registry_on("sql-sqlite", tmp_path).get_backend("b").unwrap(sa.Engine)
     with engine.connect() as conn:
         assert conn.execute(sa.text("select 1")).scalar() == 1
+    s3_store = registry_on("s3", tmp_path).get_store("s")
+    assert isinstance(s3_store.unwrap(s3fs.S3FileSystem), s3fs.S3FileSystem)  # through layers
+    with pytest.raises(InvalidArgument, match="nor among its SDK objects"):
+        s3_store.unwrap(sa.Engine)
     azure = registry_on("azure", tmp_path).get_backend("b")
     container = azure.unwrap(ContainerClient)
     assert container.exists()
