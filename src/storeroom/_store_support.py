@@ -55,7 +55,7 @@ def store_capabilities(backend: Backend) -> CapabilitySet:
 def check_depth(max_depth: int | None) -> None:
     """``max_depth`` is ``None`` or an ``int >= 0``."""
     if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 0):
-        raise InvalidArgument(f"max_depth must be a non-negative integer, got {max_depth!r}")
+        raise InvalidArgument(f"max_depth must be >= 0 (or None for no limit), got {max_depth!r}")
 
 
 def check_metadata(metadata: Mapping[str, str], path: str) -> None:

@@ -44,6 +44,7 @@ Entry = FileInfo | FolderEntry
 #: What ``write`` accepts: whole content, or a readable binary stream.
 Source = bytes | BinaryIO
 B = TypeVar("B", bound="Backend")
+T = TypeVar("T")
 
 COPY_CHUNK = 1024 * 1024
 
@@ -229,6 +230,40 @@ class Backend(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the backend may be used again and reconnects lazily."""
 
+    # -- remote-store's backend methods, thin over the primitives ---------------
+
+    def check_health(self) -> None:
+        """remote-store's name for ``ping``: raises when the backend cannot be reached."""
+        self.ping()
+
+    def list_files(
+        self, path: str, *, recursive: bool = False, max_depth: int | None = None
+    ) -> Iterator[FileInfo]:
+        """Files under folder ``path`` from ``list``; ``max_depth`` bounds a recursive listing."""
+        from storeroom._store_support import check_depth, filter_files  # (imports this module)
+
+        check_depth(max_depth)
+        depth = max_depth if recursive else None
+        base_depth = path.count("/") + 1 if path else 0
+        return filter_files(self.list(path, recursive=recursive), depth, base_depth, None)
+
+    def unwrap(self, type_hint: type[T]) -> T:
+        """The backend's own SDK object of type ``type_hint`` (an s3fs file system, ...)."""
+        for handle in self._native_handles():
+            if isinstance(handle, type_hint):
+                return handle
+        raise CapabilityNotSupported(
+            f"the {self.type_name} backend has no native object of type {type_hint.__name__}",
+            capability="unwrap",
+            backend=self.type_name,
+            operation="unwrap",
+            hint="see the backend's page for the SDK objects unwrap() returns",
+        )
+
+    def _native_handles(self) -> Iterator[object]:
+        """The SDK objects ``unwrap`` may return, cheapest first (none by default)."""
+        return iter(())
+
     # -- helpers for subclasses ----------------------------------------------
 
     def describe(self) -> Mapping[str, object]:
@@ -372,6 +407,9 @@ class Forwarding(Backend):
 
     def describe(self) -> Mapping[str, object]:
         return self.inner.describe()
+
+    def _native_handles(self) -> Iterator[object]:
+        return self.inner._native_handles()
 
     def close(self) -> None:
         self.inner.close()

@@ -1,7 +1,9 @@
 """Immutable result models: file and folder entries, write results, digests.
 
-All are frozen dataclasses, equal by value and hashed by ``path``. Paths in
-models handed to users are store-relative ``RemotePath`` values.
+All are frozen dataclasses hashed by ``path``. Listing entries (``FileInfo``,
+``FolderEntry``, ``FolderInfo``) are equal when their paths are (one entry per
+path, as in remote-store); ``WriteResult`` and ``ContentDigest`` compare every
+field. Paths in models handed to users are store-relative ``RemotePath`` values.
 Backends build many of these while listing, so each hot model has a
 ``_fast`` constructor that skips the frozen ``__init__`` (same result, about
 a fraction of the cost).
@@ -14,7 +16,8 @@ import re
 import typing
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Literal
 
 from storeroom.path import RemotePath
 
@@ -31,6 +34,17 @@ __all__ = [
 _HEX = re.compile(r"[0-9a-f]+")
 _new = object.__new__
 _str_new = str.__new__  # RemotePath._trusted without the method call
+#: The ``extra`` of entries built by ``_fast``: shared, so read-only.
+_NO_EXTRA: Mapping[str, object] = MappingProxyType({})
+#: Where a ``WriteResult``'s optional fields came from (remote-store's values).
+WriteSource = Literal["native", "basic", "sidecar"]
+
+
+def _same_path(self: Any, other: object) -> Any:
+    """Entry equality (a bool, or NotImplemented): same type and path, an entry is its path."""
+    if not isinstance(other, type(self)):
+        return NotImplemented
+    return bool(self.path == other.path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +59,9 @@ class ContentDigest:
         value = self.value.strip().lower()
         if not algorithm:
             raise ValueError("ContentDigest.algorithm must not be empty")
-        if not value or not _HEX.fullmatch(value):
+        if not value:
+            raise ValueError("ContentDigest.value must not be empty: pass the hex digest")
+        if not _HEX.fullmatch(value):
             raise ValueError(f"ContentDigest.value must be hexadecimal, got {self.value!r}")
         object.__setattr__(self, "algorithm", algorithm)
         object.__setattr__(self, "value", value)
@@ -54,9 +70,12 @@ class ContentDigest:
         return f"{self.algorithm}:{self.value}"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class FileInfo:
-    """A file: its path, name, size in bytes and modification time (UTC)."""
+    """A file: its path, name, size in bytes and modification time (UTC).
+
+    ``extra`` holds backend-specific facts (empty unless a backend fills it).
+    """
 
     path: RemotePath
     name: str
@@ -66,6 +85,9 @@ class FileInfo:
     content_type: str | None = None
     metadata: Mapping[str, str] | None = None
     digest: ContentDigest | None = None
+    extra: Mapping[str, object] = dataclasses.field(default_factory=dict)
+
+    __eq__ = _same_path
 
     def __hash__(self) -> int:
         return hash(self.path)
@@ -94,6 +116,7 @@ class FileInfo:
         d["content_type"] = content_type
         d["metadata"] = metadata
         d["digest"] = digest
+        d["extra"] = _NO_EXTRA
         return obj
 
     def _rebase(self, path: str) -> FileInfo:
@@ -104,12 +127,14 @@ class FileInfo:
         return obj
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class FolderEntry:
     """A folder seen in a listing."""
 
     path: RemotePath
     name: str
+
+    __eq__ = _same_path
 
     def __hash__(self) -> int:
         return hash(self.path)
@@ -124,7 +149,7 @@ class FolderEntry:
         return FolderEntry._fast(path, self.name)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class FolderInfo:
     """Aggregate facts about a folder's files (recursive up to ``max_depth``)."""
 
@@ -132,6 +157,14 @@ class FolderInfo:
     file_count: int
     total_size: int
     modified_at: datetime | None = None
+    extra: Mapping[str, object] = dataclasses.field(default_factory=dict)
+
+    __eq__ = _same_path
+
+    @property
+    def name(self) -> str:
+        """The folder's name: the last part of ``path`` ("" for the root)."""
+        return self.path.name
 
     def __hash__(self) -> int:
         return hash(self.path)
@@ -139,7 +172,13 @@ class FolderInfo:
 
 @dataclasses.dataclass(frozen=True)
 class WriteResult:
-    """What a write produced. Optional fields are filled when the backend knows them."""
+    """What a write produced. Optional fields are filled when the backend knows them.
+
+    ``source`` says where they came from: ``"native"`` (the backend's write
+    response), ``"basic"`` (only ``path`` and ``size`` are known) or ``"sidecar"``
+    (``Store.head``); left out, it is derived from the fields given. ``metadata``
+    is ``None`` when the write stored none.
+    """
 
     path: RemotePath
     size: int
@@ -147,7 +186,19 @@ class WriteResult:
     version_id: str | None = None
     last_modified: datetime | None = None
     digest: ContentDigest | None = None
-    metadata: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    metadata: Mapping[str, str] | None = None
+    source: WriteSource = None  # type: ignore[assignment]  # derived in __post_init__
+
+    def __post_init__(self) -> None:
+        if self.metadata is not None and not self.metadata:
+            object.__setattr__(self, "metadata", None)
+        if self.source is None:
+            native = self.etag or self.version_id or self.last_modified
+            object.__setattr__(self, "source", "native" if native else "basic")
+        elif self.source not in ("native", "basic", "sidecar"):
+            raise ValueError(
+                f"WriteResult.source must be 'native', 'basic' or 'sidecar', got {self.source!r}"
+            )
 
     def __hash__(self) -> int:
         return hash(self.path)

@@ -146,11 +146,16 @@ class RemotePath(str):
     ROOT: ClassVar[RemotePath]
 
     def __new__(cls, raw: object = "") -> RemotePath:
-        return str.__new__(cls, normalize(raw))
+        key = normalize(raw)
+        if not key and cls is RemotePath:
+            return RemotePath.ROOT  # the root is one object: ``RemotePath("") is ROOT``
+        return str.__new__(cls, key)
 
     @classmethod
     def _trusted(cls, key: str) -> RemotePath:
         """Wrap an already-normalised key without re-validating it."""
+        if not key and cls is RemotePath:
+            return RemotePath.ROOT
         return str.__new__(cls, key)
 
     @property
@@ -210,4 +215,4 @@ class RemotePath(str):
         return (RemotePath._trusted, (str(self),))
 
 
-RemotePath.ROOT = RemotePath._trusted("")
+RemotePath.ROOT = str.__new__(RemotePath, "")

@@ -21,7 +21,7 @@ from storeroom._store_core import MAX_OFFSET, StoreCore, StoreStream
 from storeroom._store_support import GATES, check_depth
 from storeroom.backend import Backend
 from storeroom.capabilities import Capability
-from storeroom.errors import InvalidArgument, InvalidPath, NotFound
+from storeroom.errors import CapabilityNotSupported, InvalidArgument, InvalidPath, NotFound
 from storeroom.models import FileInfo, FolderEntry, FolderInfo, ResolutionPlan, WriteResult
 from storeroom.path import RemotePath, join_key, normalize
 
@@ -401,6 +401,7 @@ class Store(StoreCore):
             last_modified=info.modified_at,
             digest=info.digest,
             metadata=dict(info.metadata or {}),
+            source="sidecar",
         )
 
     def get_folder_info(self, path: str = "", *, max_depth: int | None = None) -> FolderInfo:
@@ -485,14 +486,20 @@ class Store(StoreCore):
             self._given.close()
 
     def unwrap(self, kind: type[T]) -> T:
-        """The first backend or layer of type ``kind`` in this Store's stack."""
+        """The first backend or layer of type ``kind`` in this Store's stack, else the
+        backend's SDK object of that type (``Backend.unwrap``, remote-store's meaning)."""
         current: Any = self._given
         while current is not None:
             if isinstance(current, kind):
                 return current
             current = getattr(current, "inner", None)
+        native = getattr(self._given, "unwrap", None)
+        if native is not None:
+            with contextlib.suppress(CapabilityNotSupported):
+                handle: T = native(kind)
+                return handle
         raise InvalidArgument(
-            f"no {kind.__name__} in this store's backend stack",
+            f"no {kind.__name__} in this store's backend stack nor among its SDK objects",
             backend=self._type,
         )
 

@@ -481,6 +481,12 @@ class AzureBackend(Backend):
                 ops = self._hns_ops
         return ops
 
+    def _native_handles(self) -> Iterator[object]:
+        """For ``unwrap``: container, service, then Data Lake file system client."""
+        yield self._container()
+        yield self._service()
+        yield self._hns()._fs
+
     # -- housekeeping ----------------------------------------------------------------
 
     def ping(self) -> None:

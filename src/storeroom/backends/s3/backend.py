@@ -371,6 +371,12 @@ class S3Backend(Backend):
         if self._data.arrow is not None:
             self._data.arrow.close()
 
+    def _native_handles(self) -> Iterator[object]:
+        """For ``unwrap``: the s3fs file system, then the pyarrow one (``pyarrow`` engine)."""
+        yield self._conn.fs
+        if self._data.arrow is not None:
+            yield self._data.arrow.fs()
+
     def unwrap_s3fs(self) -> Any:
         """The underlying ``s3fs.S3FileSystem`` (for what storeroom does not cover)."""
         return self._conn.fs

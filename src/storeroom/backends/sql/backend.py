@@ -298,6 +298,10 @@ class SQLBlobBackend(Writes, Backend):
 
     # -- the rest -------------------------------------------------------------------
 
+    def _native_handles(self) -> Iterator[object]:
+        """For ``unwrap``: the SQLAlchemy engine."""
+        yield self._engine
+
     def ping(self) -> None:
         """One ``SELECT 1`` round trip (after creating the tables if needed)."""
         self._run("", "ping", lambda c: c.exec_driver_sql("SELECT 1").scalar(), write=False)

@@ -45,7 +45,10 @@ def _where(context: dg.InputContext | dg.OutputContext) -> str:
 
 def _annotation(context: dg.InputContext) -> str | None:
     """The table kind the input asks for (also inside ``dict[str, T]``), if any."""
-    tp = context.dagster_type.typing_type
+    try:
+        tp = context.dagster_type.typing_type
+    except dg.DagsterInvariantViolationError:  # a context built without a type
+        return None
     if typing.get_origin(tp) in (dict, Mapping):
         args = typing.get_args(tp)
         tp = args[1] if len(args) == 2 else None

@@ -131,7 +131,7 @@ class MetadataSuite:
         info = store.get_file_info("m.bin")
         assert info.metadata is not None
         assert USER_META.items() <= dict(info.metadata).items()
-        assert USER_META.items() <= dict(store.head("m.bin").metadata).items()
+        assert USER_META.items() <= dict(store.head("m.bin").metadata or {}).items()
         store.write("m.bin", b"m2", overwrite=True, metadata={"owner": "bob"})
         replaced = dict(store.get_file_info("m.bin").metadata or {})
         assert replaced.get("owner") == "bob"
