@@ -1,9 +1,7 @@
 """Immutable result models: file and folder entries, write results, digests.
 
-All are frozen dataclasses hashed by ``path``. Listing entries (``FileInfo``,
-``FolderEntry``, ``FolderInfo``) are equal when their paths are (one entry per
-path, as in remote-store); ``WriteResult`` and ``ContentDigest`` compare every
-field. Paths in models handed to users are store-relative ``RemotePath`` values.
+All are frozen dataclasses, equal by value and hashed by ``path``. Paths in
+models handed to users are store-relative ``RemotePath`` values.
 Backends build many of these while listing, so each hot model has a
 ``_fast`` constructor that skips the frozen ``__init__`` (same result, about
 a fraction of the cost).
@@ -40,13 +38,6 @@ _NO_EXTRA: Mapping[str, object] = MappingProxyType({})
 WriteSource = Literal["native", "basic", "sidecar"]
 
 
-def _same_path(self: Any, other: object) -> Any:
-    """Entry equality (a bool, or NotImplemented): same type and path, an entry is its path."""
-    if not isinstance(other, type(self)):
-        return NotImplemented
-    return bool(self.path == other.path)
-
-
 @dataclasses.dataclass(frozen=True)
 class ContentDigest:
     """A content hash: lower-case ``algorithm`` name and lower-case hex ``value``."""
@@ -70,7 +61,7 @@ class ContentDigest:
         return f"{self.algorithm}:{self.value}"
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True)
 class FileInfo:
     """A file: its path, name, size in bytes and modification time (UTC).
 
@@ -86,8 +77,6 @@ class FileInfo:
     metadata: Mapping[str, str] | None = None
     digest: ContentDigest | None = None
     extra: Mapping[str, object] = dataclasses.field(default_factory=dict)
-
-    __eq__ = _same_path
 
     def __hash__(self) -> int:
         return hash(self.path)
@@ -127,14 +116,12 @@ class FileInfo:
         return obj
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True)
 class FolderEntry:
     """A folder seen in a listing."""
 
     path: RemotePath
     name: str
-
-    __eq__ = _same_path
 
     def __hash__(self) -> int:
         return hash(self.path)
@@ -149,7 +136,7 @@ class FolderEntry:
         return FolderEntry._fast(path, self.name)
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True)
 class FolderInfo:
     """Aggregate facts about a folder's files (recursive up to ``max_depth``)."""
 
@@ -158,8 +145,6 @@ class FolderInfo:
     total_size: int
     modified_at: datetime | None = None
     extra: Mapping[str, object] = dataclasses.field(default_factory=dict)
-
-    __eq__ = _same_path
 
     @property
     def name(self) -> str:
@@ -220,7 +205,8 @@ class WriteResult:
         d["version_id"] = None
         d["last_modified"] = last_modified
         d["digest"] = None
-        d["metadata"] = metadata
+        d["metadata"] = metadata or None  # as __post_init__: nothing stored is None
+        d["source"] = "native" if etag is not None or last_modified is not None else "basic"
         return obj
 
     def _rebase(self, path: str) -> WriteResult:

@@ -45,14 +45,16 @@ def test_entries_take_and_keep_extra() -> None:
         entry.extra["x"] = 1  # type: ignore[index]  # shared empty mapping stays empty
 
 
-def test_entries_are_equal_by_path_and_hash_by_path() -> None:
-    # spec: COMPAT-201
+def test_entries_compare_by_value_and_hash_by_path() -> None:
+    # spec: COMPAT-201, MODEL-001
     a = FileInfo(RemotePath("d/a"), "a", 1, WHEN)
     b = FileInfo(RemotePath("d/a"), "a", 99, None, etag="e")
-    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert a != b and hash(a) == hash(b) and len({a, b}) == 2
+    assert a == FileInfo(RemotePath("d/a"), "a", 1, WHEN) and a.path == b.path
     assert a != FileInfo(RemotePath("d/b"), "b", 1, WHEN)
-    assert FolderEntry(RemotePath("d"), "d") == FolderEntry(RemotePath("d"), "other")
-    assert FolderInfo(RemotePath("d"), 1, 10) == FolderInfo(RemotePath("d"), 9, 99)
+    assert FolderEntry(RemotePath("d"), "d") != FolderEntry(RemotePath("d"), "other")
+    assert FolderInfo(RemotePath("d"), 1, 10) != FolderInfo(RemotePath("d"), 9, 99)
+    assert FolderInfo(RemotePath("d"), 1, 10) == FolderInfo(RemotePath("d"), 1, 10)
     assert FolderEntry(RemotePath("d"), "d") != FolderInfo(RemotePath("d"), 0, 0)
     assert a != "d/a"
     written = WriteResult(RemotePath("d/a"), 1)
