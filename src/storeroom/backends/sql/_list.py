@@ -34,7 +34,7 @@ from typing import Any
 from storeroom.backend import Entry
 from storeroom.backends.sql._sql import EMPTY, Prepared, Statements, bounds, meta
 from storeroom.backends.sql.errors import BACKEND
-from storeroom.models import FileInfo, FolderEntry, _new, _str_new
+from storeroom.models import _NO_EXTRA, FileInfo, FolderEntry, _new, _str_new
 from storeroom.path import RemotePath, listable
 
 __all__ = ["PAGE", "entries"]
@@ -143,6 +143,7 @@ def _pages(
             d["content_type"] = None
             d["metadata"] = meta(md) if md else empty
             d["digest"] = None
+            d["extra"] = _NO_EXTRA
             add(info)
         yield out
         if not full:
