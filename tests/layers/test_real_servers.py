@@ -100,6 +100,32 @@ def _services(*args: str) -> None:
     )
 
 
+def _refill(client: Any, buckets: list[str]) -> None:
+    """Recreate the buckets, then check each is really there (for up to 10 s).
+
+    A moto that is still shutting down can answer the first create calls; the
+    check makes the restored state the one the writes will see.
+    """
+    deadline = time.monotonic() + 10
+    pending = list(buckets)
+    while pending:
+        for name in pending:
+            try:
+                client.create_bucket(Bucket=name)
+            except client.exceptions.BucketAlreadyOwnedByYou:
+                pass
+        time.sleep(0.2)
+        missing = []
+        for name in pending:
+            try:
+                client.head_bucket(Bucket=name)
+            except Exception:
+                missing.append(name)
+        pending = missing
+        if pending and time.monotonic() > deadline:
+            raise AssertionError(f"buckets not restored after the restart: {pending}")
+
+
 def _restart(down_for: float, restoring: threading.Event, errors: list[BaseException]) -> None:
     """Stop the shared server, wait, start it again and recreate every bucket it had."""
     assert ENV is not None
@@ -110,11 +136,7 @@ def _restart(down_for: float, restoring: threading.Event, errors: list[BaseExcep
         _services("down", "s3")
         time.sleep(down_for)
         _services("up", "s3")
-        for name in buckets:
-            try:
-                client.create_bucket(Bucket=name)
-            except client.exceptions.BucketAlreadyOwnedByYou:
-                pass
+        _refill(client, buckets)
     except BaseException as exc:
         errors.append(exc)
     finally:
