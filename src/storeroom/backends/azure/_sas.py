@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from azure.core.exceptions import AzureError
@@ -22,7 +23,7 @@ from storeroom.backends.azure.config import AzureOptions
 from storeroom.backends.azure.errors import BACKEND, map_azure_error
 from storeroom.capabilities import Capability
 from storeroom.config.secret import reveal
-from storeroom.errors import CapabilityNotSupported
+from storeroom.errors import CapabilityNotSupported, ConfigError
 
 __all__ = ["Signer", "can_sign"]
 
@@ -64,9 +65,22 @@ class Signer:
         self._key_expiry: dt.datetime | None = None
 
     def url(
-        self, svc: BlobServiceClient, container: str, key: str, expires: int, method: str
+        self,
+        service: Callable[[], BlobServiceClient],
+        container: str,
+        key: str,
+        expires: int,
+        method: str,
     ) -> str:
         """The blob URL of ``key`` with a SAS allowing ``method`` for ``expires`` seconds."""
+        try:
+            svc = service()
+        except ValueError as exc:  # the SDK takes a token credential only over HTTPS
+            raise ConfigError(
+                f"azure: cannot build the client to sign with: {exc}",
+                key="account_url",
+                hint="use an https:// account_url with a token credential",
+            ) from exc
         now = dt.datetime.now(dt.UTC)
         expiry = now + dt.timedelta(seconds=expires)
         cred = svc.credential
@@ -110,5 +124,11 @@ class Signer:
                 found = svc.get_user_delegation_key(now - _SKEW, until)
             except AzureError as exc:
                 raise map_azure_error(exc, key, operation="signed_url") from exc
+            except ValueError as exc:  # the SDK sends a token only over HTTPS
+                raise ConfigError(
+                    f"azure: cannot ask for a user delegation key: {exc}",
+                    key="account_url",
+                    hint="use an https:// account_url with a token credential",
+                ) from exc
             self._key, self._key_expiry = found, until
             return found

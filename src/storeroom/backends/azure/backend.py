@@ -510,7 +510,7 @@ class AzureBackend(Backend):
 
     def signed_url(self, key: str, expires: int, method: str) -> str:
         """A blob SAS URL: account-key signed, or user delegation with a token credential."""
-        return self._signer.url(self._service(), self.options.container, key, expires, method)
+        return self._signer.url(self._service, self.options.container, key, expires, method)
 
     def describe(self) -> Mapping[str, object]:
         return {"container": self.options.container, "endpoint": self._endpoint(), "hns": self.hns}
