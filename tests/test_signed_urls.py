@@ -230,3 +230,23 @@ def test_layers_keep_pickling_with_the_new_primitive() -> None:
     copy = pickle.loads(pickle.dumps(store))
     with pytest.raises(CapabilityNotSupported):
         copy.url("a.txt")
+
+
+def test_async_backends_forward_signed_url_both_ways() -> None:
+    # spec: SIGN-007
+    from storeroom.aio.adapters import AsyncBackendSyncAdapter, SyncBackendAdapter
+
+    backend = Signing()
+    bridged = AsyncBackendSyncAdapter(SyncBackendAdapter(backend))
+    try:
+        assert Capability.SIGNED_URL in bridged.capabilities
+        assert SIGNATURE in Store(bridged, "r").url("a.txt", expires=9)
+    finally:
+        bridged.close()
+    assert backend.calls == [("r/a.txt", 9, "GET")]
+    plain = AsyncBackendSyncAdapter(SyncBackendAdapter(MemoryBackend()))
+    try:
+        with pytest.raises(CapabilityNotSupported):
+            plain.signed_url("a.txt", 9, "GET")
+    finally:
+        plain.close()
