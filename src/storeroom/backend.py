@@ -227,6 +227,16 @@ class Backend(abc.ABC):
         """The backend's own name for ``key`` (a filesystem path, URL, ...)."""
         return key
 
+    def signed_url(self, key: str, expires: int, method: str) -> str:
+        """A URL granting ``method`` ("GET"/"PUT") on file ``key`` for ``expires`` seconds.
+
+        Only SIGNED_URL backends implement it (spec SIGN-*); the arguments come
+        validated from ``Store.url``. This default refuses.
+        """
+        raise unsupported(Capability.SIGNED_URL, self.type_name, "signed_url").with_context(
+            path=key
+        )
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the backend may be used again and reconnects lazily."""
 
@@ -328,6 +338,7 @@ class BackendProtocol(Protocol):
     def remove_folder(self, key: str, *, recursive: bool = False) -> None: ...
     def ping(self) -> None: ...
     def native_path(self, key: str) -> str: ...
+    def signed_url(self, key: str, expires: int, method: str) -> str: ...
     def close(self) -> None: ...
 
 
@@ -404,6 +415,9 @@ class Forwarding(Backend):
 
     def native_path(self, key: str) -> str:
         return self.inner.native_path(key)
+
+    def signed_url(self, key: str, expires: int, method: str) -> str:
+        return self.inner.signed_url(key, expires, method)
 
     def describe(self) -> Mapping[str, object]:
         return self.inner.describe()

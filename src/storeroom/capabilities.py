@@ -34,6 +34,9 @@ class Capability(enum.StrEnum):
     ATOMIC_MOVE = "atomic_move"
     USER_METADATA = "user_metadata"
     WRITE_RESULT_NATIVE = "write_result_native"
+    # Features: not in ALL_GATES (most backends lack them); the one Store method
+    # that needs each checks it before any I/O.
+    SIGNED_URL = "signed_url"  # store.url(): presigned / SAS URLs (spec SIGN-*)
 
     def __str__(self) -> str:
         return self.value

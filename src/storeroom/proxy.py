@@ -46,6 +46,7 @@ FORWARDED = (
     "ping",
     "unwrap",
     "supports",
+    "url",
 )
 
 

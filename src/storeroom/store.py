@@ -12,11 +12,12 @@ from __future__ import annotations
 import codecs
 import contextlib
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-from storeroom import _store_list, _store_write
+from storeroom import _signed, _store_list, _store_write
 from storeroom._rangeio import open_seekable
+from storeroom._signed import DEFAULT_EXPIRES
 from storeroom._store_core import MAX_OFFSET, StoreCore, StoreStream
 from storeroom._store_support import GATES, check_depth
 from storeroom.backend import Backend
@@ -472,6 +473,15 @@ class Store(StoreCore):
             backend=self._type,
             hint=f"native paths of this store start with {root!r}",
         )
+
+    def url(
+        self, path: str, *, expires: int | timedelta = DEFAULT_EXPIRES, method: str = "GET"
+    ) -> str:
+        """A signed URL to download (``GET``) or upload (``PUT``) ``path`` without credentials.
+
+        ``expires``: seconds or a ``timedelta``, at most 7 days (spec SIGN-*).
+        """
+        return _signed.signed_url(self, path, expires, method)
 
     def ping(self) -> None:
         """Check the backend answers; raises ``BackendUnavailable`` when not."""

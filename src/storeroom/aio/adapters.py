@@ -130,6 +130,9 @@ class SyncBackendAdapter(AsyncBackend):
     async def ping(self) -> None:
         await self._call(self.backend.ping)
 
+    async def signed_url(self, key: str, expires: int, method: str) -> str:
+        return await self._call(self.backend.signed_url, key, expires, method)
+
     def native_path(self, key: str) -> str:
         return self.backend.native_path(key)
 
@@ -278,6 +281,13 @@ class AsyncBackendSyncAdapter(Backend):
             self._submit(self.async_backend.ping())  # type: ignore[attr-defined]
             return
         super().ping()
+
+    def signed_url(self, key: str, expires: int, method: str) -> str:
+        if self.async_backend.defines("signed_url"):
+            coro = self.async_backend.signed_url(key, expires, method)  # type: ignore[attr-defined]
+            url: str = self._submit(coro)
+            return url
+        return super().signed_url(key, expires, method)
 
     def native_path(self, key: str) -> str:
         return self.async_backend.native_path(key)

@@ -4,7 +4,7 @@ Five required primitives, the async twins of ``Backend``'s: ``stat``,
 ``read`` (an async iterator of chunks, the twin of ``open_read``), ``write``,
 ``delete`` and ``list``. A subclass may also define any of the optional
 coroutines ``exists``, ``is_folder``, ``copy``, ``move``, ``remove_folder``,
-``delete_many`` and ``ping``; the ones it leaves out get ``Backend``'s generic
+``delete_many``, ``ping`` and ``signed_url``; the ones it leaves out get ``Backend``'s generic
 versions when it is used (``AsyncStore(backend)`` bridges it with
 ``AsyncBackendSyncAdapter``), so each generic lives in one place.
 """
@@ -24,7 +24,16 @@ __all__ = ["OPTIONAL", "AsyncBackend", "AsyncWritableContent"]
 AsyncWritableContent = bytes | AsyncIterator[bytes]
 
 #: Optional coroutines an AsyncBackend may define (else the sync generic is used).
-OPTIONAL = ("exists", "is_folder", "copy", "move", "remove_folder", "delete_many", "ping")
+OPTIONAL = (
+    "exists",
+    "is_folder",
+    "copy",
+    "move",
+    "remove_folder",
+    "delete_many",
+    "ping",
+    "signed_url",  # else CapabilityNotSupported (spec SIGN-007)
+)
 
 
 class AsyncBackend(abc.ABC):

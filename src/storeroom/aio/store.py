@@ -297,6 +297,7 @@ class AsyncStore:
     head = _call(Store.head)
     get_folder_info = _call(Store.get_folder_info)
     ping = _call(Store.ping)
+    url = _call(Store.url)  # a coroutine: signing may ask the service (Azure delegation key)
     close = _call(Store.close)
     aclose = _call(Store.close)  # remote-store's name
 

@@ -1,5 +1,5 @@
 """The ``storeroom`` command line: ``ls``, ``cat``, ``put``, ``get``, ``cp``, ``mv``,
-``rm``, ``info``, ``ping`` and ``config check|show`` over the stores of a config file.
+``rm``, ``info``, ``ping``, ``url`` and ``config check|show`` over the stores of a config file.
 
 Run ``storeroom --help`` for usage and the exit code table
 (``storeroom.cli.errors.EXIT_CODES``). Importing this package is cheap:

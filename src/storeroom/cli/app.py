@@ -27,6 +27,7 @@ _HANDLERS: dict[str, tuple[str, str]] = {
     "info": ("commands", "cmd_info"),
     "rm": ("commands", "cmd_rm"),
     "ping": ("commands", "cmd_ping"),
+    "url": ("url", "cmd_url"),
     "put": ("transfer", "cmd_put"),
     "get": ("transfer", "cmd_get"),
     "cp": ("transfer", "cmd_cp"),

@@ -36,6 +36,7 @@ def _epilog() -> str:
         "  storeroom cp -r data:reports backup:reports\n"
         "  storeroom sync --delete ./site data:site\n"
         "  storeroom --json info data:reports/report.csv\n"
+        "  storeroom url --expires 600 data:reports/report.csv\n"
     )
 
 
@@ -75,6 +76,7 @@ def _common(*, suppress: bool) -> CliParser:
 def build_parser() -> CliParser:
     """The full ``storeroom`` parser. Handlers are attached lazily by name."""
     from storeroom import __version__
+    from storeroom._signed import DEFAULT_EXPIRES, MAX_EXPIRES
 
     parser = CliParser(
         prog="storeroom",
@@ -151,6 +153,18 @@ def build_parser() -> CliParser:
 
     p = add("ping", "check that stores answer (all stores when none are named)")
     p.add_argument("stores", nargs="*", metavar="STORE")
+
+    p = add("url", "print a signed URL that downloads (or uploads) a file without credentials")
+    p.add_argument("target", metavar="STORE:path")
+    p.add_argument(
+        "--expires",
+        type=int,
+        default=DEFAULT_EXPIRES,
+        metavar="SECONDS",
+        help=f"lifetime of the URL in seconds, at most {MAX_EXPIRES} = 7 days "
+        f"(default {DEFAULT_EXPIRES})",
+    )
+    p.add_argument("--put", action="store_true", help="a URL for uploading (HTTP PUT) instead")
 
     p = add("config", "inspect the config file")
     csub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)

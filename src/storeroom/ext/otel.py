@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from storeroom._signed import masked
 from storeroom.backend import Backend, Entry, Source
 from storeroom.errors import StoreroomError
 from storeroom.layers._base import (
@@ -65,6 +66,7 @@ OPERATIONS = (
     "remove_folder",
     "list",
     "ping",
+    "signed_url",
 )
 
 _now = time.perf_counter_ns
@@ -337,6 +339,20 @@ class OtelLayer(Layer):
 
     def ping(self) -> None:
         self._traced("ping", "", self.inner.ping)
+
+    def signed_url(self, key: str, expires: int, method: str) -> str:
+        """A ``signed_url`` span with method and lifetime; with ``record_paths`` also
+        ``url.full`` with its signature masked (the URL is a credential, spec SIGN-041)."""
+        url, call, t0 = self._invoke("signed_url", key, self.inner.signed_url, key, expires, method)
+        if call is not None:
+            call.span.set_attributes(
+                {"http.request.method": method, "storeroom.url.expires_s": expires}
+            )
+            if self._paths:
+                call.span.set_attribute("url.full", masked(url))
+        self._end("signed_url", call, t0, None)
+        result: str = url
+        return result
 
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
         """The ``read`` span starts here and ends when the stream is closed."""

@@ -197,5 +197,11 @@ class ContextLayer(Layer):
         except BaseException as exc:
             self._fail(exc, "ping", "")
 
+    def signed_url(self, key: str, expires: int, method: str) -> str:
+        try:
+            return self.inner.signed_url(key, expires, method)
+        except BaseException as exc:
+            self._fail(exc, "signed_url", key)
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (ContextLayer, (self.inner,))

@@ -404,6 +404,11 @@ class ObserveLayer(Layer):
     def ping(self) -> None:
         self._observe("ping", "", self.inner.ping)
 
+    def signed_url(self, key: str, expires: int, method: str) -> str:
+        """A ``signed_url`` event: key, time and outcome only; the URL is never in it (SIGN-040)."""
+        url: str = self._observe("signed_url", key, self.inner.signed_url, key, expires, method)
+        return url
+
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
         t0 = time.perf_counter_ns()
         stream = self._observe("open_read", key, self.inner.open_read, key, start, end)

@@ -112,3 +112,9 @@ class ReadOnlyLayer(Layer):
 
     def remove_folder(self, key: str, *, recursive: bool = False) -> None:
         self._refuse(C.DELETE, "remove_folder", key)
+
+    def signed_url(self, key: str, expires: int, method: str) -> str:
+        """GET URLs pass; a PUT URL would let its holder write, so it is refused (SIGN-030)."""
+        if method.upper() != "GET":
+            self._refuse(C.WRITE, "signed_url", key)
+        return self.inner.signed_url(key, expires, method)

@@ -327,6 +327,9 @@ class RetryLayer(Layer):
     def ping(self) -> None:
         self._call(self.inner.ping)
 
+    def signed_url(self, key: str, expires: int, method: str) -> str:
+        return self._call(self.inner.signed_url, key, expires, method)
+
     def write(
         self,
         key: str,

@@ -42,6 +42,7 @@ from storeroom.backends.azure._blob import (
 )
 from storeroom.backends.azure._conn import make_client
 from storeroom.backends.azure._hns import HnsOps, is_folder_props
+from storeroom.backends.azure._sas import Signer, can_sign
 from storeroom.backends.azure.config import AzureOptions
 from storeroom.backends.azure.errors import BACKEND, error_code, map_azure_error
 from storeroom.capabilities import ALL_GATES, Capability
@@ -122,6 +123,9 @@ class AzureBackend(Backend):
         if hns:
             self.real_folders = True
             self.capabilities = _HNS_CAPS
+        self._signer = Signer()
+        if can_sign(opts):
+            self.capabilities = self.capabilities | {Capability.SIGNED_URL}
 
     # -- clients -----------------------------------------------------------------
 
@@ -503,6 +507,10 @@ class AzureBackend(Backend):
 
     def native_path(self, key: str) -> str:
         return f"{self._endpoint()}/{self.options.container}/{quote(key)}"
+
+    def signed_url(self, key: str, expires: int, method: str) -> str:
+        """A blob SAS URL: account-key signed, or user delegation with a token credential."""
+        return self._signer.url(self._service, self.options.container, key, expires, method)
 
     def describe(self) -> Mapping[str, object]:
         return {"container": self.options.container, "endpoint": self._endpoint(), "hns": self.hns}

@@ -22,6 +22,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO
 from urllib.parse import quote, urljoin, urlsplit
 
+from storeroom._mask import has_credentials
 from storeroom.backend import Backend, Entry, Source, unsupported
 from storeroom.backends.http._body import DRAIN_LIMIT, NET_ERRORS, Body, Opened
 from storeroom.backends.http._conn import Origin, Pool, make_ssl_context
@@ -125,6 +126,10 @@ class HTTPBackend(Backend):
                     "ca_bundle: cannot load the CA certificates from this file", key="ca_bundle"
                 ) from exc
         _LIVE.add(self)
+        # The plain URL is a "signed" GET URL only when it needs no credential (SIGN-070).
+        self._public = not self._own and not has_credentials(base)
+        if self._public:
+            self.capabilities = type(self).capabilities | {C.SIGNED_URL}
 
     # -- requests -------------------------------------------------------------------
 
@@ -364,6 +369,14 @@ class HTTPBackend(Backend):
     def native_path(self, key: str) -> str:
         """The URL of ``key``."""
         return f"{self._base}/{quote(key, safe='/')}"
+
+    def signed_url(self, key: str, expires: int, method: str) -> str:
+        """The plain URL of ``key`` for GET; it never expires (HTTP has nothing to sign with)."""
+        if method != "GET":
+            raise unsupported(C.WRITE, BACKEND, "signed_url").with_context(path=key)
+        if not self._public:
+            return super().signed_url(key, expires, method)
+        return self.native_path(key)
 
     def describe(self) -> Mapping[str, object]:
         return {"base_url": self._base}

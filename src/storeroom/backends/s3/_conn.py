@@ -58,6 +58,8 @@ def s3fs_kwargs(opts: S3Options) -> dict[str, Any]:
         "read_timeout": opts.read_timeout,
         "max_pool_connections": opts.max_pool_connections,
     }
+    if not opts.anon:  # s3fs sets UNSIGNED itself; explicit SigV4 keeps presigned URLs off SigV2
+        config["signature_version"] = "s3v4"
     client: dict[str, Any] = {}
     if opts.region_name:
         client["region_name"] = opts.region_name

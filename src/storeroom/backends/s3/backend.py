@@ -30,6 +30,7 @@ from storeroom.backend import Backend, Entry, Source, derive_folders, rel_key
 from storeroom.backends.s3 import _bulk, _paired
 from storeroom.backends.s3._core import S3Core, etag, status
 from storeroom.backends.s3._engine import DataPath
+from storeroom.backends.s3._presign import presign
 from storeroom.backends.s3._transfer import RELAY_MAX, Upload, fetch_small
 from storeroom.backends.s3.config import MAX_PART_SIZE, S3Options
 from storeroom.backends.s3.errors import BACKEND, map_error
@@ -80,7 +81,12 @@ class S3Backend(Backend):
     type_name = _NAME
     real_folders = False
     capabilities: frozenset[Capability] = ALL_GATES | frozenset(
-        {Capability.LAZY_READ, Capability.USER_METADATA, Capability.WRITE_RESULT_NATIVE}
+        {
+            Capability.LAZY_READ,
+            Capability.USER_METADATA,
+            Capability.WRITE_RESULT_NATIVE,
+            Capability.SIGNED_URL,
+        }
     )
     options_class: ClassVar[type[S3Options]] = S3Options
     native_delete_many = True
@@ -108,6 +114,8 @@ class S3Backend(Backend):
         self._data = DataPath(self._core)  # decides the engine of every read and write
         if opts.engine == "pyarrow":
             self.capabilities = type(self).capabilities - {Capability.WRITE_RESULT_NATIVE}
+        if opts.anon:  # no credentials, nothing to sign with (spec SIGN-050)
+            self.capabilities = self.capabilities - {Capability.SIGNED_URL}
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -356,6 +364,10 @@ class S3Backend(Backend):
 
     def native_path(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
+
+    def signed_url(self, key: str, expires: int, method: str) -> str:
+        """A SigV4 presigned ``get_object``/``put_object`` URL, signed locally (no request)."""
+        return presign(self._core, key, expires, method)
 
     def describe(self) -> Mapping[str, object]:
         facts: dict[str, object] = {"bucket": self.bucket, "engine": self.options.engine}
