@@ -68,12 +68,15 @@ class Target:
             return key[len(base) + 1 :]
         return None
 
-    def refuse(self, cap: Capability, op: str, path: str, where: str) -> StoreroomError:
+    def refuse(
+        self, cap: Capability, op: str, path: str, where: str, backend: str
+    ) -> StoreroomError:
         """``CapabilityNotSupported`` for ``op`` on ``path`` that this target cannot do."""
         from storeroom.layers.readonly import refusal
 
         err = refusal(self.backend, cap, op, path=path, store=None)
         err.message = f"{where} ({self.label}): {err.message}"
+        err.backend = backend
         err.args = (err.message,)
         return err
 
@@ -82,11 +85,18 @@ class Target:
 
 
 def rewrite(
-    exc: StoreroomError, target: Target, outer: Callable[[str | None], str], where: str
+    exc: StoreroomError,
+    target: Target,
+    outer: Callable[[str | None], str],
+    where: str,
+    backend: str,
 ) -> StoreroomError:
-    """``exc`` naming the caller's key (``outer`` maps ``target``'s keys back) and the target."""
+    """``exc`` naming the caller's key (``outer`` maps ``target``'s keys back), the
+    mount or tiers ``backend``, and in its message the target and its backend type."""
     exc.path = outer(target.rel(exc.path) if exc.path is not None else None)
-    note = f" (under {where} → {target.label})"
+    inner_type = exc.backend or target.backend.type_name
+    exc.backend = backend
+    note = f" (under {where} → {target.label}, a {inner_type} backend)"
     if not exc.message.endswith(note):
         exc.message += note
         exc.args = (exc.message,)

@@ -161,7 +161,7 @@ class MountBackend(Backend):
             )
         prefix, target = found
         if cap not in target.capabilities:
-            raise target.refuse(cap, op, key, self._names[prefix])
+            raise target.refuse(cap, op, key, self._names[prefix], _NAME)
         rel = key[len(prefix) + 1 :] if prefix else key
         return prefix, target, target.key(rel)
 
@@ -171,7 +171,7 @@ class MountBackend(Backend):
         def outer(rel: str | None) -> str:
             return key if rel is None else _join(prefix, rel)
 
-        return lambda exc: _rewrite(exc, target, outer, where)
+        return lambda exc: _rewrite(exc, target, outer, where, _NAME)
 
     def _call(self, key: str, prefix: str, target: Target, call: Callable[[], T]) -> T:
         try:
@@ -206,9 +206,9 @@ class MountBackend(Backend):
     ) -> WriteResult:
         prefix, target, inner = self._need(key, "write", C.WRITE)
         if metadata and C.USER_METADATA not in target.capabilities:
-            raise target.refuse(C.USER_METADATA, "write", key, self._names[prefix])
+            raise target.refuse(C.USER_METADATA, "write", key, self._names[prefix], _NAME)
         if atomic and C.ATOMIC_WRITE not in target.capabilities:
-            raise target.refuse(C.ATOMIC_WRITE, "write_atomic", key, self._names[prefix])
+            raise target.refuse(C.ATOMIC_WRITE, "write_atomic", key, self._names[prefix], _NAME)
         backend = target.backend
 
         def call() -> WriteResult:
@@ -234,7 +234,7 @@ class MountBackend(Backend):
                 rel = prefix[len(point) + 1 :] if point else prefix
                 streams.append(self._listing(point, target, target.key(rel), recursive, base))
             elif not below:
-                raise target.refuse(C.LIST, "list", prefix, self._names[point])
+                raise target.refuse(C.LIST, "list", prefix, self._names[point], _NAME)
         folders: set[str] = set()
         for point in below:
             rest = point[len(prefix) + 1 :] if prefix else point
@@ -309,7 +309,7 @@ class MountBackend(Backend):
         sp, st, skey = self._need(src, op, C.READ)
         dp, dt, dkey = self._need(dst, op, C.WRITE)
         if op == "move" and C.DELETE not in st.capabilities:
-            raise st.refuse(C.DELETE, op, src, self._names[sp])
+            raise st.refuse(C.DELETE, op, src, self._names[sp], _NAME)
         if st.backend is dt.backend and (C.MOVE if op == "move" else C.COPY) in st.capabilities:
             backend = st.backend
             if op == "move":

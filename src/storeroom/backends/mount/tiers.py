@@ -23,6 +23,7 @@ from storeroom.errors import (
     AlreadyExists,
     ConfigError,
     DirectoryNotEmpty,
+    InvalidPath,
     NotFound,
     StoreroomError,
 )
@@ -78,7 +79,7 @@ class TiersBackend(Backend):
     # -- helpers ----------------------------------------------------------------------
 
     def _fix(self, i: int, key: str) -> Callable[[StoreroomError], Any]:
-        return lambda exc: _rewrite(exc, self._tiers[i], lambda rel: key, f"tier {i}")
+        return lambda exc: _rewrite(exc, self._tiers[i], lambda rel: key, f"tier {i}", _NAME)
 
     def _call(self, i: int, key: str, call: Callable[[], T]) -> T:
         try:
@@ -97,21 +98,22 @@ class TiersBackend(Backend):
     def _top(self, key: str, op: str, cap: Capability) -> Target:
         top = self._tiers[0]
         if cap not in top.capabilities:
-            raise top.refuse(cap, op, key, "tier 0")
+            raise top.refuse(cap, op, key, "tier 0", _NAME)
         return top
+
+    def _found(self, key: str, *, start: int = 0) -> Iterator[tuple[int, Entry]]:
+        """(index, entry) of each tier (from ``start``) that has something at ``key``."""
+        for i in range(start, len(self._tiers)):
+            if C.METADATA not in self._tiers[i].capabilities:
+                continue
+            try:
+                yield i, self._on(i, key, lambda b, k: b.stat(k))
+            except NotFound:
+                continue
 
     def _holding(self, key: str, *, start: int = 0) -> Iterator[int]:
         """Indexes of the tiers (from ``start``) that have a file at ``key``."""
-        for i in range(start, len(self._tiers)):
-            tier = self._tiers[i]
-            if C.METADATA not in tier.capabilities:
-                continue
-            try:
-                entry = self._on(i, key, lambda b, k: b.stat(k))
-            except NotFound:
-                continue
-            if isinstance(entry, FileInfo):
-                yield i
+        return (i for i, entry in self._found(key, start=start) if isinstance(entry, FileInfo))
 
     # -- required primitives ------------------------------------------------------------
 
@@ -191,12 +193,15 @@ class TiersBackend(Backend):
 
     def delete(self, key: str) -> None:
         self._top(key, "delete", C.DELETE)
-        holding = list(self._holding(key))
+        found = list(self._found(key))
+        holding = [i for i, entry in found if isinstance(entry, FileInfo)]
         if not holding:
+            if found:
+                raise InvalidPath("expected a file, found a folder", path=key, backend=_NAME)
             raise NotFound("file not found in any tier", path=key, backend=_NAME)
         for i in holding:  # refuse before deleting anything (MOUNT-045)
             if C.DELETE not in self._tiers[i].capabilities:
-                raise self._tiers[i].refuse(C.DELETE, "delete", key, f"tier {i}")
+                raise self._tiers[i].refuse(C.DELETE, "delete", key, f"tier {i}", _NAME)
         for i in holding:
             self._on(i, key, lambda b, k: b.discard(k))
 
@@ -234,7 +239,7 @@ class TiersBackend(Backend):
         """Copy, then delete ``src`` from every tier: never atomic (MOUNT-046)."""
         for i in self._holding(src):
             if C.DELETE not in self._tiers[i].capabilities:
-                raise self._tiers[i].refuse(C.DELETE, "move", src, f"tier {i}")
+                raise self._tiers[i].refuse(C.DELETE, "move", src, f"tier {i}", _NAME)
         self.copy(src, dst, overwrite=overwrite)
         self.delete(src)
 
@@ -253,7 +258,7 @@ class TiersBackend(Backend):
             )
         for i in holding:
             if C.DELETE not in self._tiers[i].capabilities:
-                raise self._tiers[i].refuse(C.DELETE, "remove_folder", key, f"tier {i}")
+                raise self._tiers[i].refuse(C.DELETE, "remove_folder", key, f"tier {i}", _NAME)
         for i in holding:
             try:
                 self._on(i, key, lambda b, k: b.remove_folder(k, recursive=recursive))
