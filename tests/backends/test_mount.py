@@ -141,7 +141,9 @@ def test_cycles_are_refused_naming_the_key() -> None:
         other={"type": "tiers", "options": {"tiers": ["disk:", "all:sub"]}},
     )
     indirect["stores"]["via"] = {"backend": "other"}
-    with pytest.raises(ConfigError, match=r"cycle \((all → other → all|other → all → other)\)") as info:
+    with pytest.raises(
+        ConfigError, match=r"cycle \((all → other → all|other → all → other)\)"
+    ) as info:
         Registry(indirect)
     assert info.value.key in (
         'backends.all.options.mounts."x/"',
@@ -392,4 +394,3 @@ def test_cli_lists_and_copies_across_mounts(
     assert main(["--config", str(cfg), "ls", "-r", "all:"]) == 0
     out = capsys.readouterr().out
     assert "raw/x.csv" in out and "copy.csv" in out
-
