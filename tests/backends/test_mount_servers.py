@@ -107,3 +107,26 @@ def test_an_http_mount_reads_and_refuses_writes(tmp_path: Path) -> None:
             assert store.read_bytes("here.txt") == b"served"
     finally:
         http.seeder.remove(run)
+
+
+# spec: MOUNT-011, MOUNT-030
+def test_inline_credentials_never_show(tmp_path: Path) -> None:
+    targets = registered_targets()
+    if "s3" not in targets:
+        pytest.fail("no 's3' target: is the S3 test server running?")
+    secrets = targets["s3"].secrets
+    assert secrets
+    run = f"it-{uuid.uuid4().hex[:12]}"
+    mounts = {"": {"type": "memory"}, "lake/": _table("s3", tmp_path, run)}
+    config = {
+        "backends": {"all": {"type": "mount", "options": {"mounts": mounts}}},
+        "stores": {"all": {"backend": "all"}},
+    }
+    with Registry(config) as reg:
+        store = reg.get_store("all")
+        with pytest.raises(NotFound) as info:
+            store.read_bytes("lake/absent.bin")
+        shown = [repr(reg.config), repr(store), str(info.value), repr(info.value)]
+        shown.append(repr(store.resolve("lake/absent.bin")))
+        for secret in secrets:
+            assert all(secret not in text for text in shown)

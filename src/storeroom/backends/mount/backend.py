@@ -232,7 +232,9 @@ class MountBackend(Backend):
             point, target = found
             if C.LIST in target.capabilities:
                 rel = prefix[len(point) + 1 :] if point else prefix
-                streams.append(self._listing(point, target, target.key(rel), recursive, base))
+                streams.append(
+                    self._listing(point, target, target.key(rel), recursive, base, prefix)
+                )
             elif not below:
                 raise target.refuse(C.LIST, "list", prefix, self._names[point], _NAME)
         folders: set[str] = set()
@@ -244,7 +246,7 @@ class MountBackend(Backend):
                 folders.add(_join(prefix, "/".join(parts[:i])))
             target = self._points[point]
             if recursive and C.LIST in target.capabilities:
-                streams.append(self._listing(point, target, target.base, True, base))
+                streams.append(self._listing(point, target, target.base, True, base, point))
         if folders:
             streams.append(
                 iter(
@@ -259,11 +261,12 @@ class MountBackend(Backend):
         return merge_listings(streams)
 
     def _listing(
-        self, point: str, target: Target, inner: str, recursive: bool, base: str
+        self, point: str, target: Target, inner: str, recursive: bool, base: str, outer: str
     ) -> Iterator[Entry]:
-        """``target``'s entries under ``inner``, relative to ``base``, minus shadowed ones."""
+        """``target``'s entries under ``inner`` (the mount's ``outer``), relative to ``base``,
+        minus shadowed ones."""
         shadows = self._below[point]
-        fix = self._fix(point, target, inner)
+        fix = self._fix(point, target, outer)
         try:
             entries = target.backend.list(inner, recursive=recursive, base=target.base)
             for entry in entries:

@@ -79,7 +79,9 @@ class TiersBackend(Backend):
     # -- helpers ----------------------------------------------------------------------
 
     def _fix(self, i: int, key: str) -> Callable[[StoreroomError], Any]:
-        return lambda exc: _rewrite(exc, self._tiers[i], lambda rel: key, f"tier {i}", _NAME)
+        return lambda exc: _rewrite(
+            exc, self._tiers[i], lambda rel: key if rel is None else rel, f"tier {i}", _NAME
+        )
 
     def _call(self, i: int, key: str, call: Callable[[], T]) -> T:
         try:
