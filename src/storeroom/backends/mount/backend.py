@@ -264,16 +264,27 @@ class MountBackend(Backend):
         self, point: str, target: Target, inner: str, recursive: bool, base: str, outer: str
     ) -> Iterator[Entry]:
         """``target``'s entries under ``inner`` (the mount's ``outer``), relative to ``base``,
-        minus shadowed ones."""
-        shadows = self._below[point]
+        minus those shadowed by deeper mounts (MOUNT-002, MOUNT-031)."""
+        below = outer + "/" if outer else ""
+        shadows = tuple(s + "/" for s in self._below[point] if s.startswith(below))
+        if not point or base == point or base.startswith(point + "/"):
+            # ``base`` lies inside the mount: the target yields the right paths itself.
+            inner_base, above = target.key(base[len(point) + 1 :] if point else base), ""
+        else:
+            inner_base, above = target.base, rel_key(point, base)
         fix = self._fix(point, target, outer)
         try:
-            entries = target.backend.list(inner, recursive=recursive, base=target.base)
+            entries = target.backend.list(inner, recursive=recursive, base=inner_base)
+            if not shadows and not above:
+                yield from entries  # the common case: nothing to filter or rename
+                return
             for entry in entries:
-                full = _join(point, entry.path)
-                if shadows and any(full == s or full.startswith(s + "/") for s in shadows):
-                    continue
-                yield entry._rebase(rel_key(full, base))
+                path = f"{above}/{entry.path}" if above else entry.path
+                if shadows:
+                    full = _join(base, path) + "/"
+                    if any(full.startswith(s) for s in shadows):
+                        continue
+                yield entry._rebase(path) if above else entry
         except StoreroomError as exc:
             raise fix(exc) from exc.__cause__
 
