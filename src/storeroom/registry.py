@@ -87,6 +87,12 @@ class _BackendType:
         opts_cls = self.options_cls()
         parsed = _parse_options(opts_cls, options, where) if opts_cls is not None else None
         if self.factory is not None and self.backend_path is None:
+            if (
+                parsed is not None
+                and registry is not None
+                and hasattr(self.factory, "from_registry")
+            ):
+                return _checked(self.factory.from_registry(parsed, registry, where), self.name)
             if parsed is not None and hasattr(self.factory, "from_options"):
                 return _checked(self.factory.from_options(parsed), self.name)
             try:

@@ -394,3 +394,23 @@ def test_cli_lists_and_copies_across_mounts(
     assert main(["--config", str(cfg), "ls", "-r", "all:"]) == 0
     out = capsys.readouterr().out
     assert "raw/x.csv" in out and "copy.csv" in out
+
+
+# spec: MOUNT-015
+def test_a_registered_type_can_build_over_other_backends() -> None:
+    from storeroom import register_backend
+    from storeroom.backends.mount.config import MountOptions
+
+    class Mirror(MountBackend):
+        """A third-party type: the mount's options, built through the same hook."""
+
+    register_backend("test-mirror", Mirror, options_class=MountOptions, replace=True)
+    config = _config({"": "disk:"})
+    config["backends"]["m"] = {"type": "test-mirror", "options": {"mounts": {"": "lake:"}}}
+    config["stores"]["m"] = {"backend": "m"}
+    with Registry(config) as reg:
+        reg.get_store("m").write("f", b"via hook")
+        assert reg.get_store("lake").read_bytes("f") == b"via hook"
+    config["backends"]["m"]["options"]["mounts"] = {"": "ghost:"}
+    with pytest.raises(ConfigError, match="unknown backend 'ghost'"):
+        Registry(config)
