@@ -414,3 +414,18 @@ def test_a_registered_type_can_build_over_other_backends() -> None:
     config["backends"]["m"]["options"]["mounts"] = {"": "ghost:"}
     with pytest.raises(ConfigError, match="unknown backend 'ghost'"):
         Registry(config)
+
+
+# spec: MOUNT-040
+def test_mounts_and_tiers_compose() -> None:
+    config = _config(
+        {"": "disk:", "cached/": "layered:"},
+        layered={"type": "tiers", "options": {"tiers": ["disk:cache", "lake:"]}},
+    )
+    with Registry(config) as reg:
+        store, lake = reg.get_store("all"), reg.get_store("lake")
+        lake.write("model.bin", b"weights")
+        assert store.read_bytes("cached/model.bin") == b"weights"
+        store.write("cached/out.txt", b"result")
+        assert reg.get_store("disk").read_bytes("cache/out.txt") == b"result"
+        assert _paths(store.list_files("cached")) == ["cached/model.bin", "cached/out.txt"]
