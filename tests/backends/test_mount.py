@@ -429,3 +429,23 @@ def test_mounts_and_tiers_compose() -> None:
         store.write("cached/out.txt", b"result")
         assert reg.get_store("disk").read_bytes("cache/out.txt") == b"result"
         assert _paths(store.list_files("cached")) == ["cached/model.bin", "cached/out.txt"]
+
+
+# spec: MOUNT-031
+def test_merged_listings_stream() -> None:
+    class Counting(MemoryBackend):
+        seen = 0
+
+        def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Any:
+            for entry in super().list(prefix, recursive=recursive, base=base):
+                Counting.seen += 1
+                yield entry
+
+    root = Counting()
+    store = Store(MountBackend({"": root, "m": MemoryBackend()}))
+    for i in range(500):
+        Store(root).write(f"f{i:04d}", b"")
+    Counting.seen = 0
+    first = next(iter(store.list_files(recursive=True)))
+    assert str(first.path) == "f0000"
+    assert Counting.seen <= 3  # one entry pulled per source, not the whole listing

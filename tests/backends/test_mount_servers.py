@@ -105,6 +105,11 @@ def test_an_http_mount_reads_and_refuses_writes(tmp_path: Path) -> None:
             assert not store.exists("here.txt")
             store.copy("web/hello.txt", "here.txt")  # reading from HTTP is fine
             assert store.read_bytes("here.txt") == b"served"
+            # spec: MOUNT-022
+            assert [str(e.path) for e in store.iter_children()] == ["here.txt", "local.txt", "web"]
+            with pytest.raises(CapabilityNotSupported) as listed:
+                list(store.list_files("web"))
+            assert listed.value.path == "web" and listed.value.capability == "list"
     finally:
         http.seeder.remove(run)
 
