@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storeroom import Registry, Store
 from storeroom.backends import MemoryBackend, TiersBackend
@@ -160,3 +162,57 @@ def test_tiers_in_code() -> None:
     assert Store(fast).read_bytes("f") == b"slow"
     with pytest.raises(ConfigError, match="empty"):
         Registry({"backends": {"t": {"type": "tiers", "options": {"tiers": []}}}, "stores": {}})
+
+
+_NAMES = ["a", "b", "d/c", "d/e"]
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["write", "overwrite", "delete", "move", "copy", "read"]),
+        st.sampled_from(_NAMES),
+        st.sampled_from(_NAMES),
+        st.binary(max_size=4),
+    ),
+    max_size=12,
+)
+
+
+# spec: MOUNT-041, MOUNT-042, MOUNT-043, MOUNT-045, MOUNT-046
+@settings(max_examples=60, deadline=None)
+@given(below=st.dictionaries(st.sampled_from(_NAMES), st.binary(max_size=4)), ops=_OPS)
+def test_tiers_behave_like_one_store_over_the_merged_files(
+    below: dict[str, bytes], ops: list[tuple[str, str, str, bytes]]
+) -> None:
+    fast, slow = MemoryBackend(), MemoryBackend()
+    for path, data in below.items():
+        Store(slow).write(path, data)
+    store = Store(TiersBackend([fast, slow], promote=True))
+    model = dict(below)
+    for op, path, other, data in ops:
+        if op in ("write", "overwrite"):
+            if op == "write" and path in model:
+                with pytest.raises(AlreadyExists):
+                    store.write(path, data)
+            else:
+                store.write(path, data, overwrite=True)
+                model[path] = data
+        elif op == "delete":
+            if path in model:
+                store.delete(path)
+                del model[path]
+            else:
+                with pytest.raises(NotFound):
+                    store.delete(path)
+        elif op in ("move", "copy"):
+            if path not in model:
+                with pytest.raises(NotFound):
+                    getattr(store, op)(path, other, overwrite=True)
+                continue
+            getattr(store, op)(path, other, overwrite=True)
+            model[other] = model[path]
+            if op == "move" and other != path:
+                del model[path]
+        elif path in model:
+            assert store.read_bytes(path) == model[path]
+        assert _paths(store.list_files(recursive=True)) == sorted(model)
+    for path, data in model.items():
+        assert store.read_bytes(path) == data
