@@ -81,10 +81,18 @@ class _BackendType:
             ) from exc
         return loaded
 
-    def build(self, options: Mapping[str, Any], where: str) -> Backend:
+    def build(
+        self, options: Mapping[str, Any], where: str, registry: Registry | None = None
+    ) -> Backend:
         opts_cls = self.options_cls()
         parsed = _parse_options(opts_cls, options, where) if opts_cls is not None else None
         if self.factory is not None and self.backend_path is None:
+            if (
+                parsed is not None
+                and registry is not None
+                and hasattr(self.factory, "from_registry")
+            ):
+                return _checked(self.factory.from_registry(parsed, registry, where), self.name)
             if parsed is not None and hasattr(self.factory, "from_options"):
                 return _checked(self.factory.from_options(parsed), self.name)
             try:
@@ -101,6 +109,9 @@ class _BackendType:
             except ImportError as exc:
                 info = BuiltinBackend(self.name, "", "", "", extra=self.extra)
                 raise missing_extra(info, exc, where) from None
+        if registry is not None and hasattr(cls, "from_registry"):
+            # A backend over other backends (mount, tiers) resolves its references here.
+            return _checked(cls.from_registry(parsed, registry, where), self.name)
         return _checked(cls.from_options(parsed), self.name)
 
 
@@ -353,14 +364,26 @@ def validate_config(config: RegistryConfig) -> None:
         raise
 
 
+def parsed_options(cfg: BackendConfig, where: str) -> BackendOptions | None:
+    """``cfg``'s options parsed by its type's options class (``None`` without one)."""
+    opts_cls = _backend_type(cfg.type, f"{where.removesuffix('.options')}.type").options_cls()
+    return None if opts_cls is None else _parse_options(opts_cls, cfg.options, where)
+
+
+def check_backend_config(
+    config: RegistryConfig, backend: BackendConfig, where: str, name: str = ""
+) -> None:
+    """The no-I/O checks of one backend table: type, options, references, layers."""
+    parsed = parsed_options(backend, f"{where}.options")
+    check = getattr(parsed, "check_references", None)
+    if check is not None:  # options naming other backends or stores (mount, tiers)
+        check(config, f"{where}.options", name)
+    _check_layers(_backend_layers(backend, where), f"{where}.layers")
+
+
 def _validate(config: RegistryConfig) -> None:
     for name, backend in config.backends.items():
-        where = f"backends.{name}"
-        btype = _backend_type(backend.type, f"{where}.type")
-        opts_cls = btype.options_cls()
-        if opts_cls is not None:
-            _parse_options(opts_cls, backend.options, f"{where}.options")
-        _check_layers(_backend_layers(backend, where), f"{where}.layers")
+        check_backend_config(config, backend, f"backends.{name}", name)
     for name, store in config.stores.items():
         where = f"stores.{name}"
         if store.backend not in config.backends:
@@ -431,10 +454,13 @@ class Registry:
         return backend
 
     def _build_backend(self, name: str, cfg: BackendConfig) -> Backend:
-        where = f"backends.{name}"
+        return self.build_backend_config(cfg, f"backends.{name}")
+
+    def build_backend_config(self, cfg: BackendConfig, where: str) -> Backend:
+        """A new backend stack from ``cfg`` (errors keyed under ``where``); the caller owns it."""
         btype = _backend_type(cfg.type, f"{where}.type")
         try:
-            built = btype.build(cfg.options, f"{where}.options")
+            built = btype.build(cfg.options, f"{where}.options", self)
         except ConfigError as exc:
             scrub_exception(exc)  # secrets masked in the cause chain (CONFIG-037)
             raise _rekey(exc, f"{where}.options") from exc.__cause__

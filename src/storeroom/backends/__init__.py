@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from storeroom.backends.http import HTTPBackend as ReadOnlyHttpBackend
     from storeroom.backends.local import LocalBackend
     from storeroom.backends.memory import MemoryBackend
+    from storeroom.backends.mount import MountBackend, TiersBackend
     from storeroom.backends.s3 import S3Backend
     from storeroom.backends.s3.pyarrow_backend import S3PyArrowBackend
     from storeroom.backends.sftp import SFTPBackend
@@ -41,6 +42,7 @@ __all__ = [
     "LazyBackendClass",
     "LocalBackend",
     "MemoryBackend",
+    "MountBackend",
     "ReadOnlyHttpBackend",
     "ResultSerializer",
     "S3Backend",
@@ -49,6 +51,7 @@ __all__ = [
     "SFTPUtils",
     "SQLBlobBackend",
     "SQLQueryBackend",
+    "TiersBackend",
     "missing_extra",
 ]
 
@@ -88,6 +91,10 @@ BUILTIN_BACKENDS: dict[str, BuiltinBackend] = {
         BuiltinBackend("local", "LocalBackend", "storeroom.backends.local", "LocalOptions"),
         BuiltinBackend("memory", "MemoryBackend", "storeroom.backends.memory", "MemoryOptions"),
         BuiltinBackend("http", "HTTPBackend", "storeroom.backends.http", "HTTPOptions"),
+        BuiltinBackend("mount", "MountBackend", "storeroom.backends.mount", "MountOptions"),
+        BuiltinBackend(
+            "tiers", "TiersBackend", "storeroom.backends.mount", "TiersOptions", module="tiers"
+        ),
         BuiltinBackend(
             "azure",
             "AzureBackend",
