@@ -141,7 +141,7 @@ def test_rotating_sas_provider_keeps_working_across_expiries() -> None:
     assert 3 <= len(rotator.issued) <= elapsed / 2.0 + 2
 
 
-# spec: CRED-007
+# spec: CRED-005, CRED-007
 @needs_azurite
 def test_sas_provider_secrets_stay_hidden() -> None:
     rotator = SasRotator(life=2)
@@ -214,6 +214,7 @@ def test_bearer_token_provider_refreshes_through_the_sdk_policy() -> None:
         assert called < exp
 
 
+# spec: CRED-040
 def test_callable_credential_is_wrapped_and_sdk_objects_pass_through() -> None:
     from azure.core.credentials import AzureNamedKeyCredential
 
@@ -234,6 +235,7 @@ def test_callable_credential_is_wrapped_and_sdk_objects_pass_through() -> None:
     assert credential(AzureOptions(container="c", account_name="a", credential=named)) is named
 
 
+# spec: CRED-040
 @pytest.mark.parametrize(
     ("options", "key"),
     [

@@ -126,7 +126,7 @@ def _check_signed_fresh(relay: Relay, issued: list[tuple[float, str, float]]) ->
     return used
 
 
-# spec: CRED-001, CRED-002, CRED-003, CRED-006
+# spec: CRED-002, CRED-003, CRED-006, CRED-011
 def test_rotating_provider_keeps_working_across_expiries() -> None:
     assert ENV is not None
     provider = Rotating(life=3.0)
@@ -150,7 +150,7 @@ def test_rotating_provider_keeps_working_across_expiries() -> None:
     assert all(r.token == tokens[r.access_key_id] for r in relay.seen if r.access_key_id)
 
 
-# spec: CRED-005
+# spec: CRED-011
 def test_pyarrow_engine_reads_with_renewed_keys() -> None:
     assert ENV is not None
     provider = Rotating(life=3.0)
@@ -192,7 +192,7 @@ print(json.dumps({"Version": 1, "AccessKeyId": key,
 """
 
 
-# spec: CRED-020, CRED-021
+# spec: CRED-020
 def test_credential_process_from_a_config_file(tmp_path: Path) -> None:
     assert ENV is not None
     script = tmp_path / "creds.py"
@@ -223,6 +223,7 @@ root_path = "{uuid.uuid4().hex}"
     assert len(issued) >= 2 and len(used) >= 2
 
 
+# spec: CRED-021
 def test_credential_process_failure_is_typed(tmp_path: Path) -> None:
     assert ENV is not None
     script = tmp_path / "fail.py"
@@ -279,7 +280,7 @@ def test_role_arn_assumes_the_role_through_sts_and_renews() -> None:
     assert sts is not None
 
 
-# spec: CRED-007
+# spec: CRED-005, CRED-007
 def test_secrets_of_refreshed_credentials_stay_hidden(caplog: pytest.LogCaptureFixture) -> None:
     assert ENV is not None
     provider = Rotating(life=2.0)
@@ -337,6 +338,7 @@ def test_options_are_checked(options: dict[str, Any], key: str) -> None:
     assert info.value.message.startswith(key) or key in str(info.value)
 
 
+# spec: CRED-010
 def test_provider_is_code_only_and_process_is_plain_config() -> None:
     with pytest.raises(ConfigError, match="credential_provider: expects a callable"):
         S3Options.parse({"bucket": "b", "credential_provider": "my.module:fn"})
@@ -344,6 +346,7 @@ def test_provider_is_code_only_and_process_is_plain_config() -> None:
     assert opts.credential_process == "aws-vault exec dev --json"
 
 
+# spec: CRED-005
 def test_provider_returning_the_wrong_type_is_a_config_error() -> None:
     assert ENV is not None
     with Relay(ENV["STOREROOM_TEST_S3_ENDPOINT"]) as relay:
@@ -351,3 +354,25 @@ def test_provider_returning_the_wrong_type_is_a_config_error() -> None:
         with pytest.raises(ConfigError, match=r"expected storeroom\.credentials\.Credentials"):
             store.exists("x")
         store.close()
+
+
+# spec: CRED-001
+def test_credentials_wrap_secrets_and_read_naive_times_as_utc() -> None:
+    from storeroom import Secret, Token
+
+    creds = Credentials(
+        "AKIDX",
+        "planted-dataclass-secret",
+        "planted-dataclass-token",
+        expires_at=dt.datetime(2030, 1, 1, 12),
+    )
+    assert isinstance(creds.secret_access_key, Secret)
+    assert isinstance(creds.session_token, Secret)
+    assert creds.expires_at == dt.datetime(2030, 1, 1, 12, tzinfo=UTC)
+    assert "planted-dataclass" not in repr(creds)
+    token = Token("planted-dataclass-bearer")
+    assert "planted-dataclass" not in repr(token) and token.expires_at is None
+    with pytest.raises(ConfigError, match="secret_access_key"):
+        Credentials("AKIDX", "")
+    with pytest.raises(ConfigError, match="expires_at"):
+        Credentials("AKIDX", "s3cret", expires_at="2030-01-01")  # type: ignore[arg-type]
