@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from page_blocks import page_blocks, run_blocks
+
 from services_support import service_env
 
 S3 = service_env("s3", "STOREROOM_TEST_S3_ENDPOINT")
