@@ -30,7 +30,12 @@ from storeroom import Registry, RegistryConfig, SecretRedactionFilter, Store
 from storeroom.backends.s3.backend import S3Backend
 from storeroom.backends.s3.config import S3Options
 from storeroom.credentials import Credentials
-from storeroom.errors import ConfigError, PermissionDenied, StoreroomError
+from storeroom.errors import (
+    BackendUnavailable,
+    ConfigError,
+    PermissionDenied,
+    StoreroomError,
+)
 
 ENV = service_env(
     "s3",
@@ -278,6 +283,29 @@ def test_role_arn_assumes_the_role_through_sts_and_renews() -> None:
         ).get_caller_identity()["Arn"]
         assert arn.endswith(f":assumed-role/storeroom-reader/{session_name}")
     assert sts is not None
+
+
+# spec: CRED-031
+def test_unreachable_sts_is_retryable_and_names_the_option() -> None:
+    assert ENV is not None
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    with Relay(ENV["STOREROOM_TEST_S3_ENDPOINT"]) as relay:
+        store = _store(
+            relay,
+            key=ENV["STOREROOM_TEST_S3_KEY"],
+            secret=ENV["STOREROOM_TEST_S3_SECRET"],
+            role_arn="arn:aws:iam::123456789012:role/storeroom-reader",
+            sts_endpoint_url=f"http://127.0.0.1:{closed}",
+        )
+        with pytest.raises(BackendUnavailable, match="role_arn: could not reach STS") as info:
+            store.exists("x")
+        store.close()
+    assert info.value.retryable
+    assert not relay.seen  # S3 was never asked with any other credentials
 
 
 # spec: CRED-005, CRED-007

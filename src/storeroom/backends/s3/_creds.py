@@ -14,7 +14,7 @@ from typing import Any
 from storeroom.backends.s3.config import S3Options
 from storeroom.config.secret import Secret, reveal
 from storeroom.credentials import Credentials, CredentialSource
-from storeroom.errors import PermissionDenied
+from storeroom.errors import BackendUnavailable, PermissionDenied
 
 __all__ = ["aio_credentials", "credential_source", "refreshing"]
 
@@ -84,6 +84,7 @@ def _botocore_creds(source: CredentialSource[Credentials] | None, opts: S3Option
 
 def _assume_role(opts: S3Options, base: CredentialSource[Credentials] | None) -> Any:
     """A fetch function assuming ``opts.role_arn`` with botocore's AssumeRoleCredentialFetcher."""
+    import botocore.config  # type: ignore[import-untyped]
     import botocore.credentials as bc
     import botocore.session
 
@@ -91,8 +92,16 @@ def _assume_role(opts: S3Options, base: CredentialSource[Credentials] | None) ->
     region = opts.region_name or "us-east-1"
     endpoint = opts.sts_endpoint_url
 
+    # One attempt per call (the retry layer owns retrying), the backend's timeouts.
+    config = botocore.config.Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        connect_timeout=opts.connect_timeout,
+        read_timeout=opts.read_timeout,
+    )
+
     def client_creator(service: str, **kwargs: Any) -> Any:
         kwargs.setdefault("region_name", region)
+        kwargs["config"] = config
         if endpoint:
             kwargs["endpoint_url"] = endpoint
         return session.create_client(service, **kwargs)
@@ -125,6 +134,12 @@ def _assume_role(opts: S3Options, base: CredentialSource[Credentials] | None) ->
                 f"role_arn: STS AssumeRole failed ({code})",
                 backend="s3",
                 hint="check role_arn, the role's trust policy, external_id and sts_endpoint_url",
+            ) from exc
+        except (bx.ConnectionError, bx.HTTPClientError) as exc:
+            raise BackendUnavailable(
+                f"role_arn: could not reach STS ({type(exc).__name__})",
+                backend="s3",
+                hint="check sts_endpoint_url and the network; retry later",
             ) from exc
         except bx.BotoCoreError as exc:
             raise PermissionDenied(
