@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -91,6 +92,7 @@ class CredentialSource(Generic[C]):
         self._margin = margin
         self._what = what
         self._lock = threading.Lock()
+        self._pid = os.getpid()
         self._current: C | None = None
         self._lifetime = 0.0
         self.calls = 0  # how often the provider was called (observable in tests and logs)
@@ -114,6 +116,9 @@ class CredentialSource(Generic[C]):
 
     def current(self) -> C:
         """Credentials valid for more than ``margin()`` seconds (calling the provider if not)."""
+        if self._pid != os.getpid():
+            # A fork may have copied the lock while another thread held it.
+            self._lock, self._pid = threading.Lock(), os.getpid()
         with self._lock:
             creds = self._current
             if self._stale(creds):

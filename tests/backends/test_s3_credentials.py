@@ -404,3 +404,25 @@ def test_credentials_wrap_secrets_and_read_naive_times_as_utc() -> None:
         Credentials("AKIDX", "")
     with pytest.raises(ConfigError, match="expires_at"):
         Credentials("AKIDX", "s3cret", expires_at="2030-01-01")  # type: ignore[arg-type]
+
+
+# spec: CRED-002
+def test_source_survives_a_fork_with_its_lock_held() -> None:
+    import os
+    import signal
+
+    from storeroom.credentials import CredentialSource
+
+    provider = Rotating(life=3600.0)
+    source = CredentialSource(provider, Credentials, margin=None, what="credential_provider")
+    source.current()
+    source._lock.acquire()  # another thread is mid-refresh when the process forks
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: must not wait forever on the copied lock
+            signal.alarm(10)  # a hang ends the child with SIGALRM, failing the test
+            os._exit(0 if source.current().access_key_id else 1)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        source._lock.release()
+    assert os.waitstatus_to_exitcode(status) == 0
