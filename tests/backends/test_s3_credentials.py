@@ -358,6 +358,7 @@ def test_secrets_of_refreshed_credentials_stay_hidden(caplog: pytest.LogCaptureF
         ({"role_arn": "arn:aws:iam::1:role/r", "duration_seconds": 60}, "duration_seconds"),
         ({"refresh_margin": 10}, "refresh_margin"),
         ({"role_arn": "r", "sts_endpoint_url": "ftp://x"}, "sts_endpoint_url"),
+        ({"credential_process": "x", "client_options": {"session": object()}}, "session"),
     ],
 )
 def test_options_are_checked(options: dict[str, Any], key: str) -> None:

@@ -240,8 +240,15 @@ def _check_refreshing(o: S3Options) -> None:
                 f"got {mask_url(o.sts_endpoint_url)!r}",
                 key="sts_endpoint_url",
             )
+    refreshing = o.credential_provider or o.credential_process or o.role_arn
+    if refreshing and o.client_options and "session" in o.client_options:
+        raise ConfigError(
+            "client_options.session: refreshing credentials bring their own session; "
+            "drop the session or the credential_provider/credential_process/role_arn",
+            key="client_options.session",
+        )
     if o.refresh_margin is not None:
-        if not (o.credential_provider or o.credential_process or o.role_arn):
+        if not refreshing:
             raise ConfigError(
                 "refresh_margin: only applies with credential_provider, "
                 "credential_process or role_arn",
