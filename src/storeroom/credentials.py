@@ -43,7 +43,7 @@ def _aware(value: Any, name: str) -> dt.datetime | None:
 
 @dataclasses.dataclass(frozen=True)
 class Credentials:
-    """AWS credentials with an optional expiry; the secret and token are ``Secret``\\ s."""
+    """AWS credentials with an optional expiry; secret and token are kept as ``Secret``."""
 
     access_key_id: str
     secret_access_key: Secret

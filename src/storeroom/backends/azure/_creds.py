@@ -1,9 +1,9 @@
 """Refreshing credentials of the ``azure`` backend: token and SAS providers.
 
-A plain callable given as ``credential`` returns bearer ``Token``\\ s: it is
+A plain callable given as ``credential`` returns bearer tokens (``Token``): it is
 wrapped as an azure-core token credential, and the SDK's own
 ``BearerTokenCredentialPolicy`` asks it again at ``refresh_on`` (the source's
-margin before expiry). ``sas_token_provider`` returns SAS ``Token``\\ s: the
+margin before expiry). ``sas_token_provider`` returns SAS tokens (``Token``): the
 SDK's ``AzureSasCredentialPolicy`` reads ``signature`` on every request, which
 here answers from the shared source (renewed before expiry). One source per
 backend options object, shared by its blob and data-lake clients.
@@ -29,7 +29,7 @@ _FOREVER = int(dt.datetime(9999, 1, 1, tzinfo=dt.UTC).timestamp())
 
 
 class TokenProviderCredential:
-    """An azure-core token credential over a provider of bearer ``Token``\\ s (scopes ignored)."""
+    """An azure-core token credential over a bearer ``Token`` provider (scopes ignored)."""
 
     def __init__(self, source: CredentialSource[Token]) -> None:
         self._source = source

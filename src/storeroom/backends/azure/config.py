@@ -41,8 +41,8 @@ class AzureOptions(BackendOptions):
     ``reject_write_under_file_ancestor``: on flat accounts, refuse writing
     ``a/b`` while ``a`` is a file (one request per parent; HNS refuses natively).
     Refreshing credentials (spec CRED-040..): ``credential`` may also be a
-    callable returning bearer ``storeroom.credentials.Token``\ s, and
-    ``sas_token_provider`` a callable returning SAS ``Token``\ s; both renew
+    callable returning bearer tokens (``storeroom.credentials.Token``), and
+    ``sas_token_provider`` a callable returning SAS tokens (``Token``); both renew
     ``refresh_margin`` seconds before expiry (default as for S3).
     """
 
