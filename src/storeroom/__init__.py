@@ -30,6 +30,7 @@ from storeroom.config import (
     StoreProfile,
     resolve_env,
 )
+from storeroom.credentials import Credentials, Token
 from storeroom.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -161,6 +162,7 @@ __all__ = [
     "ChecksumWriter",
     "ConfigError",
     "ContentDigest",
+    "Credentials",
     "DirectoryNotEmpty",
     "ExtensionInfo",
     "FileInfo",
@@ -194,6 +196,7 @@ __all__ = [
     "StoreEvent",
     "StoreProfile",
     "StoreroomError",
+    "Token",
     "WriteResult",
     "__version__",
     "batch_copy",

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from storeroom.backends.azure._creds import refreshing_credential
 from storeroom.backends.azure.config import AzureOptions
 from storeroom.config.secret import reveal
 
@@ -31,6 +32,9 @@ def client_kwargs(o: AzureOptions, extra: Mapping[str, Any]) -> dict[str, Any]:
 
 def credential(o: AzureOptions) -> Any:
     """The SDK credential for the URL form: given object, key, SAS, DefaultAzureCredential."""
+    refreshing = refreshing_credential(o)
+    if refreshing is not None:
+        return refreshing
     if o.credential is not None:
         return o.credential
     if o.account_key is not None:

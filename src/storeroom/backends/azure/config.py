@@ -20,7 +20,7 @@ MiB = 1024 * 1024
 
 @dataclasses.dataclass(frozen=True)
 class AzureOptions(BackendOptions):
-    """Options of the ``azure`` backend.
+    r"""Options of the ``azure`` backend.
 
     ``container``: the blob container (an ADLS Gen2 file system on
     hierarchical-namespace accounts). Credentials: either
@@ -40,6 +40,10 @@ class AzureOptions(BackendOptions):
     ``max_concurrency``: parallel connections of one upload or download.
     ``reject_write_under_file_ancestor``: on flat accounts, refuse writing
     ``a/b`` while ``a`` is a file (one request per parent; HNS refuses natively).
+    Refreshing credentials (spec CRED-040..): ``credential`` may also be a
+    callable returning bearer tokens (``storeroom.credentials.Token``), and
+    ``sas_token_provider`` a callable returning SAS tokens (``Token``); both renew
+    ``refresh_margin`` seconds before expiry (default as for S3).
     """
 
     container: str
@@ -57,11 +61,19 @@ class AzureOptions(BackendOptions):
     credential: Any = dataclasses.field(
         default=None,
         metadata=code_object(
-            "an Azure credential object",
+            "an Azure credential object or a callable returning storeroom.credentials.Token",
             "AzureBackend(container=..., account_url=..., credential=DefaultAzureCredential())",
             secret=True,
         ),
     )
+    sas_token_provider: Any = dataclasses.field(
+        default=None,
+        metadata=code_object(
+            "a callable returning storeroom.credentials.Token (a SAS token)",
+            "AzureBackend(container=..., account_url=..., sas_token_provider=my_provider)",
+        ),
+    )
+    refresh_margin: float | None = None
     client_options: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
     max_concurrency: int = 1
     reject_write_under_file_ancestor: bool = False
@@ -102,6 +114,7 @@ class AzureOptions(BackendOptions):
                 "or connection_string)",
                 key="credential",
             )
+        _check_refreshing(self)
         if self.max_concurrency < 1:
             raise ConfigError("max_concurrency: must be at least 1", key="max_concurrency")
         if self.account_key is not None and self.sas_token is not None:
@@ -127,3 +140,44 @@ class AzureOptions(BackendOptions):
         if self.account_name:
             return f"https://{self.account_name}.blob.core.windows.net"
         return None
+
+
+def is_sdk_credential(value: Any) -> bool:
+    """True for azure-core credential objects (token, SAS, named key), which the SDK takes."""
+    return any(hasattr(value, n) for n in ("get_token", "get_token_info", "signature", "named_key"))
+
+
+def _check_refreshing(o: AzureOptions) -> None:
+    """Validate ``sas_token_provider``, a callable ``credential`` and ``refresh_margin``."""
+    p = o.sas_token_provider
+    if p is not None:
+        if not callable(p):
+            raise ConfigError(
+                "sas_token_provider: expected a callable returning storeroom.credentials."
+                f"Token, got {type(p).__name__}",
+                key="sas_token_provider",
+            )
+        if o.credential is not None or o.connection_string is not None or o.account_key:
+            raise ConfigError(
+                "sas_token_provider: give one credential (it replaces credential, "
+                "account_key, sas_token and connection_string)",
+                key="sas_token_provider",
+            )
+    if o.sas_token is not None and p is not None:
+        raise ConfigError("sas_token: give sas_token or sas_token_provider", key="sas_token")
+    c = o.credential
+    sdk = c is not None and is_sdk_credential(c)
+    if c is not None and not sdk and not callable(c):
+        raise ConfigError(
+            "credential: expected an Azure credential object or a callable returning "
+            f"storeroom.credentials.Token, got {type(c).__name__}",
+            key="credential",
+        )
+    if o.refresh_margin is not None:
+        if p is None and (c is None or sdk):
+            raise ConfigError(
+                "refresh_margin: only applies with sas_token_provider or a callable credential",
+                key="refresh_margin",
+            )
+        if not o.refresh_margin > 0:
+            raise ConfigError("refresh_margin: expected seconds > 0", key="refresh_margin")

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from storeroom.backends.s3._core import S3Core, etag
 from storeroom.backends.s3.config import S3Options
 from storeroom.config.secret import reveal
+from storeroom.credentials import Credentials
 from storeroom.errors import BackendUnavailable, ConfigError
 
 __all__ = ["FIRST_BLOCK", "GROWTH", "MAX_BLOCK", "ArrowEngine", "arrow_options"]
@@ -120,21 +121,33 @@ class ArrowEngine:
         self._lock = threading.Lock()
         self._fs: Any = None
         self._pid = os.getpid()
+        self._creds: Credentials | None = None
 
     def fs(self) -> Any:
         """The filesystem of this process (built on first use, again after a fork)."""
+        source = self.core.conn.credentials
+        creds = source.current() if source is not None else None
         with self._lock:
-            if self._fs is None or self._pid != os.getpid():
-                self._fs = self._build()
+            if self._fs is None or self._pid != os.getpid() or creds is not self._creds:
+                # Arrow takes static keys: new credentials from the source mean a new fs.
+                self._fs = self._build(creds)
                 self._pid = os.getpid()
+                self._creds = creds
             return self._fs
 
-    def _build(self) -> Any:
+    def _build(self, creds: Credentials | None) -> Any:
         import pyarrow.fs as pafs  # type: ignore[import-untyped]
 
         opts = self.core.options
         kwargs = arrow_options(opts)
-        if opts.profile and opts.key is None and not opts.anon:
+        if creds is not None:
+            kwargs["access_key"] = creds.access_key_id
+            kwargs["secret_key"] = reveal(creds.secret_access_key)
+            if creds.session_token is not None:
+                kwargs["session_token"] = reveal(creds.session_token)
+            else:
+                kwargs.pop("session_token", None)
+        elif opts.profile and opts.key is None and not opts.anon:
             kwargs.update(_profile_credentials(opts.profile))
         # The retry layer owns retrying: one attempt per request.
         strategy = pafs.AwsStandardS3RetryStrategy(max_attempts=1)

@@ -30,8 +30,10 @@ import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from storeroom.backends.s3._creds import aio_credentials, credential_source
 from storeroom.backends.s3.config import S3Options
 from storeroom.config.secret import reveal
+from storeroom.credentials import Credentials, CredentialSource
 
 __all__ = ["Connection", "Lane"]
 
@@ -125,11 +127,18 @@ def _session(profile: str | None) -> Any:
     return session
 
 
-def _s3fs(opts: S3Options, **extra: Any) -> Any:
+def _s3fs(opts: S3Options, source: CredentialSource[Credentials] | None, **extra: Any) -> Any:
     import s3fs  # type: ignore[import-untyped]
 
     kwargs = s3fs_kwargs(opts)
-    if "session" not in kwargs:
+    if source is not None:
+        # Refreshing credentials: the session signs with botocore's refreshable
+        # credentials backed by the shared source (never the static key/secret).
+        for name in ("key", "secret", "token", "profile"):
+            kwargs.pop(name, None)
+        kwargs["session"] = _session(None)
+        kwargs["session"]._credentials = aio_credentials(source)
+    elif "session" not in kwargs:
         kwargs["session"] = _session(kwargs.pop("profile", None))
     fs = s3fs.S3FileSystem(**kwargs, **extra)
     fs.retries = 1  # s3fs's own retry loop, used by its high-level calls
@@ -192,11 +201,11 @@ class Lane:
 
     __slots__ = ("__weakref__", "_closer", "client", "fs", "loop", "pid")
 
-    def __init__(self, opts: S3Options) -> None:
+    def __init__(self, opts: S3Options, source: CredentialSource[Credentials] | None) -> None:
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
         try:
-            self.fs = _s3fs(opts, asynchronous=True)
+            self.fs = _s3fs(opts, source, asynchronous=True)
             self.client: Any = self._start(self.fs.set_session())
         except BaseException:
             self.loop.close()
@@ -231,6 +240,8 @@ class Connection:
         self._free: list[Lane] = []
         self._epoch = 0  # bumped by close(): lanes of an older epoch are closed on release
         self._fs: Any = None
+        #: The backend's refreshing credentials shared by all lanes, or None.
+        self.credentials = credential_source(opts)
 
     def _check_pid(self) -> None:
         if self._pid != os.getpid():
@@ -250,7 +261,7 @@ class Connection:
             epoch = self._epoch
             if self._free:
                 return self._free.pop(), epoch
-        return Lane(self._opts), epoch
+        return Lane(self._opts, self.credentials), epoch
 
     def release(self, lane: Lane, epoch: int, *, broken: bool = False) -> None:
         """Give ``lane`` back; a broken lane or one from before ``close()`` is closed."""
@@ -314,7 +325,7 @@ class Connection:
         self._check_pid()
         with self._lock:
             if self._fs is None:
-                self._fs = _s3fs(self._opts)
+                self._fs = _s3fs(self._opts, self.credentials)
             return self._fs
 
     def close(self) -> None:

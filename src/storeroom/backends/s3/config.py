@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from storeroom._mask import mask_url, protect_url
-from storeroom.config.options import BackendOptions
+from storeroom.config.options import BackendOptions, code_object
 from storeroom.config.secret import Secret
 from storeroom.errors import ConfigError
 from storeroom.layers.retry import RetryOptions
@@ -49,6 +49,13 @@ class S3Options(BackendOptions):
     ``use_listings_cache`` must stay false (strong read-after-write).
     ``engine`` picks what moves the bytes of reads and large writes: ``"s3fs"``
     (default) or ``"pyarrow"`` (``pyarrow.fs.S3FileSystem``; see spec S3-050..).
+    Refreshing credentials (spec CRED-001..): ``credential_provider`` (code only,
+    a callable returning ``storeroom.credentials.Credentials``) or
+    ``credential_process`` (a command printing AWS's credential_process JSON);
+    ``role_arn`` assumes that role through STS (``sts_endpoint_url``) with the
+    base credentials, optionally ``role_session_name``, ``external_id`` and
+    ``duration_seconds``. They refresh ``refresh_margin`` seconds before expiry
+    (default: 5 minutes or a quarter of the lifetime, whichever is shorter).
     """
 
     bucket: str
@@ -71,8 +78,23 @@ class S3Options(BackendOptions):
     client_options: Mapping[str, Any] | None = None
     retry: Mapping[str, Any] | RetryOptions | None = None
     engine: str = "s3fs"
+    credential_provider: Any = dataclasses.field(
+        default=None,
+        metadata=code_object(
+            "a callable returning storeroom.credentials.Credentials",
+            "S3Backend(bucket=..., credential_provider=my_provider)",
+        ),
+    )
+    credential_process: str | None = None
+    role_arn: str | None = None
+    role_session_name: str | None = None
+    external_id: str | None = None
+    duration_seconds: int | None = None
+    sts_endpoint_url: str | None = None
+    refresh_margin: float | None = None
 
     def __post_init__(self) -> None:
+        _check_refreshing(self)
         if self.engine not in ENGINES:
             raise ConfigError(
                 f"engine: expected one of {', '.join(map(repr, ENGINES))}, got {self.engine!r}",
@@ -164,3 +186,73 @@ class S3PyArrowOptions(S3Options):
     @classmethod
     def backend_type(cls) -> str:
         return "s3-pyarrow"
+
+
+_ROLE_ONLY = ("role_session_name", "external_id", "duration_seconds", "sts_endpoint_url")
+
+
+def _check_refreshing(o: S3Options) -> None:
+    """Validate the refreshing-credential options (spec CRED-010..)."""
+    if o.credential_provider is not None and not callable(o.credential_provider):
+        raise ConfigError(
+            "credential_provider: expected a callable returning storeroom.credentials."
+            f"Credentials, got {type(o.credential_provider).__name__}",
+            key="credential_provider",
+        )
+    if o.credential_process is not None and not (
+        isinstance(o.credential_process, str) and o.credential_process.strip()
+    ):
+        raise ConfigError(
+            "credential_process: expected a command line, e.g. 'aws-vault exec dev --json'",
+            key="credential_process",
+        )
+    given = [n for n in ("credential_provider", "credential_process") if getattr(o, n)]
+    if o.key is not None:
+        given.append("key")
+    if o.profile:
+        given.append("profile")
+    if len(given) > 1:
+        raise ConfigError(
+            f"{given[1]}: give one source of base credentials, not both {given[0]} and {given[1]}",
+            key=given[1],
+        )
+    if o.anon and (given or o.role_arn):
+        raise ConfigError("anon: unsigned requests take no credentials", key="anon")
+    if o.role_arn is not None and not (isinstance(o.role_arn, str) and o.role_arn.strip()):
+        raise ConfigError(
+            "role_arn: expected a role ARN, e.g. 'arn:aws:iam::123456789012:role/reader'",
+            key="role_arn",
+        )
+    if not o.role_arn:
+        for name in _ROLE_ONLY:
+            if getattr(o, name) is not None:
+                raise ConfigError(f"{name}: only applies with role_arn", key=name)
+    if o.duration_seconds is not None and not 900 <= o.duration_seconds <= 43200:
+        raise ConfigError(
+            "duration_seconds: expected 900 to 43200 (STS AssumeRole's limits)",
+            key="duration_seconds",
+        )
+    if o.sts_endpoint_url is not None:
+        protect_url(o.sts_endpoint_url)
+        if not re.match(r"https?://", o.sts_endpoint_url):
+            raise ConfigError(
+                "sts_endpoint_url: expected an http:// or https:// URL, "
+                f"got {mask_url(o.sts_endpoint_url)!r}",
+                key="sts_endpoint_url",
+            )
+    refreshing = o.credential_provider or o.credential_process or o.role_arn
+    if refreshing and o.client_options and "session" in o.client_options:
+        raise ConfigError(
+            "client_options.session: refreshing credentials bring their own session; "
+            "drop the session or the credential_provider/credential_process/role_arn",
+            key="client_options.session",
+        )
+    if o.refresh_margin is not None:
+        if not refreshing:
+            raise ConfigError(
+                "refresh_margin: only applies with credential_provider, "
+                "credential_process or role_arn",
+                key="refresh_margin",
+            )
+        if not o.refresh_margin > 0:
+            raise ConfigError("refresh_margin: expected seconds > 0", key="refresh_margin")
