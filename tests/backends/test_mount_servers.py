@@ -135,3 +135,20 @@ def test_inline_credentials_never_show(tmp_path: Path) -> None:
         shown.append(repr(store.resolve("lake/absent.bin")))
         for secret in secrets:
             assert all(secret not in text for text in shown)
+
+
+# spec: MOUNT-023, SIGN-001
+def test_signed_urls_come_from_the_mount_holding_the_path(mixed: Store) -> None:
+    import urllib.request
+
+    store = mixed
+    assert store.supports(C.SIGNED_URL)
+    store.write("lake/signed.txt", b"from s3 through a mount")
+    url = store.url("lake/signed.txt", expires=60)
+    assert "signed.txt" in url and "Signature" in url
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.read() == b"from s3 through a mount"
+    store.write("notes/plain.txt", b"local")
+    with pytest.raises(CapabilityNotSupported) as info:
+        store.url("notes/plain.txt")
+    assert info.value.path == "notes/plain.txt"

@@ -218,6 +218,15 @@ class MountBackend(Backend):
 
         return self._call(key, prefix, target, call)._rebase(key)
 
+    def signed_url(self, key: str, expires: int, method: str) -> str:
+        """The signed URL of the mount holding ``key`` (MOUNT-023); PUT also needs WRITE there."""
+        prefix, target, inner = self._need(key, "signed_url", C.SIGNED_URL)
+        if method == "PUT" and C.WRITE not in target.capabilities:
+            raise target.refuse(C.WRITE, "signed_url", key, self._names[prefix], _NAME)
+        return self._call(
+            key, prefix, target, lambda: target.backend.signed_url(inner, expires, method)
+        )
+
     def delete(self, key: str) -> None:
         prefix, target, inner = self._need(key, "delete", C.DELETE)
         self._call(key, prefix, target, lambda: target.backend.delete(inner))
