@@ -1,0 +1,147 @@
+"""The two ends of a sync: a store folder or a local folder, listed as facts per file.
+
+A side is a ``Store`` (its root), a ``(Store, folder)`` pair or a local
+folder path. Listing yields, per relative path, the size, the modification
+time, the etag and any digest known without reading the file: the backend's
+native one or one recorded by an earlier sync in the file's metadata
+(spec SYNC-003, SYNC-040).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from storeroom.capabilities import Capability
+from storeroom.errors import InvalidArgument, InvalidPath, NotFound
+from storeroom.path import join_key, normalize
+from storeroom.store import Store
+
+__all__ = ["DIGEST_KEY", "Facts", "Side", "as_side"]
+
+#: The metadata key under which a sync records a file's SHA-256 (letters,
+#: digits and ``_`` only, so every metadata-keeping backend accepts it).
+DIGEST_KEY = "storeroom_sha256"
+ALGORITHM = "sha256"
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the comparison knows about one file without reading it."""
+
+    size: int
+    mtime: float | None  # seconds since the epoch, None when the side cannot tell
+    etag: str | None = None
+    digest: str | None = None  # SHA-256 hex, when known without reading
+
+
+@dataclass(frozen=True)
+class Side:
+    """One end: ``store`` and ``key`` (a folder in it), or ``local`` (a folder path)."""
+
+    store: Store | None = None
+    key: str = ""
+    local: Path | None = None
+
+    @property
+    def label(self) -> str:
+        if self.store is None:
+            return str(self.local)
+        name = self.store.name or "store"
+        return f"{name}:{self.key}"
+
+    def path_of(self, rel: str) -> str:
+        """The store key (relative to the store) or local path of ``rel``."""
+        if self.store is not None:
+            return join_key(self.key, rel)
+        assert self.local is not None
+        from storeroom.ext._transfer_jobs import local_target
+
+        # A listed name never leads outside the local folder (EXT-075).
+        return str(local_target(self.local, rel, key=rel, operation="sync"))
+
+    @property
+    def keeps_metadata(self) -> bool:
+        return self.store is not None and self.store.supports(Capability.USER_METADATA)
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready description (a store by name and folder, a folder by path)."""
+        if self.store is None:
+            return {"local": str(self.local)}
+        return {"store": self.store.name, "folder": self.key}
+
+    def files(self, *, source: bool) -> dict[str, Facts]:
+        """Every file below the folder by relative path; a missing destination is empty."""
+        if self.store is not None:
+            return self._store_files(self.store, source=source)
+        assert self.local is not None
+        root = self.local
+        if not root.exists():
+            if source:
+                raise NotFound(
+                    "local folder does not exist", path=str(root), hint="check the source path"
+                )
+            return {}
+        if not root.is_dir():
+            raise InvalidPath(
+                "not a folder", path=str(root), hint="sync works on folders; copy a single file"
+            )
+        out: dict[str, Facts] = {}
+        _scan(str(root), "", out)
+        return out
+
+    def _store_files(self, store: Store, *, source: bool) -> dict[str, Facts]:
+        key = self.key
+        if key and store.is_file(key):
+            raise InvalidPath(
+                "not a folder", path=key, hint="sync works on folders; copy a single file"
+            )
+        if not store.is_folder(key):
+            if source:
+                raise NotFound("no such folder", path=key, store=store.name)
+            return {}
+        cut = len(key) + 1 if key else 0
+        out: dict[str, Facts] = {}
+        for info in store.list_files(key, recursive=True):
+            when = info.modified_at
+            digest = (
+                info.digest.value if info.digest and info.digest.algorithm == ALGORITHM else None
+            )
+            if digest is None and info.metadata:
+                digest = info.metadata.get(DIGEST_KEY)
+            out[str(info.path)[cut:]] = Facts(
+                info.size, when.timestamp() if when is not None else None, info.etag, digest
+            )
+        return out
+
+
+def _scan(folder: str, prefix: str, out: dict[str, Facts]) -> None:
+    """Regular files below ``folder`` (symlinked folders not followed), as ``upload`` sees them."""
+    with os.scandir(folder) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    for entry in entries:
+        rel = prefix + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            _scan(entry.path, rel + "/", out)
+        elif entry.is_file():
+            st = entry.stat()
+            out[rel] = Facts(st.st_size, st.st_mtime)
+
+
+def as_side(value: Any, what: str) -> Side:
+    """A ``Side`` from a Store, a ``(Store, folder)`` pair or a local folder path."""
+    if isinstance(value, Side):
+        return value
+    if isinstance(value, Store):
+        return Side(store=value)
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], Store):
+        return Side(store=value[0], key=normalize(str(value[1])))
+    if isinstance(value, (str, os.PathLike)):
+        return Side(local=Path(value))
+    raise InvalidArgument(
+        f"sync {what}: expected a Store, a (Store, folder) pair or a local folder path, "
+        f"got {type(value).__name__}",
+        hint="pass store.child('folder') or a pathlib.Path",
+    )
