@@ -165,7 +165,8 @@ def test_a_failed_copy_sets_the_exit_code_and_skips_deletion(cli: Runner, env: E
         (("data:f.txt", "out"), 2, "is a file"),
         (("site", "out"), 2, "at least one store:path"),
         (("data:a", "data:a/b"), 2, "overlap"),
-        (("data:", "alias:x"), 0, None),  # two stores: not an overlap in the address
+        (("other:", "alias:x"), 0, None),  # two stores on two folders: no overlap
+        (("data:", "alias:x"), 2, "overlap"),  # one folder under two names (SYNC-005)
         (("site", "nope:x"), 2, "unknown store"),
         (("site", "data:x", "-j", "0"), 2, "--jobs"),
     ],
