@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from storeroom.cli.address import Remote, match_store, parse_remote
 from storeroom.cli.errors import UsageError, exit_code_for
-from storeroom.cli.progress import Bar, NullBar, open_bar
+from storeroom.cli.progress import TerminalProgress
 from storeroom.errors import StoreroomError
 from storeroom.path import join_key
 
 if TYPE_CHECKING:
     from storeroom.cli.context import Context
     from storeroom.ext.sync import Compare, Side, SyncPlan, SyncReport
-    from storeroom.ext.transfer import FileTransfer
 
 __all__ = ["cmd_sync"]
 
@@ -40,29 +39,6 @@ class _End:
         if self.remote is not None:
             return self.remote.at(join_key(self.remote.key, rel))
         return self.side.path_of(rel)
-
-
-class _BarProgress:
-    """A ``TransferProgress`` drawing the command's byte bar (CLI-051 rules)."""
-
-    def __init__(self, label: str, enabled: bool) -> None:
-        self._label = label
-        self._enabled = enabled
-        self._bar: Bar = NullBar()
-        self._done = 0
-
-    def start(self, files: int, total_bytes: int | None) -> None:
-        self._bar = open_bar(f"{self._label} ({files} files)", total_bytes, enabled=self._enabled)
-
-    def advance(self, nbytes: int) -> None:
-        self._done += nbytes
-        self._bar.update(self._done)
-
-    def file_done(self, result: FileTransfer) -> None:
-        pass
-
-    def close(self) -> None:
-        self._bar.close()
 
 
 def _side(ctx: Context, arg: str, what: str) -> _End:
@@ -153,7 +129,7 @@ def cmd_sync(ctx: Context) -> int:
         the_plan,
         dry_run=args.dry_run,
         max_workers=args.jobs,
-        progress=_BarProgress(f"sync {src.label}", ctx.progress),
+        progress=TerminalProgress(f"sync {src.label}", ctx.progress),
     )
     _emit(ctx, src, dst, the_plan, report)
     errors = [o.error for o in report.failed if o.error is not None]

@@ -86,7 +86,9 @@ class Side:
             return {}
         if not root.is_dir():
             raise InvalidPath(
-                "is a file, not a folder", path=str(root), hint="sync works on folders; copy a single file"
+                "is a file, not a folder",
+                path=str(root),
+                hint="sync works on folders; copy a single file",
             )
         out: dict[str, Facts] = {}
         _scan(str(root), "", out)
@@ -96,7 +98,9 @@ class Side:
         key = self.key
         if key and store.is_file(key):
             raise InvalidPath(
-                "is a file, not a folder", path=key, hint="sync works on folders; copy a single file"
+                "is a file, not a folder",
+                path=key,
+                hint="sync works on folders; copy a single file",
             )
         if not store.is_folder(key):
             if source:
