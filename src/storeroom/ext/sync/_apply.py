@@ -209,4 +209,16 @@ def apply(
             else SyncOutcome(a.path, "delete", a.reason, "done")
             for a in deletes
         )
+    _sweep(plan.dst.leftovers)
     return SyncReport(plan, tuple(outcomes), False, time.perf_counter() - started)
+
+
+def _sweep(leftovers: list[str]) -> None:
+    """Remove temporary files a killed copy left, once nobody has written them for a while."""
+    from storeroom.backends.local._fileops import is_stale_temp
+
+    now = time.time()
+    for path in leftovers:
+        with contextlib.suppress(OSError):
+            if is_stale_temp(os.stat(path, follow_symlinks=False), now):  # noqa: PTH116
+                os.unlink(path)  # noqa: PTH108

@@ -10,7 +10,8 @@ native one or one recorded by an earlier sync in the file's metadata
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from storeroom.errors import InvalidArgument, InvalidPath, NotFound
 from storeroom.path import join_key, normalize
 from storeroom.store import Store
 
-__all__ = ["DIGEST_KEY", "Facts", "Side", "as_side"]
+__all__ = ["DIGEST_KEY", "Facts", "Side", "as_side", "is_leftover"]
 
 #: The metadata key under which a sync records a file's SHA-256 (letters,
 #: digits and ``_`` only, so every metadata-keeping backend accepts it).
@@ -44,6 +45,8 @@ class Side:
     store: Store | None = None
     key: str = ""
     local: Path | None = None
+    #: Temporary files a killed copy left in the local folder (found by ``files``).
+    leftovers: list[str] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -91,7 +94,8 @@ class Side:
                 hint="sync works on folders; copy a single file",
             )
         out: dict[str, Facts] = {}
-        _scan(str(root), "", out)
+        self.leftovers.clear()
+        _scan(str(root), "", out, self.leftovers)
         return out
 
     def _store_files(self, store: Store, *, source: bool) -> dict[str, Facts]:
@@ -121,14 +125,29 @@ class Side:
         return out
 
 
-def _scan(folder: str, prefix: str, out: dict[str, Facts]) -> None:
-    """Regular files below ``folder`` (symlinked folders not followed), as ``upload`` sees them."""
+#: A download's temporary name beside its target (``ext.transfer``), and the
+#: local backend's (``.~storeroom-<12 hex>.tmp``).
+_TEMP = re.compile(r"\..+\.[0-9a-f]{12}\.part|\.~storeroom-[0-9a-f]{12}\.tmp")
+
+
+def is_leftover(name: str) -> bool:
+    """True for the temporary name of a copy in progress (or killed)."""
+    return name[:1] == "." and _TEMP.fullmatch(name) is not None
+
+
+def _scan(folder: str, prefix: str, out: dict[str, Facts], leftovers: list[str]) -> None:
+    """Regular files below ``folder`` (symlinked folders not followed), as ``upload`` sees them.
+
+    Temporary files of copies in progress are never files to sync; they go to ``leftovers``.
+    """
     with os.scandir(folder) as it:
         entries = sorted(it, key=lambda e: e.name)
     for entry in entries:
         rel = prefix + entry.name
         if entry.is_dir(follow_symlinks=False):
-            _scan(entry.path, rel + "/", out)
+            _scan(entry.path, rel + "/", out, leftovers)
+        elif is_leftover(entry.name):
+            leftovers.append(entry.path)
         elif entry.is_file():
             st = entry.stat()
             out[rel] = Facts(st.st_size, st.st_mtime)
