@@ -91,6 +91,7 @@ def _run_jobs(
     on_bytes: Callable[[int], object] | None,
     on_file: Callable[[FileTransfer], object] | None,
     run: Callable[..., FileTransfer] = _execute,
+    chunk: int | None = None,
 ) -> TransferReport:
     """Run ``run(job)`` (``_execute`` or ``ext.sync``'s worker) for each job, reporting progress."""
     started = time.perf_counter()
@@ -133,6 +134,7 @@ def _run_jobs(
                 job.src_path, job.dst_path, "failed", error=as_error(exc)
             ),
             on_done=done if sinks else None,
+            per_task=chunk,
         )
     finally:
         for sink in sinks:

@@ -11,12 +11,12 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from storeroom.capabilities import Capability
-from storeroom.errors import StoreroomError
+from storeroom.errors import InvalidArgument, StoreroomError
 from storeroom.ext._transfer_jobs import FileTransfer
 from storeroom.ext.progress import TransferProgress
 from storeroom.ext.sync._plan import SyncAction, SyncPlan
@@ -24,6 +24,11 @@ from storeroom.ext.sync._sides import Side
 from storeroom.ext.sync._work import Item, run_item
 
 __all__ = ["SyncOutcome", "SyncReport", "apply"]
+
+#: A process pool or a cluster gets about this many tasks (fewer, larger ones
+#: than threads: each task costs a round trip), of at most ``REMOTE_BATCH`` files.
+REMOTE_TASKS = 64
+REMOTE_BATCH = 256
 
 Status = Literal["done", "failed", "skipped", "planned"]
 
@@ -153,6 +158,19 @@ def _delete(dst: Side, rels: list[str], workers: int | None) -> dict[str, Storer
     return failures
 
 
+def _batch(
+    batch_size: int | None, executor: Executor | None, stop_on_error: bool, count: int
+) -> int | None:
+    """Files per task: as given, else a process pool or cluster gets large batches."""
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidArgument(f"batch_size must be a positive integer, got {batch_size!r}")
+        return batch_size
+    if stop_on_error or executor is None or isinstance(executor, ThreadPoolExecutor):
+        return None
+    return max(1, min(REMOTE_BATCH, -(-count // REMOTE_TASKS)))
+
+
 def _outcome(action: SyncAction, result: FileTransfer | None) -> SyncOutcome:
     if result is None or result.status == "skipped":  # not started (``stop_on_error``)
         return SyncOutcome(action.path, action.action, action.reason, "skipped")
@@ -170,12 +188,15 @@ def apply(
     on_file: Callable[[FileTransfer], object] | None = None,
     dry_run: bool = False,
     stop_on_error: bool = False,
+    batch_size: int | None = None,
 ) -> SyncReport:
     """Carry out ``plan``: copy and update (in parallel), then delete unless a copy failed.
 
     ``executor`` is any ``concurrent.futures.Executor`` (threads, processes, a
     Dask ``client.get_executor()``, Ray's); without one a thread pool of
-    ``max_workers`` (default 16) runs the copies.
+    ``max_workers`` (default 16) runs the copies. Work goes to an executor in
+    batches of ``batch_size`` files (default: up to 32 for threads; for
+    others about 64 tasks of at most 256 files).
     """
     started = time.perf_counter()
     if dry_run:
@@ -198,6 +219,7 @@ def apply(
         on_bytes=None,
         on_file=on_file,
         run=run_item,
+        chunk=_batch(batch_size, executor, stop_on_error, len(transfers)),
     )
     outcomes = [_outcome(a, r) for a, r in zip(transfers, report.files, strict=True)]
     deletes = [a for a in plan.actions if a.action == "delete"]

@@ -17,7 +17,7 @@ from typing import Any
 
 from storeroom.capabilities import Capability
 from storeroom.errors import InvalidArgument, InvalidPath, NotFound
-from storeroom.path import join_key, normalize
+from storeroom.path import is_store_key, join_key, normalize
 from storeroom.store import Store
 
 __all__ = ["DIGEST_KEY", "Facts", "Side", "as_side", "is_leftover"]
@@ -47,6 +47,7 @@ class Side:
     local: Path | None = None
     #: Temporary files a killed copy left in the local folder (found by ``files``).
     leftovers: list[str] = field(default_factory=list, compare=False, repr=False)
+    resolved: list[str] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -60,10 +61,20 @@ class Side:
         if self.store is not None:
             return join_key(self.key, rel)
         assert self.local is not None
-        from storeroom.ext._transfer_jobs import local_target
-
+        base = self._base()
+        path = os.path.join(base, *rel.split("/"))  # noqa: PTH118 - hot path
         # A listed name never leads outside the local folder (EXT-075).
-        return str(local_target(self.local, rel, key=rel, operation="sync"))
+        if not is_store_key(rel) or not os.path.realpath(path).startswith(base + os.sep):
+            from storeroom.ext._transfer_jobs import local_target
+
+            local_target(self.local, rel, key=rel, operation="sync")  # raises InvalidPath
+        return str(self.local.joinpath(*rel.split("/")))
+
+    def _base(self) -> str:
+        if not self.resolved:
+            assert self.local is not None
+            self.resolved.append(os.path.realpath(self.local))
+        return self.resolved[0]
 
     @property
     def keeps_metadata(self) -> bool:
