@@ -5,7 +5,7 @@ another size; with ``compare="checksum"`` another SHA-256; with ``"etag"``
 another etag (when both sides report one); otherwise (``"size-mtime"``),
 unless both report the same etag, a source modified after the destination
 copy (a copy is always newer than its source, so an unchanged file is not
-copied again). A side that cannot tell a time gets the file copied. With
+copied again; when a side keeps whole seconds, times compare in whole seconds). A side that cannot tell a time gets the file copied. With
 ``delete=True`` destination files the source lacks are deleted (spec
 SYNC-001..012).
 """
@@ -13,6 +13,7 @@ SYNC-001..012).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -187,9 +188,12 @@ def _reason(src: Facts, dst: Facts | None, compare: str) -> str | None:
             return None
         if compare == "etag":
             return "etag"
-    if src.mtime is None or dst.mtime is None:
+    s, d = src.mtime, dst.mtime
+    if s is None or d is None:
         return "unknown"
-    return "newer" if src.mtime > dst.mtime else None
+    if s.is_integer() or d.is_integer():  # a side keeping whole seconds (SFTP): compare those
+        s, d = math.floor(s), math.floor(d)
+    return "newer" if s > d else None
 
 
 def _digest(side: Side, rel: str, facts: Facts) -> str:
