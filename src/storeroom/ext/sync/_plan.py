@@ -5,9 +5,9 @@ another size; with ``compare="checksum"`` another SHA-256; with ``"etag"``
 another etag (when both sides report one); otherwise (``"size-mtime"``),
 unless both report the same etag, a source modified after the destination
 copy (a copy is always newer than its source, so an unchanged file is not
-copied again; when a side keeps whole seconds, times compare in whole seconds). A side that cannot tell a time gets the file copied. With
-``delete=True`` destination files the source lacks are deleted (spec
-SYNC-001..012).
+copied again; a side keeping whole seconds compares whole seconds). A side
+that cannot tell a time gets the file copied. With ``delete=True``
+destination files the source lacks are deleted (spec SYNC-001..012).
 """
 
 from __future__ import annotations
