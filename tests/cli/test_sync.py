@@ -42,7 +42,7 @@ FILES = {"a.txt": b"aaa", "d/b.txt": b"bbbb", "d/e/c.txt": b"c"}
 
 
 def test_local_to_store_copies_missing_then_nothing(cli: Runner, env: Env) -> None:
-    # spec: CLI-080, CLI-081
+    # spec: CLI-080, CLI-081, SYNC-070
     src = tree(Path.cwd() / "site", FILES)
     r = cli("sync", "site", "data:site")
     assert r.code == 0, r.err
@@ -185,7 +185,7 @@ def test_usage_and_missing_source_errors(
 
 
 def test_progress_bar_on_a_terminal(cli: Runner, env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    # spec: CLI-087
+    # spec: CLI-087, SYNC-062
     monkeypatch.setattr(progress, "stderr_is_tty", lambda: True)
     monkeypatch.setitem(sys.modules, "rich", None)  # the built-in text bar
     monkeypatch.setitem(sys.modules, "rich.progress", None)

@@ -25,6 +25,7 @@ def tree(root: Path) -> Path:
 
 @pytest.mark.parametrize("backend", WRITABLE)
 def test_sync_up_across_and_down(backend: str, tmp_path: Path) -> None:
+    # spec: SYNC-050, SYNC-003, SYNC-040
     registry = registry_on(backend, tmp_path)
     store = registry.get_store("s")
     try:

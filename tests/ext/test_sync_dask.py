@@ -33,6 +33,7 @@ class Counting(Executor):
 
 
 def test_ten_thousand_files_through_a_local_cluster(tmp_path: Path) -> None:
+    # spec: SYNC-030, SYNC-031, SYNC-032
     src = tmp_path / "src"
     for i in range(COUNT):
         folder = src / f"d{i % 50:02}"

@@ -63,6 +63,7 @@ def _check_complete(files: dict[str, bytes]) -> None:
 
 @pytest.mark.parametrize("direction", ["up", "down"])
 def test_a_killed_sync_resumes_with_only_the_rest(tmp_path: Path, direction: str) -> None:
+    # spec: SYNC-021, SYNC-022
     local = tmp_path / "local"
     disk = tmp_path / "disk"
     seeded = local if direction == "up" else disk
