@@ -111,6 +111,12 @@ class SyncReport:
 
 def _items(plan: SyncPlan) -> list[Item]:
     src, dst = plan.src, plan.dst
+    if src.store is None and dst.store is None:  # two local folders: read one as a store
+        from storeroom.backends.local.backend import LocalBackend
+        from storeroom.store import Store
+
+        assert src.local is not None
+        src = Side(store=Store(LocalBackend(root=str(src.local), create_root=False)))
     record = plan.compare == "checksum" and dst.keeps_metadata
     atomic = dst.store is not None and dst.store.supports(Capability.ATOMIC_WRITE)
     if src.store is None:

@@ -73,6 +73,9 @@ def test_plan_then_apply_then_nothing_left(tmp_path: Path) -> None:
     back = plan((mem, "out"), tmp_path / "back")  # store -> missing local folder
     assert apply(back).ok and snapshot(tmp_path / "back") == FILES
     assert len(plan((mem, "out"), tmp_path / "back")) == 0
+    local = plan(src, tmp_path / "mirror")  # two local folders
+    assert apply(local).ok and snapshot(tmp_path / "mirror") == FILES
+    assert len(plan(src, tmp_path / "mirror")) == 0
 
 
 def test_plans_round_trip_through_json(tmp_path: Path) -> None:
