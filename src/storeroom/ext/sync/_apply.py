@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from storeroom.capabilities import Capability
@@ -109,8 +110,15 @@ class SyncReport:
         return self
 
 
+def _absolute(side: Side) -> Side:
+    """A local side by absolute path, so a worker in another folder finds the files."""
+    if side.local is None or side.local.is_absolute():
+        return side
+    return Side(local=Path.cwd() / side.local, leftovers=side.leftovers)
+
+
 def _items(plan: SyncPlan) -> list[Item]:
-    src, dst = plan.src, plan.dst
+    src, dst = _absolute(plan.src), _absolute(plan.dst)
     if src.store is None and dst.store is None:  # two local folders: read one as a store
         from storeroom.backends.local.backend import LocalBackend
         from storeroom.store import Store
@@ -199,7 +207,7 @@ def apply(
     """Carry out ``plan``: copy and update (in parallel), then delete unless a copy failed.
 
     ``executor`` is any ``concurrent.futures.Executor`` (threads, processes, a
-    Dask ``client.get_executor()``, Ray's); without one a thread pool of
+    Dask ``client.get_executor()``, one backed by Ray); without one a thread pool of
     ``max_workers`` (default 16) runs the copies. Work goes to an executor in
     batches of ``batch_size`` files (default: up to 32 for threads; for
     others about 64 tasks of at most 256 files).

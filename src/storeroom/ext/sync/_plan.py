@@ -16,7 +16,7 @@ import json
 import math
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from storeroom.errors import InvalidArgument
@@ -51,7 +51,6 @@ class SyncPlan:
     actions: tuple[SyncAction, ...]
     unchanged: int
     delete: bool = False
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def copies(self) -> list[SyncAction]:
@@ -161,10 +160,14 @@ def _matcher(spec: Filter, what: str) -> Callable[[str], bool] | None:
         return spec
     patterns = [spec] if isinstance(spec, str) else list(spec)
     if not all(isinstance(p, str) for p in patterns):
-        raise InvalidArgument(f"{what} takes glob patterns (str) or a callable")
+        raise InvalidArgument(
+            f"{what} takes glob patterns (str) or a callable",
+            hint=f'{what}="*.csv", {what}=["a/**", "b/*"] or {what}=lambda rel: ...',
+        )
     from storeroom._glob import compile_glob
+    from storeroom.path import normalize
 
-    regexes = [(compile_glob(p)[2], "/" not in p) for p in patterns]
+    regexes = [(compile_glob(normalize(p))[2], "/" not in p) for p in patterns]
 
     def match(rel: str) -> bool:
         name = rel.rpartition("/")[2]

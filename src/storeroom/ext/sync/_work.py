@@ -1,7 +1,7 @@
 """One file of a sync as a picklable work item, and the function any executor runs on it.
 
 An item names its stores (which pickle as configuration), so a process pool,
-a Dask ``Client.get_executor()`` or Ray's executor can run it. Every copy
+a Dask ``Client.get_executor()`` or a Ray-backed executor can run it. Every copy
 lands under a temporary name first (``write_atomic`` where the backend has
 it, a ``.part`` file renamed into place for a local folder), so a killed sync
 never leaves a half file under a target name (spec SYNC-020..023).
