@@ -231,3 +231,17 @@ def test_progress_and_a_process_pool(tmp_path: Path) -> None:
     (src / "f000").write_bytes(b"changed")
     assert apply(plan(src, disk), progress=CallbackProgress(threads.append)).ok
     assert sum(threads) == 7
+
+
+def test_batch_size_and_stop_on_error(tmp_path: Path) -> None:
+    # spec: SYNC-020, SYNC-032
+    src = tree(tmp_path / "src", {f"f{i}": b"x" for i in range(5)})
+    p = plan(src, Store(ReadOnlyLayer(MemoryBackend())))
+    with pytest.raises(InvalidArgument, match="batch_size"):
+        apply(p, batch_size=0)
+    report = apply(p, stop_on_error=True, max_workers=1)
+    statuses = [o.status for o in report]
+    assert statuses[0] == "failed" and "skipped" in statuses and "done" not in statuses
+    with ProcessPoolExecutor(1) as pool:
+        done = apply(plan(src, tmp_path / "out"), executor=pool, batch_size=2)
+    assert done.ok and len(done.copied) == 5
