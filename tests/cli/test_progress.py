@@ -13,18 +13,18 @@ from storeroom.cli import progress
 from storeroom.cli.progress import (
     CHUNK_SIZE,
     PROGRESS_THRESHOLD,
-    NullBar,
     ProgressReader,
-    TextBar,
     copy_stream,
     open_bar,
+    tracked,
 )
+from storeroom.ext.progress import NullProgress, TextProgress
 
 BIG = PROGRESS_THRESHOLD + 123_457  # just over the bar threshold
 
 
-def test_reader_counts_bytes_and_reports_absolute_position() -> None:
-    # spec: CLI-050, CLI-053
+def test_reader_counts_each_byte_once_even_after_a_seek_back() -> None:
+    # spec: CLI-050, CLI-053, SYNC-060
     seen: list[int] = []
     reader = ProgressReader(io.BytesIO(b"0123456789"), seen.append)
     assert reader.read(4) == b"0123"
@@ -32,20 +32,22 @@ def test_reader_counts_bytes_and_reports_absolute_position() -> None:
     assert reader.readinto(buf) == 3 and bytes(buf) == b"456"
     assert reader.read() == b"789"
     assert reader.read(5) == b""
-    assert reader.bytes_read == 10
-    assert seen == [4, 7, 10]
+    assert seen == [4, 3, 3]
     assert reader.seekable()
-    reader.seek(2)  # a retry rewinds: the count follows, it does not double
-    assert reader.bytes_read == 2 and seen[-1] == 2
-    assert reader.read() == b"23456789"
-    assert reader.bytes_read == 10
+    reader.seek(2)  # a retry rewinds: the re-read bytes are not counted again
+    assert reader.read(5) == b"23456"
+    assert sum(seen) == 10
+    reader.seek(0)
+    assert reader.read() == b"0123456789"
+    assert sum(seen) == 10  # the bar never moves back and never passes the total
 
 
-def test_reader_does_not_close_the_wrapped_stream() -> None:
+def test_tracked_does_not_close_the_wrapped_stream() -> None:
     # spec: CLI-050
     raw = io.BytesIO(b"abc")
-    with ProgressReader(raw) as reader:
-        reader.read()
+    with tracked(raw, "x", 3) as reader:
+        assert reader.read() == b"abc"
+        reader.close()
     assert not raw.closed
 
 
@@ -71,23 +73,24 @@ def test_copy_stream_reads_in_bounded_chunks() -> None:
 def test_no_bar_when_not_wanted(monkeypatch: pytest.MonkeyPatch) -> None:
     # spec: CLI-051
     monkeypatch.setattr(progress, "stderr_is_tty", lambda: False)
-    assert isinstance(open_bar("x", BIG), NullBar)  # not a terminal
+    assert isinstance(open_bar("x", BIG), NullProgress)  # not a terminal
     monkeypatch.setattr(progress, "stderr_is_tty", lambda: True)
-    assert isinstance(open_bar("x", PROGRESS_THRESHOLD), NullBar)  # too small
-    assert isinstance(open_bar("x", None), NullBar)  # size unknown
-    assert isinstance(open_bar("x", BIG, enabled=False), NullBar)  # --quiet / --json
+    assert isinstance(open_bar("x", PROGRESS_THRESHOLD), NullProgress)  # too small
+    assert isinstance(open_bar("x", None), NullProgress)  # size unknown
+    assert isinstance(open_bar("x", BIG, enabled=False), NullProgress)  # --quiet / --json
     bar = open_bar("x", BIG)
     try:
-        assert not isinstance(bar, NullBar)
+        assert not isinstance(bar, NullProgress)
     finally:
         bar.close()
 
 
 def test_text_bar_draws(capsys: pytest.CaptureFixture[str]) -> None:
-    # spec: CLI-052
-    bar = TextBar("get data:x", 2 * 1024 * 1024, stream=sys.stderr)
-    bar.update(1024 * 1024)
-    bar.update(2 * 1024 * 1024)
+    # spec: CLI-052, SYNC-061
+    bar = TextProgress("get data:x", stream=sys.stderr)
+    bar.start(1, 2 * 1024 * 1024)
+    bar.advance(1024 * 1024)
+    bar.advance(1024 * 1024)
     bar.close()
     err = capsys.readouterr().err
     assert "get data:x [" in err

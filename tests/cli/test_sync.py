@@ -42,7 +42,7 @@ FILES = {"a.txt": b"aaa", "d/b.txt": b"bbbb", "d/e/c.txt": b"c"}
 
 
 def test_local_to_store_copies_missing_then_nothing(cli: Runner, env: Env) -> None:
-    # spec: CLI-080, CLI-081
+    # spec: CLI-080, CLI-081, SYNC-070
     src = tree(Path.cwd() / "site", FILES)
     r = cli("sync", "site", "data:site")
     assert r.code == 0, r.err
@@ -165,7 +165,8 @@ def test_a_failed_copy_sets_the_exit_code_and_skips_deletion(cli: Runner, env: E
         (("data:f.txt", "out"), 2, "is a file"),
         (("site", "out"), 2, "at least one store:path"),
         (("data:a", "data:a/b"), 2, "overlap"),
-        (("data:", "alias:x"), 0, None),  # two stores: not an overlap in the address
+        (("other:", "alias:x"), 0, None),  # two stores on two folders: no overlap
+        (("data:", "alias:x"), 2, "overlap"),  # one folder under two names (SYNC-005)
         (("site", "nope:x"), 2, "unknown store"),
         (("site", "data:x", "-j", "0"), 2, "--jobs"),
     ],
@@ -184,7 +185,7 @@ def test_usage_and_missing_source_errors(
 
 
 def test_progress_bar_on_a_terminal(cli: Runner, env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    # spec: CLI-087
+    # spec: CLI-087, SYNC-062
     monkeypatch.setattr(progress, "stderr_is_tty", lambda: True)
     monkeypatch.setitem(sys.modules, "rich", None)  # the built-in text bar
     monkeypatch.setitem(sys.modules, "rich.progress", None)

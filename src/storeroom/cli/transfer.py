@@ -1,7 +1,7 @@
 """Commands that move bytes: ``put``, ``get``, ``cp`` and ``mv``.
 
 Data is streamed in 1 MiB chunks (memory stays flat whatever the size)
-through a ``storeroom.cli.progress.ProgressReader``, so every path
+through a ``storeroom.ext.progress.ProgressReader``, so every path
 can show a bar. ``get`` writes to a temporary file beside the target and
 renames it into place, so a failed download leaves nothing behind
 (spec CLI-060..066).

@@ -97,12 +97,14 @@ def run_parallel(
     failed: Callable[[R], bool],
     on_exception: Callable[[W, BaseException], R],
     on_done: Callable[[R], None] | None = None,
+    per_task: int | None = None,
 ) -> list[R | None]:
     """``fn(item)`` for every item; results in input order, ``None`` for items never started.
 
     ``fn`` should return failures as values; an exception escaping it (or the
     executor, e.g. a broken process pool) becomes ``on_exception(item, exc)``
-    for each item of its task. Completions are collected through a queue fed
+    for each item of its task. ``per_task`` fixes the items per task (a cluster
+    prefers fewer, larger tasks). Completions are collected through a queue fed
     by done-callbacks (cheaper than ``wait`` per completion).
     """
     check_workers(max_workers)
@@ -116,7 +118,7 @@ def run_parallel(
             return results
         items = items[first:]
     workers = max_workers or DEFAULT_WORKERS
-    size = chunk_size_for(len(items), workers, stop_on_error)
+    size = per_task or chunk_size_for(len(items), workers, stop_on_error)
     starts = list(range(0, len(items), size))
     own = executor is None
     pool: Executor = (

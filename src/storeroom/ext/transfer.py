@@ -28,10 +28,10 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from storeroom.capabilities import Capability
 from storeroom.errors import InvalidArgument, InvalidPath, NotFound
@@ -82,7 +82,7 @@ def _included(include: Callable[[str], bool] | None, rel: str) -> bool:
 
 
 def _run_jobs(
-    jobs: list[_Job],
+    jobs: Sequence[Any],
     *,
     max_workers: int | None,
     executor: Executor | None,
@@ -90,7 +90,10 @@ def _run_jobs(
     progress: TransferProgress | None,
     on_bytes: Callable[[int], object] | None,
     on_file: Callable[[FileTransfer], object] | None,
+    run: Callable[..., FileTransfer] = _execute,
+    chunk: int | None = None,
 ) -> TransferReport:
+    """Run ``run(job)`` (``_execute`` or ``ext.sync``'s worker) for each job, reporting progress."""
     started = time.perf_counter()
     sinks: list[TransferProgress] = []
     if progress is not None:
@@ -116,8 +119,8 @@ def _run_jobs(
     total = None if any(s is None for s in sizes) else sum(s or 0 for s in sizes)
     for sink in sinks:
         sink.start(len(jobs), total)
-    fn: Callable[[_Job], FileTransfer] = (
-        functools.partial(_execute, on_bytes=advance) if live and sinks else _execute
+    fn: Callable[[Any], FileTransfer] = (
+        functools.partial(run, on_bytes=advance) if live and sinks else run
     )
     try:
         results = run_parallel(
@@ -131,6 +134,7 @@ def _run_jobs(
                 job.src_path, job.dst_path, "failed", error=as_error(exc)
             ),
             on_done=done if sinks else None,
+            per_task=chunk,
         )
     finally:
         for sink in sinks:
