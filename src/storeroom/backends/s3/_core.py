@@ -53,6 +53,8 @@ class S3Core:
         """One S3 API call on this bucket; failures are storeroom errors about ``key``."""
         try:
             return self.conn.call(method, Bucket=self.bucket, **kwargs)
+        except StoreroomError:
+            raise  # already ours (e.g. a credential provider's): keep its own cause
         except Exception as exc:
             raise self.fail(exc, key, op) from exc
 
