@@ -88,7 +88,7 @@ class CryptOptions(LayerOptions):
 
 
 def _secret(value: str | Secret | None) -> Secret | None:
-    return None if value is None or isinstance(value, Secret) else Secret(value)
+    return value if value is None or isinstance(value, Secret) else Secret(value)
 
 
 class CryptLayer(Layer):
