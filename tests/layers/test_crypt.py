@@ -354,7 +354,9 @@ def test_obscured_passwords_are_revealed() -> None:
     # spec: CRYPT-003
     inner = MemoryBackend()
     crypt_store(inner, password="pw one", password2="pw two").write("f", b"data")
-    store = crypt_store(inner, password=obscure("pw one"), password2=obscure("pw two"), obscured=True)
+    store = crypt_store(
+        inner, password=obscure("pw one"), password2=obscure("pw two"), obscured=True
+    )
     assert store.read_bytes("f") == b"data"
 
 
@@ -405,9 +407,10 @@ def test_through_real_backends(backend: str, tmp_path: Path) -> None:
         store.write("dir/file.dat", data)
         store.write("empty", b"")
         assert store.read_bytes("dir/file.dat") == data
-        assert store.read_range("dir/file.dat", 2 * CHUNK + 1, 2 * CHUNK + 9) == data[
-            2 * CHUNK + 1 : 2 * CHUNK + 9
-        ]
+        assert (
+            store.read_range("dir/file.dat", 2 * CHUNK + 1, 2 * CHUNK + 9)
+            == data[2 * CHUNK + 1 : 2 * CHUNK + 9]
+        )
         listing = {f.path: f.size for f in store.list_files("", recursive=True)}
         assert listing == {"dir/file.dat": len(data), "empty": 0}
         raw = Store(registry.get_backend("b"), owns_backend=False)

@@ -1,4 +1,4 @@
-"""Layers: backends that wrap a backend (retry, cache, observe, limit, readonly, fault, crypt, context).
+"""Layers: backends that wrap a backend (retry, cache, observe, limit, readonly, fault, context).
 
 The ``otel`` layer type lives in ``storeroom.ext.otel`` (it needs opentelemetry-api).
 

@@ -80,7 +80,8 @@ def reveal(value: str, where: str) -> str:
         if len(raw) < 16:
             raise ValueError
         dec = _obscure_cipher(raw[:16]).decryptor()
-        return (dec.update(raw[16:]) + dec.finalize()).decode("utf-8")
+        plain: bytes = dec.update(raw[16:]) + dec.finalize()
+        return plain.decode("utf-8")
     except (binascii.Error, ValueError):
         raise ConfigError(
             f"{where}: not an rclone-obscured value",

@@ -9,6 +9,7 @@ cryptography).
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from typing import BinaryIO, Literal, cast
@@ -212,8 +213,8 @@ class CryptLayer(Layer):
             else:
                 yield entry._rebase(rel_key(plain, base))
 
-    def _folder(self, prefix: str) -> list[Entry]:
-        out: list[Entry] = []
+    def _folder(self, prefix: str) -> builtins.list[Entry]:
+        out: builtins.list[Entry] = []
         stored_prefix = self.names.dir_key(prefix)
         for entry in self.inner.list(stored_prefix, recursive=False, base=stored_prefix):
             stored_name = entry.path.rsplit("/", 1)[-1]
