@@ -11,9 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import importlib
 import io
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 from storeroom.backend import Source, iter_source
@@ -115,12 +118,6 @@ def decrypted_size(size: int) -> int:
     return full * CHUNK + (rest - TAG if rest else 0)
 
 
-def chunk_nonce(start: bytes, index: int) -> bytes:
-    """The nonce of chunk ``index``: the file nonce plus ``index``, little-endian, wrapping."""
-    value = (int.from_bytes(start, "little") + index) % _NONCE_MOD
-    return value.to_bytes(NONCE, "little")
-
-
 def read_full(stream: BinaryIO, n: int) -> bytes:
     """Up to ``n`` bytes, fewer only at the end of ``stream``."""
     data = stream.read(n)
@@ -148,14 +145,18 @@ def check_header(header: bytes) -> bytes:
 
 
 class _Stream(io.RawIOBase):
-    """Shared read plumbing: a pending buffer refilled by ``_next`` (b"" at the end)."""
+    """Shared read plumbing: a pending buffer refilled by ``_next(want)`` (b"" at the end).
+
+    ``want`` is how many more bytes the caller asked for, so a small read after
+    a seek opens one chunk, not a whole batch.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._buf = b""
         self._off = 0
 
-    def _next(self) -> bytes:
+    def _next(self, want: int) -> bytes:
         raise NotImplementedError
 
     def readable(self) -> bool:
@@ -173,7 +174,7 @@ class _Stream(io.RawIOBase):
         parts = [buf[off:]] if off < len(buf) else []
         got = len(buf) - off
         while got < size:
-            buf = self._next()
+            buf = self._next(size - got)
             if not buf:
                 self._buf, self._off = b"", 0
                 return b"".join(parts)
@@ -185,7 +186,7 @@ class _Stream(io.RawIOBase):
 
     def readall(self) -> bytes:
         parts = [self._buf[self._off :]]
-        while chunk := self._next():
+        while chunk := self._next(BATCH * CHUNK):
             parts.append(chunk)
         self._buf, self._off = b"", 0
         return b"".join(parts)
@@ -197,45 +198,160 @@ class _Stream(io.RawIOBase):
         return len(data)
 
 
+class _Box:
+    """Batched secretbox calls straight into one output buffer.
+
+    PyNaCl's public bindings allocate and copy every chunk three times, which
+    costs more than the cipher; its cffi module writes in place (CRYPT-060).
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        try:
+            sodium = importlib.import_module("nacl._sodium")  # PyNaCl's cffi module
+            self._ffi: Any = sodium.ffi
+            self._lib: Any = sodium.lib
+        except (ImportError, AttributeError):  # pragma: no cover - a PyNaCl without its cffi module
+            self._ffi = self._lib = None
+
+    def seal(self, chunks: list[bytes], start: int, index: int) -> bytes:
+        out = bytearray(sum(len(c) for c in chunks) + TAG * len(chunks))
+        pos = 0
+        if self._lib is None:  # pragma: no cover
+            from nacl.bindings import crypto_secretbox
+
+            for i, chunk in enumerate(chunks):
+                sealed = crypto_secretbox(chunk, _nonce(start, index + i), self.key)
+                out[pos : pos + len(sealed)] = sealed
+                pos += len(sealed)
+            return bytes(out)
+        ptr = self._ffi.from_buffer(out)
+        for i, chunk in enumerate(chunks):
+            self._lib.crypto_secretbox_easy(
+                ptr + pos, chunk, len(chunk), _nonce(start, index + i), self.key
+            )
+            pos += len(chunk) + TAG
+        return bytes(out)
+
+    def open(self, sealed: bytes, start: int, index: int) -> tuple[bytes, int | None]:
+        """Plain bytes of the whole chunks in ``sealed``; the index of a bad one, or None."""
+        count = -(-len(sealed) // BLOCK)
+        out = bytearray(len(sealed) - TAG * count)
+        if self._lib is None:  # pragma: no cover
+            from nacl.bindings import crypto_secretbox_open
+            from nacl.exceptions import CryptoError
+
+            for i in range(count):
+                try:
+                    plain = crypto_secretbox_open(
+                        sealed[i * BLOCK : (i + 1) * BLOCK], _nonce(start, index + i), self.key
+                    )
+                except CryptoError:
+                    return b"", index + i
+                out[i * CHUNK : i * CHUNK + len(plain)] = plain
+            return bytes(out), None
+        optr = self._ffi.from_buffer(out)
+        iptr = self._ffi.from_buffer(sealed)
+        opener = self._lib.crypto_secretbox_open_easy
+        key = self.key
+        size = len(sealed)
+
+        def span(lo: int, hi: int) -> int | None:
+            for i in range(lo, hi):
+                length = min(BLOCK, size - i * BLOCK)
+                nonce = _nonce(start, index + i)
+                if opener(optr + i * CHUNK, iptr + i * BLOCK, length, nonce, key) != 0:
+                    return index + i
+            return None
+
+        bad = _spread(count, span)
+        return (b"", bad) if bad is not None else (bytes(out), None)
+
+
+def _spread(count: int, span: Callable[[int, int], int | None]) -> int | None:
+    """Run ``span(lo, hi)`` over ``range(count)`` split across threads; the first bad index.
+
+    libsodium runs without the GIL, so chunks are opened on every core (CRYPT-060).
+    """
+    workers = min(_WORKERS, count // 2)
+    if workers < 2:
+        return span(0, count)
+    step = -(-count // workers)
+    pool = _pool()
+    futures = [pool.submit(span, lo, min(lo + step, count)) for lo in range(step, count, step)]
+    first = span(0, step)
+    found = [first] + [f.result() for f in futures]
+    return next((b for b in found if b is not None), None)
+
+
+_WORKERS = min(4, os.cpu_count() or 1)
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(_WORKERS - 1, thread_name_prefix="storeroom-crypt")
+        return _POOL
+
+
+def _nonce(start: int, index: int) -> bytes:
+    return ((start + index) % _NONCE_MOD).to_bytes(NONCE, "little")
+
+
+#: Chunks sealed or opened per call (1 MiB of content).
+BATCH = 16
+
+
 class SealingReader(_Stream):
     """Reads as the sealed form of ``src``: header, then one secretbox per 64 KiB chunk."""
 
     def __init__(self, src: Source, key: bytes) -> None:
         super().__init__()
-        from nacl.bindings import crypto_secretbox
-
-        self._seal = crypto_secretbox
-        self._key = key
-        self._nonce = os.urandom(NONCE)
+        self._box = _Box(key)
+        nonce = os.urandom(NONCE)
+        self._start = int.from_bytes(nonce, "little")
         self._index = 0
         self._chunks = _rechunk(iter_source(src, CHUNK))
+        self._buf = MAGIC + nonce
         #: Plain bytes sealed so far (the file's size once read to the end).
         self.plain_bytes = 0
-        self._buf = MAGIC + self._nonce
 
-    def _next(self) -> bytes:
-        plain = next(self._chunks, b"")
-        if not plain:
+    def _next(self, want: int) -> bytes:
+        chunks: list[bytes] = []
+        for chunk in self._chunks:
+            chunks.append(chunk)
+            if len(chunks) == BATCH:
+                break
+        if not chunks:
             return b""
-        self.plain_bytes += len(plain)
-        sealed: bytes = self._seal(plain, chunk_nonce(self._nonce, self._index), self._key)
-        self._index += 1
+        sealed = self._box.seal(chunks, self._start, self._index)
+        self._index += len(chunks)
+        self.plain_bytes += sum(len(c) for c in chunks)
         return sealed
 
 
 def _rechunk(blocks: Iterator[bytes]) -> Iterator[bytes]:
-    """Exactly-64-KiB pieces (the last shorter) from blocks of any size."""
-    pending = b""
+    """Exactly-64-KiB pieces (the last shorter) from blocks of any size, copying each byte once."""
+    pending = bytearray()
     for block in blocks:
-        if not pending and len(block) == CHUNK:
-            yield block
-            continue
-        pending += block
-        while len(pending) >= CHUNK:
-            yield pending[:CHUNK]
-            pending = pending[CHUNK:]
+        view = memoryview(block)
+        pos = 0
+        if pending:
+            pos = min(len(view), CHUNK - len(pending))
+            pending += view[:pos]
+            if len(pending) < CHUNK:
+                continue
+            yield bytes(pending)
+            pending = bytearray()
+        while len(view) - pos >= CHUNK:
+            yield bytes(view[pos : pos + CHUNK])
+            pos += CHUNK
+        pending += view[pos:]
     if pending:
-        yield pending
+        yield bytes(pending)
 
 
 def seal_bytes(data: bytes, key: bytes) -> bytes:
@@ -262,40 +378,36 @@ class OpeningReader(_Stream):
         name: str = "",
     ) -> None:
         super().__init__()
-        from nacl.bindings import crypto_secretbox_open
-        from nacl.exceptions import CryptoError
-
-        self._open = crypto_secretbox_open
-        self._bad = CryptoError
+        self._box = _Box(key)
         self._inner = inner
-        self._key = key
         self._start = int.from_bytes(nonce, "little")
         self._index = first
         self._skip = skip
         self._left = limit
         self._name = name
 
-    def _next(self) -> bytes:
+    def _next(self, want: int) -> bytes:
         if self._left is not None and self._left <= 0:
             return b""
-        sealed = read_full(self._inner, BLOCK)
+        if self._left is not None:  # read no chunk past the range
+            want = min(want, self._left)
+        batch = max(1, min(BATCH, -(-(want + self._skip) // CHUNK)))
+        sealed = read_full(self._inner, batch * BLOCK)
         if not sealed:
             return b""
-        if len(sealed) <= TAG:
+        if len(sealed) % BLOCK and len(sealed) % BLOCK <= TAG:
             raise self._error("the file ends inside a chunk's tag (truncated)")
-        nonce = ((self._start + self._index) % _NONCE_MOD).to_bytes(NONCE, "little")
-        try:
-            plain: bytes = self._open(sealed, nonce, self._key)
-        except self._bad:
-            raise self._error(f"chunk {self._index} failed authentication") from None
-        self._index += 1
+        plain, bad = self._box.open(sealed, self._start, self._index)
+        if bad is not None:
+            raise self._error(f"chunk {bad} failed authentication")
+        self._index += -(-len(sealed) // BLOCK)
         if self._skip:
             plain, self._skip = plain[self._skip :], 0
         if self._left is not None:
             if len(plain) > self._left:
                 plain = plain[: self._left]
             self._left -= len(plain)
-        return plain or self._next()
+        return plain or self._next(want)
 
     def _error(self, what: str) -> DecryptionError:
         return DecryptionError(
