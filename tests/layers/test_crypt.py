@@ -470,3 +470,28 @@ def test_stream_sources_with_short_reads_seal_the_same_content() -> None:
     result = store.write("t", Trickle(data))  # type: ignore[arg-type]
     assert result.size == len(data)
     assert store.read_bytes("t") == data
+
+
+def test_whole_file_stream_seeks_natively_on_seekable_backends(tmp_path: Path) -> None:
+    # spec: CRYPT-014, CRYPT-018
+    counting = Counting(LocalBackend(str(tmp_path)))
+    store = crypt_store(LocalBackend(str(tmp_path)))
+    data = data_of(9 * CHUNK + 11)
+    store.write("f", data)
+    with store.read("f") as stream:
+        assert stream.seekable()
+        assert stream.read(5) == data[:5] and stream.tell() == 5
+        assert stream.seek(7 * CHUNK + 3) == 7 * CHUNK + 3
+        assert stream.read(CHUNK) == data[7 * CHUNK + 3 : 8 * CHUNK + 3]
+        assert stream.seek(-4, io.SEEK_CUR) == 8 * CHUNK - 1
+        assert stream.read(2) == data[8 * CHUNK - 1 : 8 * CHUNK + 1]
+        assert stream.seek(-3, io.SEEK_END) == len(data) - 3
+        assert stream.read() == data[-3:]
+        assert stream.seek(len(data) + 10) == len(data) + 10 and stream.read(4) == b""
+    memory = crypt_store(counting)
+    memory.write("g", data)
+    counting.bytes_read = 0
+    with memory.read_seekable("g") as stream:
+        stream.seek(8 * CHUNK)
+        assert stream.read(10) == data[8 * CHUNK : 8 * CHUNK + 10]
+    assert counting.bytes_read < 3 * BLOCK

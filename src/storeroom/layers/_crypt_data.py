@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 from storeroom.backend import Source, iter_source
-from storeroom.errors import ConfigError, DecryptionError
+from storeroom.errors import ConfigError, DecryptionError, StoreroomError
 
 __all__ = [
     "BLOCK",
@@ -385,6 +385,8 @@ class OpeningReader(_Stream):
         self._skip = skip
         self._left = limit
         self._name = name
+        self._whole = first == 0 and skip == 0 and limit is None
+        self._pos = first * CHUNK + skip
 
     def _next(self, want: int) -> bytes:
         if self._left is not None and self._left <= 0:
@@ -392,7 +394,12 @@ class OpeningReader(_Stream):
         if self._left is not None:  # read no chunk past the range
             want = min(want, self._left)
         batch = max(1, min(BATCH, -(-(want + self._skip) // CHUNK)))
-        sealed = read_full(self._inner, batch * BLOCK)
+        try:
+            sealed = read_full(self._inner, batch * BLOCK)
+        except StoreroomError as exc:  # name the plain key, not the stored one
+            if self._name:
+                exc.path = self._name
+            raise
         if not sealed:
             return b""
         if len(sealed) % BLOCK and len(sealed) % BLOCK <= TAG:
@@ -415,6 +422,44 @@ class OpeningReader(_Stream):
             path=self._name or None,
             hint="check the password (and password2), or the file was changed or corrupted",
         )
+
+    # -- native seeking (a whole-file stream over a seekable stored stream) -------------
+
+    def seekable(self) -> bool:
+        return self._whole and bool(self._inner.seekable())
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
+        data = super().read(size)
+        self._pos += len(data)
+        return data
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        self._pos += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move to a plain offset: the stored stream moves to that chunk, nothing is read yet."""
+        if not self.seekable():
+            raise io.UnsupportedOperation("this crypt stream is not seekable")
+        if whence == io.SEEK_CUR:
+            offset += self._pos
+        elif whence == io.SEEK_END:
+            offset += decrypted_size(self._inner.seek(0, io.SEEK_END))
+        elif whence != io.SEEK_SET:
+            raise ValueError(f"invalid whence ({whence})")
+        if offset < 0:
+            raise ValueError(f"negative seek position {offset}")
+        chunk = offset // CHUNK
+        self._inner.seek(HEADER + chunk * BLOCK)
+        self._index, self._skip, self._pos = chunk, offset - chunk * CHUNK, offset
+        self._buf, self._off = b"", 0
+        return offset
 
     def close(self) -> None:
         if not self.closed:

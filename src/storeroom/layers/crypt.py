@@ -10,6 +10,7 @@ cryptography).
 from __future__ import annotations
 
 import builtins
+import contextlib
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from typing import BinaryIO, Literal, cast
@@ -139,18 +140,42 @@ class CryptLayer(Layer):
         # Stored digests are of the ciphertext: none is reported (CRYPT-033).
         self.capabilities = inner.capabilities - {Capability.WRITE_RESULT_NATIVE}
 
+    def _plain_key(self, stored: str) -> str:
+        """The plain key of a stored key (for error paths); as stored when it does not decrypt."""
+        parts = stored.split("/")
+        try:
+            plain = [self.names.dir_name(p) for p in parts[:-1]]
+            try:
+                plain.append(self.names.file_name(parts[-1]))
+            except NameError_:
+                plain.append(self.names.dir_name(parts[-1]))
+        except NameError_:
+            return stored
+        return "/".join(plain)
+
+    @contextlib.contextmanager
+    def _plain_errors(self) -> Iterator[None]:
+        """Errors from the inner backend name plain keys, never stored ones (CRYPT-034)."""
+        try:
+            yield
+        except StoreroomError as exc:
+            if exc.path:
+                exc.path = self._plain_key(exc.path)
+            raise
+
     # -- reading ----------------------------------------------------------------------
 
     def stat(self, key: str) -> Entry:
-        if not key:
-            return self.inner.stat(key)
-        try:
-            return self._plain_file(self.inner.stat(self.names.file_key(key)), key)
-        except NotFound:
-            found = self.inner.stat(self.names.dir_key(key))
-            if isinstance(found, FolderEntry):
-                return FolderEntry._fast(key, key.rsplit("/", 1)[-1])
-            raise
+        with self._plain_errors():
+            if not key:
+                return self.inner.stat(key)
+            try:
+                return self._plain_file(self.inner.stat(self.names.file_key(key)), key)
+            except NotFound:
+                found = self.inner.stat(self.names.dir_key(key))
+                if isinstance(found, FolderEntry):
+                    return FolderEntry._fast(key, key.rsplit("/", 1)[-1])
+                raise
 
     def _plain_file(self, entry: Entry, key: str) -> Entry:
         if not isinstance(entry, FileInfo):
@@ -170,6 +195,10 @@ class CryptLayer(Layer):
         )
 
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
+        with self._plain_errors():
+            return self._open_read(key, start, end)
+
+    def _open_read(self, key: str, start: int | None, end: int | None) -> BinaryIO:
         stored = self.names.file_key(key)
         first = (start or 0) // CHUNK
         if first == 0:
@@ -192,10 +221,12 @@ class CryptLayer(Layer):
         return cast(BinaryIO, reader)
 
     def exists(self, key: str) -> bool:
-        return self.inner.exists(self.names.file_key(key)) or self.is_folder(key)
+        with self._plain_errors():
+            return self.inner.exists(self.names.file_key(key)) or self.is_folder(key)
 
     def is_folder(self, key: str) -> bool:
-        return self.inner.is_folder(self.names.dir_key(key))
+        with self._plain_errors():
+            return self.inner.is_folder(self.names.dir_key(key))
 
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
         """Entries under ``prefix``: one stored folder at a time, decrypted and sorted.
@@ -203,7 +234,8 @@ class CryptLayer(Layer):
         Stored names do not sort like plain ones, so each folder's entries are
         collected and sorted; a recursive listing walks depth first (CRYPT-040).
         """
-        entries = self._folder(prefix)
+        with self._plain_errors():
+            entries = self._folder(prefix)
         for entry in entries:
             plain = entry.path
             if isinstance(entry, FolderEntry):
@@ -252,6 +284,18 @@ class CryptLayer(Layer):
         metadata: Mapping[str, str] | None = None,
         atomic: bool = False,
     ) -> WriteResult:
+        with self._plain_errors():
+            return self._write(key, src, overwrite=overwrite, metadata=metadata, atomic=atomic)
+
+    def _write(
+        self,
+        key: str,
+        src: Source,
+        *,
+        overwrite: bool,
+        metadata: Mapping[str, str] | None,
+        atomic: bool,
+    ) -> WriteResult:
         stored = self.names.file_key(key)
         if isinstance(src, bytes | bytearray | memoryview):
             plain = bytes(src)
@@ -274,7 +318,8 @@ class CryptLayer(Layer):
         return _plain_result(result, key, sealing.plain_bytes)
 
     def delete(self, key: str) -> None:
-        self.inner.delete(self.names.file_key(key))
+        with self._plain_errors():
+            self.inner.delete(self.names.file_key(key))
 
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
         stored = {self.names.file_key(k): k for k in keys}
@@ -288,21 +333,23 @@ class CryptLayer(Layer):
         return out
 
     def discard(self, key: str) -> None:
-        self.inner.discard(self.names.file_key(key))
+        with self._plain_errors():
+            self.inner.discard(self.names.file_key(key))
 
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
-        stored = self.names.file_key(src)
-        result = self.inner.copy(stored, self.names.file_key(dst), overwrite=overwrite)
-        return _plain_result(result, dst, decrypted_size(result.size))
+        with self._plain_errors():
+            stored = self.names.file_key(src)
+            result = self.inner.copy(stored, self.names.file_key(dst), overwrite=overwrite)
+            return _plain_result(result, dst, decrypted_size(result.size))
 
     def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
-        self.inner.move(self.names.file_key(src), self.names.file_key(dst), overwrite=overwrite)
+        with self._plain_errors():
+            stored = self.names.file_key(src)
+            self.inner.move(stored, self.names.file_key(dst), overwrite=overwrite)
 
     def remove_folder(self, key: str, *, recursive: bool = False) -> None:
-        self.inner.remove_folder(self.names.dir_key(key), recursive=recursive)
-
-    def native_path(self, key: str) -> str:
-        return self.inner.native_path(self.names.file_key(key))
+        with self._plain_errors():
+            self.inner.remove_folder(self.names.dir_key(key), recursive=recursive)
 
     def describe(self) -> Mapping[str, object]:
         return {**self.inner.describe(), "crypt": self.names.mode}
