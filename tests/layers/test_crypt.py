@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 import pytest
 
-from every_backend import registry_on
+from every_backend import WRITABLE, registry_on
 from storeroom import Registry, RegistryConfig, Store
 from storeroom.backend import Backend, Forwarding
 from storeroom.backends.local import LocalBackend
@@ -396,7 +396,7 @@ def test_import_storeroom_does_not_load_crypto_libraries() -> None:
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("backend", ["memory", "local", "sql-sqlite", "s3"])
+@pytest.mark.parametrize("backend", WRITABLE)
 def test_through_real_backends(backend: str, tmp_path: Path) -> None:
     # spec: CRYPT-007
     layers = [{"type": "crypt", "password": "backend pw", "filename_encryption": "standard"}]
@@ -406,6 +406,9 @@ def test_through_real_backends(backend: str, tmp_path: Path) -> None:
         data = data_of(3 * CHUNK + 5)
         store.write("dir/file.dat", data)
         store.write("empty", b"")
+        store.write("dir/streamed.dat", io.BytesIO(data[:CHUNK + 9]))
+        assert store.read_bytes("dir/streamed.dat") == data[: CHUNK + 9]
+        store.delete("dir/streamed.dat")
         assert store.read_bytes("dir/file.dat") == data
         assert (
             store.read_range("dir/file.dat", 2 * CHUNK + 1, 2 * CHUNK + 9)
