@@ -406,7 +406,7 @@ def test_through_real_backends(backend: str, tmp_path: Path) -> None:
         data = data_of(3 * CHUNK + 5)
         store.write("dir/file.dat", data)
         store.write("empty", b"")
-        store.write("dir/streamed.dat", io.BytesIO(data[:CHUNK + 9]))
+        store.write("dir/streamed.dat", io.BytesIO(data[: CHUNK + 9]))
         assert store.read_bytes("dir/streamed.dat") == data[: CHUNK + 9]
         store.delete("dir/streamed.dat")
         assert store.read_bytes("dir/file.dat") == data
