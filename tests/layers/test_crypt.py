@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from every_backend import WRITABLE, registry_on
 from storeroom import Registry, RegistryConfig, Store
@@ -498,3 +500,24 @@ def test_whole_file_stream_seeks_natively_on_seekable_backends(tmp_path: Path) -
         stream.seek(8 * CHUNK)
         assert stream.read(10) == data[8 * CHUNK : 8 * CHUNK + 10]
     assert counting.bytes_read < 3 * BLOCK
+
+
+NAME_TEXT = st.text(
+    st.characters(blacklist_characters="/\0", blacklist_categories=("Cs",)),
+    min_size=1,
+    max_size=120,
+).filter(lambda s: s not in (".", ".."))
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=NAME_TEXT)
+def test_every_name_round_trips_in_both_name_schemes(name: str) -> None:
+    # spec: CRYPT-020, CRYPT-022
+    for names in (_STANDARD.names, _OBFUSCATE.names):
+        stored = names.seal_segment(name)
+        assert "/" not in stored and stored
+        assert names.open_segment(stored) == name
+
+
+_STANDARD = CryptLayer(MemoryBackend(), password="property pw")
+_OBFUSCATE = CryptLayer(MemoryBackend(), password="property pw", filename_encryption="obfuscate")

@@ -323,7 +323,8 @@ class CryptLayer(Layer):
 
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
         stored = {self.names.file_key(k): k for k in keys}
-        results = self.inner.delete_many(list(stored))
+        with self._plain_errors():
+            results = self.inner.delete_many(list(stored))
         out: dict[str, StoreroomError | None] = {}
         for sk, err in results.items():
             plain = stored.get(sk, sk)
