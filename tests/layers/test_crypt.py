@@ -435,3 +435,26 @@ def test_whole_file_stream_seeks_natively_on_seekable_backends(tmp_path: Path) -
         stream.seek(8 * CHUNK)
         assert stream.read(10) == data[8 * CHUNK : 8 * CHUNK + 10]
     assert counting.bytes_read < 3 * BLOCK
+
+
+def _read_in_child(folder: str, queue: Any) -> None:
+    store = crypt_store(LocalBackend(folder), filename_encryption="off")
+    queue.put(store.read_bytes("f") == data_of(20 * CHUNK))
+
+
+def test_forked_child_reads_after_the_parent_used_the_thread_pool(tmp_path: Path) -> None:
+    # spec: CRYPT-060
+    import multiprocessing
+
+    store = crypt_store(LocalBackend(str(tmp_path)), filename_encryption="off")
+    store.write("f", data_of(20 * CHUNK))
+    assert store.read_bytes("f") == data_of(20 * CHUNK)  # the parent's pool now exists
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_read_in_child, args=(str(tmp_path), queue))
+    child.start()
+    child.join(60)
+    if child.is_alive():  # hung: do not leave it behind
+        child.kill()
+        child.join()
+    assert child.exitcode == 0 and queue.get(timeout=5) is True

@@ -285,16 +285,18 @@ def _spread(count: int, span: Callable[[int, int], int | None]) -> int | None:
 
 
 _WORKERS = min(4, os.cpu_count() or 1)
-_POOL: ThreadPoolExecutor | None = None
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
 _POOL_LOCK = threading.Lock()
 
 
 def _pool() -> ThreadPoolExecutor:
+    """The helper threads of this process (a forked child builds its own: threads do not fork)."""
     global _POOL
     with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(_WORKERS - 1, thread_name_prefix="storeroom-crypt")
-        return _POOL
+        if _POOL is None or _POOL[0] != os.getpid():
+            pool = ThreadPoolExecutor(_WORKERS - 1, thread_name_prefix="storeroom-crypt")
+            _POOL = (os.getpid(), pool)
+        return _POOL[1]
 
 
 def _nonce(start: int, index: int) -> bytes:
