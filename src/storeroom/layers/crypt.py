@@ -29,6 +29,7 @@ from storeroom.layers._crypt_data import (
     check_header,
     decrypted_size,
     derive_keys,
+    obscure,
     read_full,
     reveal,
     seal_bytes,
@@ -37,7 +38,7 @@ from storeroom.layers._crypt_names import NameCipher, NameError_
 from storeroom.models import FileInfo, FolderEntry, WriteResult
 from storeroom.path import RemotePath
 
-__all__ = ["CryptLayer", "CryptOptions"]
+__all__ = ["CryptLayer", "CryptOptions", "obscure"]
 
 Mode = Literal["standard", "obfuscate", "off"]
 
