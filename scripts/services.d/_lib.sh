@@ -93,6 +93,12 @@ apt_install() {
     fi
 }
 
+# ensure_test_tools: command-line tools the tests run that are not servers
+# (rclone: the crypt layer is tested against the real binary).
+ensure_test_tools() {
+    command -v rclone >/dev/null 2>&1 || apt_install rclone
+}
+
 # A private Python environment for service tools (moto, ...), built with uv.
 tools_python() {
     local venv="$SERVICES_DIR/tools-venv"

@@ -18,6 +18,7 @@ __all__ = [
     "CapabilityNotSupported",
     "ConfigError",
     "DatasetIncomplete",
+    "DecryptionError",
     "DirectoryNotEmpty",
     "InvalidArgument",
     "InvalidPath",
@@ -221,3 +222,10 @@ class ManifestCorrupted(StoreroomError, ValueError):
 
 class UnexpectedError(StoreroomError):
     """A backend failed in a way its error table does not know; ``__cause__`` has the original."""
+
+
+class DecryptionError(StoreroomError, ValueError):
+    """Encrypted content could not be opened: a wrong password, or the data was changed.
+
+    Raised by the ``crypt`` layer instead of returning unverified bytes.
+    """

@@ -22,6 +22,7 @@ __all__ = [
 _SECRET_NAMES = frozenset(
     {
         "password",
+        "password2",  # rclone crypt's salt password
         "secret",
         "key",
         "token",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from storeroom.layers.cache import CacheLayer, CacheStats
     from storeroom.layers.context import ContextLayer
+    from storeroom.layers.crypt import CryptLayer
     from storeroom.layers.fault import FaultLayer
     from storeroom.layers.limit import LimitLayer
     from storeroom.layers.observe import (
@@ -40,6 +41,7 @@ __all__ = [
     "CacheLayer",
     "CacheStats",
     "ContextLayer",
+    "CryptLayer",
     "FaultLayer",
     "LimitLayer",
     "LogSink",
@@ -62,6 +64,7 @@ BUILTIN_LAYERS: dict[str, str] = {
     "limit": "storeroom.layers.limit:LimitLayer",
     "readonly": "storeroom.layers.readonly:ReadOnlyLayer",
     "fault": "storeroom.layers.fault:FaultLayer",
+    "crypt": "storeroom.layers.crypt:CryptLayer",  # needs the crypt extra (PyNaCl, cryptography)
     "otel": "storeroom.ext.otel:OtelLayer",  # needs the otel extra (opentelemetry-api)
 }
 
@@ -69,6 +72,7 @@ _WHERE = {
     "CacheLayer": "cache",
     "CacheStats": "cache",
     "ContextLayer": "context",
+    "CryptLayer": "crypt",
     "FaultLayer": "fault",
     "LimitLayer": "limit",
     "LogSink": "observe",

@@ -1,0 +1,471 @@
+"""rclone crypt's content format: keys, sizes, and sealing/opening streams.
+
+A sealed file is ``RCLONE\\0\\0``, a random 24-byte nonce, then the content in
+64 KiB chunks, each a NaCl secretbox (16-byte tag + data) under the nonce
+plus the chunk's index, added little-endian (spec CRYPT-010..016). Written
+from rclone's crypt documentation; PyNaCl provides the secretbox.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import importlib
+import io
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO
+
+from storeroom.backend import Source, iter_source
+from storeroom.errors import ConfigError, DecryptionError, StoreroomError
+
+__all__ = [
+    "BLOCK",
+    "CHUNK",
+    "HEADER",
+    "Keys",
+    "OpeningReader",
+    "SealingReader",
+    "decrypted_size",
+    "derive_keys",
+    "encrypted_size",
+    "obscure",
+    "reveal",
+]
+
+MAGIC = b"RCLONE\x00\x00"
+NONCE = 24
+HEADER = len(MAGIC) + NONCE
+TAG = 16
+CHUNK = 64 * 1024
+BLOCK = CHUNK + TAG
+_NONCE_MOD = 1 << (8 * NONCE)
+#: rclone's built-in salt, used when ``password2`` is empty.
+DEFAULT_SALT = bytes.fromhex("a80df43a8fbd0308a7cab83e581f86b1")
+#: rclone's fixed key for "obscured" config values (not a secret: it only hides from eyes).
+_OBSCURE_KEY = bytes.fromhex("9c935b48730a554d6bfd7c63c886a92bd390198eb8128afbf4de162b8b95f638")
+
+
+class Keys:
+    """The 80 bytes scrypt derives from the passwords: data key, name key, name tweak."""
+
+    __slots__ = ("data", "name", "tweak")
+
+    def __init__(self, raw: bytes) -> None:
+        self.data, self.name, self.tweak = raw[:32], raw[32:64], raw[64:80]
+
+    def __repr__(self) -> str:
+        return "Keys(***)"
+
+
+def derive_keys(password: str, password2: str) -> Keys:
+    """scrypt(N=16384, r=8, p=1) of ``password`` salted with ``password2`` (or rclone's salt)."""
+    salt = password2.encode("utf-8") if password2 else DEFAULT_SALT
+    raw = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=16384, r=8, p=1, maxmem=64 * 1024 * 1024, dklen=80
+    )
+    return Keys(raw)
+
+
+def _obscure_cipher(iv: bytes) -> Any:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    return Cipher(algorithms.AES(_OBSCURE_KEY), modes.CTR(iv))
+
+
+def reveal(value: str, where: str) -> str:
+    """The plain text of an rclone-obscured value (``rclone obscure``); ``ConfigError`` if bad."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        if len(raw) < 16:
+            raise ValueError
+        dec = _obscure_cipher(raw[:16]).decryptor()
+        plain: bytes = dec.update(raw[16:]) + dec.finalize()
+        return plain.decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise ConfigError(
+            f"{where}: not an rclone-obscured value",
+            key=where,
+            hint="paste the value from rclone.conf or `rclone obscure`, or set obscured = false",
+        ) from None
+
+
+def obscure(plain: str) -> str:
+    """``plain`` in rclone's obscured form (what ``rclone obscure`` prints)."""
+    iv = os.urandom(16)
+    enc = _obscure_cipher(iv).encryptor()
+    body = enc.update(plain.encode("utf-8")) + enc.finalize()
+    return base64.urlsafe_b64encode(iv + body).decode("ascii").rstrip("=")
+
+
+def encrypted_size(size: int) -> int:
+    """Stored size of ``size`` plain bytes."""
+    full, rest = divmod(size, CHUNK)
+    return HEADER + full * BLOCK + (rest + TAG if rest else 0)
+
+
+def decrypted_size(size: int) -> int:
+    """Plain size of a stored file of ``size`` bytes; ``DecryptionError`` when none fits."""
+    full, rest = divmod(size - HEADER, BLOCK)
+    if size < HEADER or 0 < rest <= TAG:
+        raise DecryptionError(
+            f"a stored size of {size} bytes is not one rclone crypt produces",
+            hint="the file was truncated or is not encrypted with this layer's format",
+        )
+    return full * CHUNK + (rest - TAG if rest else 0)
+
+
+def read_full(stream: BinaryIO, n: int) -> bytes:
+    """Up to ``n`` bytes, fewer only at the end of ``stream``."""
+    data = stream.read(n)
+    if len(data) == n or not data:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < n:
+        more = stream.read(n - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+def check_header(header: bytes) -> bytes:
+    """The file nonce from a stored file's first 32 bytes; ``DecryptionError`` if not a header."""
+    if len(header) < HEADER or header[: len(MAGIC)] != MAGIC:
+        raise DecryptionError(
+            "the file does not start with rclone crypt's header",
+            hint="it was not written through a crypt layer or rclone crypt, or it was changed",
+        )
+    return header[len(MAGIC) : HEADER]
+
+
+class _Stream(io.RawIOBase):
+    """Shared read plumbing: a pending buffer refilled by ``_next(want)`` (b"" at the end).
+
+    ``want`` is how many more bytes the caller asked for, so a small read after
+    a seek opens one chunk, not a whole batch.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._buf = b""
+        self._off = 0
+
+    def _next(self, want: int) -> bytes:
+        raise NotImplementedError
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        if size is None or size < 0:
+            return self.readall()
+        buf, off = self._buf, self._off
+        if off + size <= len(buf):  # the hot path: served from the current chunk
+            self._off = off + size
+            return buf[off : off + size]
+        parts = [buf[off:]] if off < len(buf) else []
+        got = len(buf) - off
+        while got < size:
+            buf = self._next(size - got)
+            if not buf:
+                self._buf, self._off = b"", 0
+                return b"".join(parts)
+            take = min(len(buf), size - got)
+            parts.append(buf[:take] if take < len(buf) else buf)
+            got += take
+            self._buf, self._off = buf, take
+        return b"".join(parts)
+
+    def readall(self) -> bytes:
+        parts = [self._buf[self._off :]]
+        while chunk := self._next(BATCH * CHUNK):
+            parts.append(chunk)
+        self._buf, self._off = b"", 0
+        return b"".join(parts)
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
+class _Box:
+    """Batched secretbox calls straight into one output buffer.
+
+    PyNaCl's public bindings allocate and copy every chunk three times, which
+    costs more than the cipher; its cffi module writes in place (CRYPT-060).
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        try:
+            sodium = importlib.import_module("nacl._sodium")  # PyNaCl's cffi module
+            self._ffi: Any = sodium.ffi
+            self._lib: Any = sodium.lib
+        except (ImportError, AttributeError):  # pragma: no cover - a PyNaCl without its cffi module
+            self._ffi = self._lib = None
+
+    def seal(self, chunks: list[bytes], start: int, index: int) -> bytes:
+        out = bytearray(sum(len(c) for c in chunks) + TAG * len(chunks))
+        pos = 0
+        if self._lib is None:  # pragma: no cover
+            from nacl.bindings import crypto_secretbox
+
+            for i, chunk in enumerate(chunks):
+                sealed = crypto_secretbox(chunk, _nonce(start, index + i), self.key)
+                out[pos : pos + len(sealed)] = sealed
+                pos += len(sealed)
+            return bytes(out)
+        ptr = self._ffi.from_buffer(out)
+        for i, chunk in enumerate(chunks):
+            self._lib.crypto_secretbox_easy(
+                ptr + pos, chunk, len(chunk), _nonce(start, index + i), self.key
+            )
+            pos += len(chunk) + TAG
+        return bytes(out)
+
+    def open(self, sealed: bytes, start: int, index: int) -> tuple[bytes, int | None]:
+        """Plain bytes of the whole chunks in ``sealed``; the index of a bad one, or None."""
+        count = -(-len(sealed) // BLOCK)
+        out = bytearray(len(sealed) - TAG * count)
+        if self._lib is None:  # pragma: no cover
+            from nacl.bindings import crypto_secretbox_open
+            from nacl.exceptions import CryptoError
+
+            for i in range(count):
+                try:
+                    plain = crypto_secretbox_open(
+                        sealed[i * BLOCK : (i + 1) * BLOCK], _nonce(start, index + i), self.key
+                    )
+                except CryptoError:
+                    return b"", index + i
+                out[i * CHUNK : i * CHUNK + len(plain)] = plain
+            return bytes(out), None
+        optr = self._ffi.from_buffer(out)
+        iptr = self._ffi.from_buffer(sealed)
+        opener = self._lib.crypto_secretbox_open_easy
+        key = self.key
+        size = len(sealed)
+
+        def span(lo: int, hi: int) -> int | None:
+            for i in range(lo, hi):
+                length = min(BLOCK, size - i * BLOCK)
+                nonce = _nonce(start, index + i)
+                if opener(optr + i * CHUNK, iptr + i * BLOCK, length, nonce, key) != 0:
+                    return index + i
+            return None
+
+        bad = _spread(count, span)
+        return (b"", bad) if bad is not None else (bytes(out), None)
+
+
+def _spread(count: int, span: Callable[[int, int], int | None]) -> int | None:
+    """Run ``span(lo, hi)`` over ``range(count)`` split across threads; the first bad index.
+
+    libsodium runs without the GIL, so chunks are opened on every core (CRYPT-060).
+    """
+    workers = min(_WORKERS, count // 2)
+    if workers < 2:
+        return span(0, count)
+    step = -(-count // workers)
+    pool = _pool()
+    futures = [pool.submit(span, lo, min(lo + step, count)) for lo in range(step, count, step)]
+    first = span(0, step)
+    found = [first] + [f.result() for f in futures]
+    return next((b for b in found if b is not None), None)
+
+
+_WORKERS = min(4, os.cpu_count() or 1)
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The helper threads of this process (a forked child builds its own: threads do not fork)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid():
+            pool = ThreadPoolExecutor(_WORKERS - 1, thread_name_prefix="storeroom-crypt")
+            _POOL = (os.getpid(), pool)
+        return _POOL[1]
+
+
+def _nonce(start: int, index: int) -> bytes:
+    return ((start + index) % _NONCE_MOD).to_bytes(NONCE, "little")
+
+
+#: Chunks sealed or opened per call (1 MiB of content).
+BATCH = 16
+
+
+class SealingReader(_Stream):
+    """Reads as the sealed form of ``src``: header, then one secretbox per 64 KiB chunk."""
+
+    def __init__(self, src: Source, key: bytes) -> None:
+        super().__init__()
+        self._box = _Box(key)
+        nonce = os.urandom(NONCE)
+        self._start = int.from_bytes(nonce, "little")
+        self._index = 0
+        self._chunks = _rechunk(iter_source(src, CHUNK))
+        self._buf = MAGIC + nonce
+        #: Plain bytes sealed so far (the file's size once read to the end).
+        self.plain_bytes = 0
+
+    def _next(self, want: int) -> bytes:
+        chunks: list[bytes] = []
+        for chunk in self._chunks:
+            chunks.append(chunk)
+            if len(chunks) == BATCH:
+                break
+        if not chunks:
+            return b""
+        sealed = self._box.seal(chunks, self._start, self._index)
+        self._index += len(chunks)
+        self.plain_bytes += sum(len(c) for c in chunks)
+        return sealed
+
+
+def _rechunk(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """Exactly-64-KiB pieces (the last shorter) from blocks of any size, copying each byte once."""
+    pending = bytearray()
+    for block in blocks:
+        view = memoryview(block)
+        pos = 0
+        if pending:
+            pos = min(len(view), CHUNK - len(pending))
+            pending += view[:pos]
+            if len(pending) < CHUNK:
+                continue
+            yield bytes(pending)
+            pending = bytearray()
+        while len(view) - pos >= CHUNK:
+            yield bytes(view[pos : pos + CHUNK])
+            pos += CHUNK
+        pending += view[pos:]
+    if pending:
+        yield bytes(pending)
+
+
+def seal_bytes(data: bytes, key: bytes) -> bytes:
+    """The whole sealed form of ``data`` (for sources given as bytes)."""
+    return SealingReader(data, key).readall()
+
+
+class OpeningReader(_Stream):
+    """Plain bytes from a stored stream positioned at chunk ``first``; checks every tag.
+
+    ``skip`` plain bytes of the first chunk are dropped and at most ``limit``
+    bytes are returned (``None``: to the end). A chunk that fails its tag, or
+    a stream ending inside a tag, raises ``DecryptionError``.
+    """
+
+    def __init__(
+        self,
+        inner: BinaryIO,
+        key: bytes,
+        nonce: bytes,
+        first: int = 0,
+        skip: int = 0,
+        limit: int | None = None,
+        name: str = "",
+    ) -> None:
+        super().__init__()
+        self._box = _Box(key)
+        self._inner = inner
+        self._start = int.from_bytes(nonce, "little")
+        self._index = first
+        self._skip = skip
+        self._left = limit
+        self._name = name
+        self._whole = first == 0 and skip == 0 and limit is None
+        self._pos = first * CHUNK + skip
+
+    def _next(self, want: int) -> bytes:
+        if self._left is not None and self._left <= 0:
+            return b""
+        if self._left is not None:  # read no chunk past the range
+            want = min(want, self._left)
+        batch = max(1, min(BATCH, -(-(want + self._skip) // CHUNK)))
+        try:
+            sealed = read_full(self._inner, batch * BLOCK)
+        except StoreroomError as exc:  # name the plain key, not the stored one
+            if self._name:
+                exc.path = self._name
+            raise
+        if not sealed:
+            return b""
+        if len(sealed) % BLOCK and len(sealed) % BLOCK <= TAG:
+            raise self._error("the file ends inside a chunk's tag (truncated)")
+        plain, bad = self._box.open(sealed, self._start, self._index)
+        if bad is not None:
+            raise self._error(f"chunk {bad} failed authentication")
+        self._index += -(-len(sealed) // BLOCK)
+        if self._skip:
+            plain, self._skip = plain[self._skip :], 0
+        if self._left is not None:
+            if len(plain) > self._left:
+                plain = plain[: self._left]
+            self._left -= len(plain)
+        return plain or self._next(want)
+
+    def _error(self, what: str) -> DecryptionError:
+        return DecryptionError(
+            f"cannot decrypt: {what}",
+            path=self._name or None,
+            hint="check the password (and password2), or the file was changed or corrupted",
+        )
+
+    # -- native seeking (a whole-file stream over a seekable stored stream) -------------
+
+    def seekable(self) -> bool:
+        return self._whole and bool(self._inner.seekable())
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
+        data = super().read(size)
+        self._pos += len(data)
+        return data
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        self._pos += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move to a plain offset: the stored stream moves to that chunk, nothing is read yet."""
+        if not self.seekable():
+            raise io.UnsupportedOperation("this crypt stream is not seekable")
+        if whence == io.SEEK_CUR:
+            offset += self._pos
+        elif whence == io.SEEK_END:
+            offset += decrypted_size(self._inner.seek(0, io.SEEK_END))
+        elif whence != io.SEEK_SET:
+            raise ValueError(f"invalid whence ({whence})")
+        if offset < 0:
+            raise ValueError(f"negative seek position {offset}")
+        chunk = offset // CHUNK
+        self._inner.seek(HEADER + chunk * BLOCK)
+        self._index, self._skip, self._pos = chunk, offset - chunk * CHUNK, offset
+        self._buf, self._off = b"", 0
+        return offset
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._inner.close()
+            finally:
+                super().close()
