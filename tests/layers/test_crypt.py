@@ -458,3 +458,20 @@ def test_forked_child_reads_after_the_parent_used_the_thread_pool(tmp_path: Path
         child.kill()
         child.join()
     assert child.exitcode == 0 and queue.get(timeout=5) is True
+
+
+# spec: CRYPT-034
+def test_no_signed_urls_through_the_layer_even_over_s3(tmp_path: Path) -> None:
+    from storeroom.capabilities import Capability
+    from storeroom.errors import CapabilityNotSupported
+
+    with registry_on("s3", tmp_path) as reg:
+        plain = reg.get_store("s")
+        assert plain.supports(Capability.SIGNED_URL)
+        layered = Store(CryptLayer(plain.backend, password="pw"), plain.root_path)
+        assert not layered.supports(Capability.SIGNED_URL)
+        layered.write("secret.txt", b"sealed")
+        with pytest.raises(CapabilityNotSupported):
+            layered.url("secret.txt")
+        with pytest.raises(CapabilityNotSupported):
+            layered.backend.signed_url("secret.txt", 60, "GET")

@@ -138,8 +138,16 @@ class CryptLayer(Layer):
             dirs=directory_name_encryption,
             suffix="" if suffix.lower() == "none" else suffix,
         )
-        # Stored digests are of the ciphertext: none is reported (CRYPT-033).
-        self.capabilities = inner.capabilities - {Capability.WRITE_RESULT_NATIVE}
+        # Stored digests are of the ciphertext: none is reported (CRYPT-033); a
+        # signed URL would hand out ciphertext, so none is issued (CRYPT-034).
+        self.capabilities = inner.capabilities - {
+            Capability.WRITE_RESULT_NATIVE,
+            Capability.SIGNED_URL,
+        }
+
+    def signed_url(self, key: str, expires: int, method: str) -> str:
+        """Refused: a URL would bypass the layer and serve ciphertext (CRYPT-034)."""
+        return Backend.signed_url(self, key, expires, method)
 
     def _plain_key(self, stored: str) -> str:
         """The plain key of a stored key (for error paths); as stored when it does not decrypt."""
