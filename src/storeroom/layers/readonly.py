@@ -35,6 +35,7 @@ WRITE_CAPABILITIES: frozenset[Capability] = frozenset(
         C.ATOMIC_MOVE,
         C.USER_METADATA,
         C.WRITE_RESULT_NATIVE,
+        C.CONDITIONAL_WRITE,
     }
 )
 
@@ -112,3 +113,17 @@ class ReadOnlyLayer(Layer):
 
     def remove_folder(self, key: str, *, recursive: bool = False) -> None:
         self._refuse(C.DELETE, "remove_folder", key)
+
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        self._refuse(C.WRITE, "write", key)
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        self._refuse(C.DELETE, "delete", key)
