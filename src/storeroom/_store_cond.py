@@ -57,4 +57,4 @@ def delete(core: StoreCore, path: object, if_match: object) -> None:
     try:
         core._backend.delete_if_match(key, etag)
     except Exception as exc:
-        raise core._fail(exc, "delete", key)
+        raise core._fail(exc, "delete", key)  # noqa: B904 - keeps the backend's own cause

@@ -380,7 +380,7 @@ class RetryLayer(Layer):
         metadata: Mapping[str, str] | None = None,
         atomic: bool = False,
     ) -> WriteResult:
-        """Retried like ``write`` on retryable errors; ``PreconditionFailed`` never is (COND-030)."""
+        """Retried like ``write`` ``PreconditionFailed`` never is (COND-030)."""
         inner = self.inner
 
         def conditional(key: str, src: Source, *, overwrite: bool, **kw: Any) -> WriteResult:
@@ -389,13 +389,15 @@ class RetryLayer(Layer):
         try:
             return self._rewritable(conditional, key, src, metadata, atomic)
         except PreconditionFailed as exc:
-            raise _maybe_applied(exc)
+            _maybe_applied(exc)
+            raise
 
     def delete_if_match(self, key: str, etag: str) -> None:
         try:
             self._call(self.inner.delete_if_match, key, etag)
         except PreconditionFailed as exc:
-            raise _maybe_applied(exc)
+            _maybe_applied(exc)
+            raise
 
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
         stream = self._call(self.inner.open_read, key, start, end)
@@ -437,14 +439,13 @@ class RetryLayer(Layer):
                     entries = _raising(again)
 
 
-def _maybe_applied(exc: PreconditionFailed) -> PreconditionFailed:
+def _maybe_applied(exc: PreconditionFailed) -> None:
     """Say so when a ``PreconditionFailed`` followed a failed try that may have been applied."""
     if exc.attempts is not None and exc.attempts > 1:
         exc.hint = (
             "an earlier try failed after it may have reached the backend: re-read the file "
             "to see whether it already holds your change before retrying"
         )
-    return exc
 
 
 def _retry_after(err: StoreroomError | None) -> float:

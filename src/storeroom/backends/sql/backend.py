@@ -21,11 +21,11 @@ from sqlalchemy import event
 from storeroom._sources import is_user_error
 from storeroom.backend import Backend, Entry
 from storeroom.backends.sql import _list
+from storeroom.backends.sql._cond import ConditionalWrites
 from storeroom.backends.sql._flat import FlatTable
 from storeroom.backends.sql._reader import ChunkStream
 from storeroom.backends.sql._schema import find_flat, make_engine, make_tables, prepare_tables
 from storeroom.backends.sql._sql import Prepared, Statements, bounds, err, etag, meta, when
-from storeroom.backends.sql._cond import ConditionalWrites
 from storeroom.backends.sql.config import SQLBlobOptions
 from storeroom.backends.sql.errors import BACKEND, map_db_error, unencodable
 from storeroom.capabilities import ALL_GATES, Capability
