@@ -15,9 +15,14 @@ __all__ = ["check_etag", "precondition_failed"]
 def precondition_failed(
     key: str, backend: str, expected: str, found: str | None, operation: str = "write"
 ) -> PreconditionFailed:
-    """The error for ``if_match=expected`` when the file's etag is ``found`` (``None``: no file)."""
+    """The error for ``if_match=expected`` when the file's etag is ``found``.
+
+    ``found`` is ``None`` for a missing file and ``""`` when the server did not say.
+    """
     if found is None:
         message = f"if_match={expected!r} failed: the file does not exist"
+    elif not found:
+        message = f"if_match={expected!r} failed: the file's etag is no longer that"
     else:
         message = f"if_match={expected!r} failed: the file's etag is now {found!r}"
     return PreconditionFailed(

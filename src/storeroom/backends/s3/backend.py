@@ -27,7 +27,7 @@ import botocore.exceptions as bx  # type: ignore[import-untyped]
 
 from storeroom._mask import mask_url
 from storeroom.backend import Backend, Entry, Source, derive_folders, rel_key
-from storeroom.backends.s3 import _bulk, _paired
+from storeroom.backends.s3 import _bulk, _cond, _paired
 from storeroom.backends.s3._core import S3Core, etag, status
 from storeroom.backends.s3._engine import DataPath
 from storeroom.backends.s3._transfer import RELAY_MAX, Upload, fetch_small
@@ -80,7 +80,12 @@ class S3Backend(Backend):
     type_name = _NAME
     real_folders = False
     capabilities: frozenset[Capability] = ALL_GATES | frozenset(
-        {Capability.LAZY_READ, Capability.USER_METADATA, Capability.WRITE_RESULT_NATIVE}
+        {
+            Capability.LAZY_READ,
+            Capability.USER_METADATA,
+            Capability.WRITE_RESULT_NATIVE,
+            Capability.CONDITIONAL_WRITE,
+        }
     )
     options_class: ClassVar[type[S3Options]] = S3Options
     native_delete_many = True
@@ -193,6 +198,22 @@ class S3Backend(Backend):
     def discard(self, key: str) -> None:
         """One DELETE and no existence check: S3 deletes a missing key silently."""
         self._call("delete", key, "delete_object", Key=key)
+
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        """One PUT with ``If-Match`` (see ``_cond``): S3 compares and replaces in one step."""
+        return _cond.write_if_match(self._core, key, src, etag, metadata)
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        """One DELETE with ``If-Match``."""
+        _cond.delete_if_match(self._core, key, etag)
 
     def _both(
         self, op: str, key: str, probe: Callable[[Any, str, str], Coroutine[Any, Any, bool]]
