@@ -22,7 +22,7 @@ def precondition_failed(
     if found is None:
         message = f"if_match={expected!r} failed: the file does not exist"
     elif not found:
-        message = f"if_match={expected!r} failed: the file's etag is no longer that"
+        message = f"if_match={expected!r} failed: the file changed or no longer exists"
     else:
         message = f"if_match={expected!r} failed: the file's etag is now {found!r}"
     return PreconditionFailed(
