@@ -210,7 +210,7 @@ def quiet_unlink(name: str, folder_fd: int) -> None:
 
 def local_etag(st: os.stat_result) -> str:
     """A file's etag: inode, mtime (ns) and size in hex; a rename keeps all three."""
-    return f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
+    return "%x-%x-%x" % (st.st_ino, st.st_mtime_ns, st.st_size)  # noqa: UP031 - the fastest
 
 
 def result(key: str, size: int, st: os.stat_result) -> WriteResult:

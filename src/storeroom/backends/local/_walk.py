@@ -23,7 +23,7 @@ from itertools import islice
 from operator import itemgetter
 
 from storeroom.backend import Entry
-from storeroom.backends.local._fileops import is_stale_temp, is_temp_name
+from storeroom.backends.local._fileops import is_stale_temp, is_temp_name, local_etag
 from storeroom.errors import StoreroomError
 from storeroom.models import FileInfo, FolderEntry
 from storeroom.path import listable
@@ -90,14 +90,7 @@ def _scan(open_dir: OpenDir, key: str, fail: Fail) -> Rows:
                     if exc.errno in _MISSING:
                         continue  # vanished meanwhile
                     raise fail(exc, _join(key, name)) from exc
-                append(
-                    (
-                        name,
-                        st.st_size,
-                        st.st_mtime,
-                        f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}",
-                    )
-                )
+                append((name, st.st_size, st.st_mtime, local_etag(st)))
     except StoreroomError:
         raise
     except OSError as exc:
