@@ -245,3 +245,37 @@ def test_conditional_calls_through_many_threads_on_memory_are_fast() -> None:
         t.join()
     assert int(store.read_bytes("c")) == WORKERS * 200
     assert time.perf_counter() - t0 < 30
+
+
+def test_the_async_bridges_forward_conditional_calls_or_drop_the_capability() -> None:
+    # spec: COND-031
+    from storeroom.aio.adapters import AsyncBackendSyncAdapter, SyncBackendAdapter
+    from storeroom.aio.backends import AsyncMemoryBackend
+
+    bridged = AsyncBackendSyncAdapter(AsyncMemoryBackend())
+    try:
+        store = Store(bridged)
+        assert store.supports("conditional_write")
+        store.write("f", b"1")
+        etag = store.head("f").etag
+        store.write("f", b"2", if_match=etag)
+        with pytest.raises(PreconditionFailed):
+            store.delete("f", if_match=etag)
+        store.delete("f", if_match=store.head("f").etag)
+        assert not store.exists("f")
+    finally:
+        bridged.close()
+
+    class NoConditional(SyncBackendAdapter):
+        write_if_match = None  # type: ignore[assignment]
+        delete_if_match = None  # type: ignore[assignment]
+
+    plain = AsyncBackendSyncAdapter(NoConditional(MemoryBackend(), inline=True))
+    try:
+        store = Store(plain)
+        assert not store.supports("conditional_write")
+        store.write("f", b"1")
+        with pytest.raises(CapabilityNotSupported):
+            store.write("f", b"2", if_match=store.head("f").etag)
+    finally:
+        plain.close()

@@ -69,7 +69,7 @@ def test_declaring_backends_are_the_expected_ones(tmp_path: Path) -> None:
 
 
 def test_eight_threads_lose_no_increment(store: Store) -> None:
-    # spec: COND-020
+    # spec: COND-020, COND-040, COND-041, COND-042, COND-043, COND-044
     per_worker = 12 if store.backend.type_name in ("s3", "azure", "sql-blob") else 40
     store.write("counter.txt", b"0")
     retries: list[int] = []
