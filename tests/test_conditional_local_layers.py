@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,13 +26,15 @@ from storeroom.models import WriteResult
 WORKERS = 8
 
 
-def _increments(root: str, times: int, out: multiprocessing.Queue[int]) -> None:
+def _increments(root: str, times: int, out: multiprocessing.Queue[int], go: Any) -> None:
     """One process: its own backend on ``root``, ``times`` read-modify-write increments."""
     store = Store(LocalBackend(root))
     retries = done = 0
+    go.wait(60)  # a barrier: every process starts incrementing at once
     while done < times:
         etag = store.head("counter.txt").etag
         value = int(store.read_bytes("counter.txt"))
+        time.sleep(0.001)  # some work between read and write: lets the workers collide
         try:
             store.write("counter.txt", str(value + 1).encode(), if_match=etag)
         except PreconditionFailed:
@@ -48,8 +51,9 @@ def test_eight_processes_lose_no_increment_on_local(tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     out: multiprocessing.Queue[int] = ctx.Queue()
     per_worker = 40
+    go = ctx.Barrier(WORKERS)
     procs = [
-        ctx.Process(target=_increments, args=(str(tmp_path), per_worker, out))
+        ctx.Process(target=_increments, args=(str(tmp_path), per_worker, out, go))
         for _ in range(WORKERS)
     ]
     for p in procs:

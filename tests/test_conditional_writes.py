@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,6 +48,7 @@ def increment(store: Store, path: str, times: int) -> int:
         info = store.head(path)
         value = int(store.read_bytes(path))
         assert info.etag is not None
+        time.sleep(0.001)  # some work between read and write: lets the workers collide
         try:
             store.write(path, str(value + 1).encode(), if_match=info.etag)
         except PreconditionFailed:
