@@ -23,7 +23,7 @@ from itertools import islice
 from operator import itemgetter
 
 from storeroom.backend import Entry
-from storeroom.backends.local._fileops import is_stale_temp, is_temp_name, local_etag
+from storeroom.backends.local._fileops import is_stale_temp, is_temp_name
 from storeroom.errors import StoreroomError
 from storeroom.models import FileInfo, FolderEntry
 from storeroom.path import listable
@@ -90,7 +90,9 @@ def _scan(open_dir: OpenDir, key: str, fail: Fail) -> Rows:
                     if exc.errno in _MISSING:
                         continue  # vanished meanwhile
                     raise fail(exc, _join(key, name)) from exc
-                append((name, st.st_size, st.st_mtime, local_etag(st)))
+                # local_etag's format, inlined: one call fewer per listed file
+                tag = "%x-%x-%x" % (st.st_ino, st.st_mtime_ns, st.st_size)  # noqa: UP031
+                append((name, st.st_size, st.st_mtime, tag))
     except StoreroomError:
         raise
     except OSError as exc:
