@@ -33,8 +33,12 @@ def write_file(
     overwrite: bool,
     metadata: Mapping[str, str] | None,
     atomic: bool,
+    if_match: str | None = None,
 ) -> WriteResult:
-    """Validate, then write ``content`` to ``path`` (natively atomic, derived, or plain)."""
+    """Validate, then write ``content`` to ``path`` (natively atomic, derived, or plain).
+
+    With ``if_match`` (checked by ``_store_cond``) the backend's conditional write.
+    """
     key = core._file_key(path)
     if metadata:
         check_metadata(metadata, core._rel(key))
@@ -45,7 +49,9 @@ def write_file(
     src = to_source(content)
     backend = core._backend
     try:
-        if atomic and C.ATOMIC_WRITE not in backend.capabilities:
+        if if_match is not None:
+            result = backend.write_if_match(key, src, if_match, metadata=metadata, atomic=atomic)
+        elif atomic and C.ATOMIC_WRITE not in backend.capabilities:
             result = _write_via_move(core, key, src, overwrite, metadata)
         else:
             result = backend.write(key, src, overwrite=overwrite, metadata=metadata, atomic=atomic)

@@ -240,6 +240,28 @@ class Backend(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the backend may be used again and reconnects lazily."""
 
+    # -- conditional writes (CONDITIONAL_WRITE, spec COND-*) --------------------
+
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        """Replace file ``key`` only while its etag is ``etag``, in one atomic step.
+
+        A different etag or a missing file raises ``PreconditionFailed`` and
+        changes nothing. Only CONDITIONAL_WRITE backends implement it.
+        """
+        raise unsupported(Capability.CONDITIONAL_WRITE, self.type_name, "write")
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        """Delete file ``key`` only while its etag is ``etag`` (else ``PreconditionFailed``)."""
+        raise unsupported(Capability.CONDITIONAL_WRITE, self.type_name, "delete")
+
     # -- remote-store's backend methods, thin over the primitives ---------------
 
     def check_health(self) -> None:
@@ -394,6 +416,20 @@ class Forwarding(Backend):
 
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
         return self.inner.list(prefix, recursive=recursive, base=base)
+
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        return self.inner.write_if_match(key, src, etag, metadata=metadata, atomic=atomic)
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        self.inner.delete_if_match(key, etag)
 
     def exists(self, key: str) -> bool:
         return self.inner.exists(key)

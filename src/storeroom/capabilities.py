@@ -28,6 +28,9 @@ class Capability(enum.StrEnum):
     COPY = "copy"
     ATOMIC_WRITE = "atomic_write"
     METADATA = "metadata"
+    #: Gates ``if_match=`` on write/write_atomic/delete (not in ALL_GATES: declared only
+    #: where the check and the change are one atomic step, spec COND-*).
+    CONDITIONAL_WRITE = "conditional_write"
     # Quality flags: describe behaviour, gate nothing on their own.
     SEEKABLE_READ = "seekable_read"
     LAZY_READ = "lazy_read"

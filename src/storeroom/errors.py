@@ -25,6 +25,7 @@ __all__ = [
     "ManifestCorrupted",
     "NotFound",
     "PermissionDenied",
+    "PreconditionFailed",
     "RemoteStoreError",
     "ResourceLocked",
     "StoreroomError",
@@ -197,6 +198,23 @@ class ConfigError(StoreroomError, ValueError):
 
 class ResourceLocked(StoreroomError):
     """Another session holds the resource (e.g. an open co-authoring lock); not retried."""
+
+
+class PreconditionFailed(StoreroomError):
+    """A conditional write or delete found another etag (or no file) than ``expected``.
+
+    Nothing was changed. ``expected`` is the etag the caller passed as
+    ``if_match``; never retried by the retry layer (re-read, then decide).
+    """
+
+    def __init__(self, message: str = "", *, expected: str | None = None, **kw: Any) -> None:
+        kw.setdefault(
+            "hint",
+            "the file changed since you read it: read it again (store.head(path).etag) "
+            "and retry with the new etag",
+        )
+        super().__init__(message, **kw)
+        self.expected = expected
 
 
 #: remote-store's name for the base class: the same class (spec COMPAT-003).

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-from storeroom import _signed, _store_list, _store_write
+from storeroom import _signed, _store_cond, _store_list, _store_write
 from storeroom._rangeio import open_seekable
 from storeroom._signed import DEFAULT_EXPIRES
 from storeroom._store_core import MAX_OFFSET, StoreCore, StoreStream
@@ -199,12 +199,16 @@ class Store(StoreCore):
         *,
         overwrite: bool = False,
         metadata: Mapping[str, str] | None = None,
+        if_match: str | None = None,
     ) -> WriteResult:
         """Write bytes, a binary file object, or an iterable of bytes to ``path``.
 
         An existing file raises ``AlreadyExists`` unless ``overwrite=True``.
+        ``if_match``: replace only while the file's etag is that (``PreconditionFailed``).
         """
         self._gate("write", path)
+        if if_match is not None:
+            return _store_cond.write(self, "write", path, content, metadata, if_match, False)
         return _store_write.write_file(self, "write", path, content, overwrite, metadata, False)
 
     def write_text(
@@ -215,10 +219,13 @@ class Store(StoreCore):
         encoding: str = "utf-8",
         overwrite: bool = False,
         metadata: Mapping[str, str] | None = None,
+        if_match: str | None = None,
     ) -> WriteResult:
         """Encode ``text`` and write it; an encode error or unknown codec is ``InvalidArgument``."""
         self._gate("write_text", path)
         data = _store_write.encode_text(self, path, text, encoding)
+        if if_match is not None:
+            return _store_cond.write(self, "write_text", path, data, metadata, if_match, False)
         return _store_write.write_file(self, "write_text", path, data, overwrite, metadata, False)
 
     def write_atomic(
@@ -228,9 +235,12 @@ class Store(StoreCore):
         *,
         overwrite: bool = False,
         metadata: Mapping[str, str] | None = None,
+        if_match: str | None = None,
     ) -> WriteResult:
         """Like ``write``, but readers never see a partial file, even on failure."""
         self._gate("write_atomic", path)
+        if if_match is not None:
+            return _store_cond.write(self, "write_atomic", path, content, metadata, if_match, True)
         return _store_write.write_file(
             self, "write_atomic", path, content, overwrite, metadata, True
         )
@@ -248,9 +258,15 @@ class Store(StoreCore):
 
     # -- delete -----------------------------------------------------------------
 
-    def delete(self, path: str, *, missing_ok: bool = False) -> None:
-        """Delete one file. Missing: ``NotFound`` unless ``missing_ok``."""
+    def delete(self, path: str, *, missing_ok: bool = False, if_match: str | None = None) -> None:
+        """Delete one file. Missing: ``NotFound`` unless ``missing_ok``.
+
+        ``if_match``: delete only while the file's etag is that (``PreconditionFailed``).
+        """
         self._gate("delete", path)
+        if if_match is not None:
+            _store_cond.delete(self, path, if_match)
+            return
         key = self._file_key(path)
         try:
             if missing_ok:  # no existence check: one request where a miss costs one more

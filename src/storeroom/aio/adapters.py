@@ -97,6 +97,24 @@ class SyncBackendAdapter(AsyncBackend):
     async def delete(self, key: str) -> None:
         await self._call(self.backend.delete, key)
 
+    async def write_if_match(
+        self,
+        key: str,
+        src: AsyncWritableContent,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        """The sync backend's conditional write (spec COND-031); the content is gathered first."""
+        data = src if isinstance(src, bytes) else b"".join([bytes(c) async for c in src])
+        return await self._call(
+            self.backend.write_if_match, key, data, etag, metadata=metadata, atomic=atomic
+        )
+
+    async def delete_if_match(self, key: str, etag: str) -> None:
+        await self._call(self.backend.delete_if_match, key, etag)
+
     async def list(
         self, prefix: str, *, recursive: bool = False, base: str = ""
     ) -> AsyncIterator[Entry]:
@@ -163,7 +181,10 @@ class AsyncBackendSyncAdapter(Backend):
         self.async_backend = async_backend
         self.type_name = async_backend.type_name
         # reads arrive as chunks: the stream handed to the Store cannot seek
-        self.capabilities = async_backend.capabilities - {Capability.SEEKABLE_READ}
+        lost = {Capability.SEEKABLE_READ}
+        if not async_backend.defines("write_if_match"):
+            lost.add(Capability.CONDITIONAL_WRITE)  # nothing to forward it to
+        self.capabilities = async_backend.capabilities - lost
         self.real_folders = async_backend.real_folders
         self.native_delete_many = async_backend.native_delete_many
         self._lock = threading.Lock()
@@ -233,6 +254,30 @@ class AsyncBackendSyncAdapter(Backend):
 
     def delete(self, key: str) -> None:
         self._submit(self.async_backend.delete(key))
+
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        if not self.async_backend.defines("write_if_match"):
+            return super().write_if_match(key, src, etag, metadata=metadata, atomic=atomic)
+        content: AsyncWritableContent = src if isinstance(src, bytes) else _chunks_of(src)
+        coro = self.async_backend.write_if_match(  # type: ignore[attr-defined]
+            key, content, etag, metadata=metadata, atomic=atomic
+        )
+        result: WriteResult = self._submit(coro)
+        return result
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        if not self.async_backend.defines("delete_if_match"):
+            super().delete_if_match(key, etag)
+            return
+        self._submit(self.async_backend.delete_if_match(key, etag))  # type: ignore[attr-defined]
 
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
         return self._pull(self.async_backend.list(prefix, recursive=recursive, base=base))

@@ -147,6 +147,11 @@ def build_parser() -> CliParser:
     p.add_argument("target", metavar="STORE:path")
     p.add_argument("-r", "--recursive", action="store_true", help="delete a folder and its content")
     p.add_argument("--missing-ok", action="store_true", help="no error when it does not exist")
+    p.add_argument(
+        "--if-match",
+        metavar="ETAG",
+        help="delete only while the file's etag is ETAG (from `info`); else exit 1, file kept",
+    )
 
     p = add("info", "show facts about a file or folder")
     p.add_argument("target", metavar="STORE[:path]")

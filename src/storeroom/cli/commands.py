@@ -166,6 +166,11 @@ def cmd_rm(ctx: Context) -> int:
     was there instead of claiming a deletion (CLI-073).
     """
     args = ctx.args
+    if args.if_match is not None and (args.recursive or args.missing_ok):
+        raise UsageError(
+            "--if-match deletes one file whose etag matches",
+            hint="drop -r and --missing-ok when using --if-match",
+        )
     addr = ctx.remote(args.target)
     store = ctx.store(addr.store)
     key = addr.key
@@ -181,7 +186,7 @@ def cmd_rm(ctx: Context) -> int:
             deleted = False
     else:
         try:
-            store.delete(addr.path)
+            store.delete(addr.path, if_match=args.if_match)
         except (InvalidPath, NotFound, DirectoryNotEmpty) as exc:
             if key and store.is_folder(key):
                 raise UsageError(

@@ -314,6 +314,24 @@ class OtelLayer(Layer):
     def delete(self, key: str) -> None:
         self._traced("delete", key, self.inner.delete, key)
 
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        fn = self.inner.write_if_match
+        result: WriteResult = self._traced(
+            "write", key, fn, key, src, etag, metadata=metadata, atomic=atomic
+        )
+        return result
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        self._traced("delete", key, self.inner.delete_if_match, key, etag)
+
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
         """One ``delete_many`` span for a native bulk delete (else one ``delete`` per key)."""
         if not self.native_delete_many:

@@ -449,6 +449,27 @@ class CacheLayer(Layer):
         finally:
             self.invalidate(key)
 
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        """Invalidated whatever the outcome: a ``PreconditionFailed`` means the cache is stale."""
+        try:
+            return self.inner.write_if_match(key, src, etag, metadata=metadata, atomic=atomic)
+        finally:
+            self.invalidate(key)
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        try:
+            self.inner.delete_if_match(key, etag)
+        finally:
+            self.invalidate(key)
+
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
         if not self.native_delete_many:
             return super().delete_many(keys)  # through self.delete: invalidates per key

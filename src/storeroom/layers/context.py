@@ -131,6 +131,28 @@ class ContextLayer(Layer):
         except BaseException as exc:
             self._fail(exc, "delete", key)
 
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        try:
+            return self.inner.write_if_match(key, src, etag, metadata=metadata, atomic=atomic)
+        except BaseException as exc:
+            if is_user_error(exc):
+                raise
+            self._fail(exc, "write", key)
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        try:
+            self.inner.delete_if_match(key, etag)
+        except BaseException as exc:
+            self._fail(exc, "delete", key)
+
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
         if not self.native_delete_many:
             return super().delete_many(keys)

@@ -206,6 +206,22 @@ class FaultLayer(Layer):
         self._maybe("delete", key)
         self.inner.delete(key)
 
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        self._maybe("write", key)
+        return self.inner.write_if_match(key, src, etag, metadata=metadata, atomic=atomic)
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        self._maybe("delete", key)
+        self.inner.delete_if_match(key, etag)
+
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
         """With a native bulk delete, the ``delete`` fault is drawn for each key."""
         if not self.native_delete_many:

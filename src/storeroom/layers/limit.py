@@ -236,6 +236,21 @@ class LimitLayer(Layer):
     def delete(self, key: str) -> None:
         self._run("delete", key, self.inner.delete, key)
 
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        fn = self.inner.write_if_match
+        return self._run("write", key, fn, key, src, etag, metadata=metadata, atomic=atomic)
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        self._run("delete", key, self.inner.delete_if_match, key, etag)
+
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
         """A native bulk delete is one request: one slot, one token."""
         if not self.native_delete_many:

@@ -364,6 +364,24 @@ class ObserveLayer(Layer):
     def delete(self, key: str) -> None:
         self._observe("delete", key, self.inner.delete, key)
 
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        fn = self.inner.write_if_match
+        result: WriteResult = self._observe(
+            "write", key, fn, key, src, etag, metadata=metadata, atomic=atomic
+        )
+        return result
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        self._observe("delete", key, self.inner.delete_if_match, key, etag)
+
     def discard(self, key: str) -> None:
         self._observe("delete", key, self.inner.discard, key)
 

@@ -35,6 +35,7 @@ WRITE_CAPABILITIES: frozenset[Capability] = frozenset(
         C.ATOMIC_MOVE,
         C.USER_METADATA,
         C.WRITE_RESULT_NATIVE,
+        C.CONDITIONAL_WRITE,
     }
 )
 
@@ -118,3 +119,17 @@ class ReadOnlyLayer(Layer):
         if method.upper() != "GET":
             self._refuse(C.WRITE, "signed_url", key)
         return self.inner.signed_url(key, expires, method)
+
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        self._refuse(C.WRITE, "write", key)
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        self._refuse(C.DELETE, "delete", key)

@@ -20,7 +20,8 @@ listings are sorted.
 
 Caveat: a try that failed after the backend applied it (the reply was
 lost) is retried all the same, so a create-only write or a delete can then
-report ``AlreadyExists`` / ``NotFound`` for its own earlier success.
+report ``AlreadyExists`` / ``NotFound`` for its own earlier success (and a
+conditional write ``PreconditionFailed``, whose hint then says so).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, TypeVar
 
 from storeroom.backend import Backend, Entry, Source, entry_sort_key
-from storeroom.errors import ConfigError, StoreroomError
+from storeroom.errors import ConfigError, PreconditionFailed, StoreroomError
 from storeroom.layers._base import Layer, LayerOptions, ProxyStream, build_options, current_call
 from storeroom.models import WriteResult
 
@@ -339,7 +340,18 @@ class RetryLayer(Layer):
         metadata: Mapping[str, str] | None = None,
         atomic: bool = False,
     ) -> WriteResult:
-        inner_write = self.inner.write
+        return self._rewritable(self.inner.write, key, src, metadata, atomic, overwrite)
+
+    def _rewritable(
+        self,
+        inner_write: Callable[..., WriteResult],
+        key: str,
+        src: Source,
+        metadata: Mapping[str, str] | None,
+        atomic: bool,
+        overwrite: bool = True,
+    ) -> WriteResult:
+        """A write through ``inner_write``, retried while its source can be rewound."""
         budget = self._budget()
         try:
             position = None if isinstance(src, bytes | bytearray | memoryview) else _position(src)
@@ -361,6 +373,34 @@ class RetryLayer(Layer):
                 return inner_write(key, src, overwrite=overwrite, metadata=metadata, atomic=atomic)
 
             return self._retry(exc, budget, again)
+
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        """Retried like ``write`` ``PreconditionFailed`` never is (COND-030)."""
+        inner = self.inner
+
+        def conditional(key: str, src: Source, *, overwrite: bool, **kw: Any) -> WriteResult:
+            return inner.write_if_match(key, src, etag, **kw)
+
+        try:
+            return self._rewritable(conditional, key, src, metadata, atomic)
+        except PreconditionFailed as exc:
+            _maybe_applied(exc)
+            raise
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        try:
+            self._call(self.inner.delete_if_match, key, etag)
+        except PreconditionFailed as exc:
+            _maybe_applied(exc)
+            raise
 
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
         stream = self._call(self.inner.open_read, key, start, end)
@@ -400,6 +440,15 @@ class RetryLayer(Layer):
                     entries = self.inner.list(prefix, recursive=recursive, base=base)
                 except StoreroomError as again:
                     entries = _raising(again)
+
+
+def _maybe_applied(exc: PreconditionFailed) -> None:
+    """Say so when a ``PreconditionFailed`` followed a failed try that may have been applied."""
+    if exc.attempts is not None and exc.attempts > 1:
+        exc.hint = (
+            "an earlier try failed after it may have reached the backend: re-read the file "
+            "to see whether it already holds your change before retrying"
+        )
 
 
 def _retry_after(err: StoreroomError | None) -> float:

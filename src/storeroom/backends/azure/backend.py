@@ -30,7 +30,16 @@ from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.blob import BlobBlock, BlobClient, BlobPrefix, BlobServiceClient, ContainerClient
 
 from storeroom._mask import mask_url
-from storeroom.backend import Backend, Entry, Source, derive_folders, entry_sort_key, rel_key
+from storeroom.backend import (
+    Backend,
+    Entry,
+    Source,
+    derive_folders,
+    entry_sort_key,
+    read_all,
+    rel_key,
+)
+from storeroom.backends.azure import _cond
 from storeroom.backends.azure._blob import (
     BlobReader,
     block_ids,
@@ -54,9 +63,15 @@ __all__ = ["AzureBackend"]
 
 _COPY_POLL = 0.2
 _FLAT_CAPS = ALL_GATES | frozenset(
-    {Capability.LAZY_READ, Capability.USER_METADATA, Capability.WRITE_RESULT_NATIVE}
+    {
+        Capability.LAZY_READ,
+        Capability.USER_METADATA,
+        Capability.WRITE_RESULT_NATIVE,
+        Capability.CONDITIONAL_WRITE,
+    }
 )
-_HNS_CAPS = _FLAT_CAPS | {Capability.ATOMIC_MOVE}
+#: HNS writes go through the DFS API, which storeroom does not make conditional (COND-044).
+_HNS_CAPS = (_FLAT_CAPS - {Capability.CONDITIONAL_WRITE}) | {Capability.ATOMIC_MOVE}
 
 
 def _status(exc: BaseException) -> int | None:
@@ -258,6 +273,31 @@ class AzureBackend(Backend):
         if not second:
             return self._put(key, first, overwrite, meta)
         return self._staged(key, src, [first, second], overwrite, meta)
+
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        """Put Blob with ``If-Match`` (``_cond``); flat namespace only."""
+        if self.hns:
+            return super().write_if_match(key, src, etag, metadata=metadata, atomic=atomic)
+        meta = check_metadata(metadata, key)
+        data = read_all(src)
+        blob, workers = self._blob(key), self.options.max_concurrency
+        r = _cond.upload_if_match(self._err, blob, key, data, etag, meta, workers)
+        return self._result(key, len(data), r, meta)
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        """Delete Blob with ``If-Match``; flat namespace only."""
+        if self.hns:
+            super().delete_if_match(key, etag)
+            return
+        _cond.delete_if_match(self._err, self._blob(key), key, etag)
 
     def _check_ancestors(self, key: str) -> None:
         """With ``reject_write_under_file_ancestor``: no parent of ``key`` may be a blob."""

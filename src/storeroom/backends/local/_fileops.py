@@ -33,6 +33,7 @@ __all__ = [
     "copy_fd",
     "is_stale_temp",
     "is_temp_name",
+    "local_etag",
     "make_temp",
     "quiet_unlink",
     "result",
@@ -155,10 +156,12 @@ def copy_fd(src: int, dst: int) -> int:
     return total
 
 
-def close_filled(fd: int, fill: Fill, *, sync: bool, mode: int | None) -> tuple[int, float]:
+def close_filled(
+    fd: int, fill: Fill, *, sync: bool, mode: int | None
+) -> tuple[int, os.stat_result]:
     """Run ``fill`` on ``fd``, optionally chmod and fsync, and close it (also on failure).
 
-    Returns the size written and the file's mtime. Raw ``OSError``s propagate.
+    Returns the size written and the file's stat. Raw ``OSError``s propagate.
     """
     try:
         size = fill(fd)
@@ -166,7 +169,7 @@ def close_filled(fd: int, fill: Fill, *, sync: bool, mode: int | None) -> tuple[
             os.fchmod(fd, mode)  # keep the replaced file's permissions
         if sync:
             os.fsync(fd)
-        mtime = os.fstat(fd).st_mtime
+        st = os.fstat(fd)
     except BaseException:
         try:
             os.close(fd)
@@ -174,7 +177,7 @@ def close_filled(fd: int, fill: Fill, *, sync: bool, mode: int | None) -> tuple[
             pass
         raise
     os.close(fd)
-    return size, mtime
+    return size, st
 
 
 def make_temp(folder_fd: int) -> tuple[str, int]:
@@ -205,8 +208,16 @@ def quiet_unlink(name: str, folder_fd: int) -> None:
         pass
 
 
-def result(key: str, size: int, mtime: float) -> WriteResult:
-    """The ``WriteResult`` of a local write."""
+def local_etag(st: os.stat_result) -> str:
+    """A file's etag: inode, mtime (ns) and size in hex; a rename keeps all three."""
+    return "%x-%x-%x" % (st.st_ino, st.st_mtime_ns, st.st_size)  # noqa: UP031 - the fastest
+
+
+def result(key: str, size: int, st: os.stat_result) -> WriteResult:
+    """The ``WriteResult`` of a local write (``st``: the new file's stat)."""
     return WriteResult(
-        RemotePath._trusted(key), size, last_modified=datetime.fromtimestamp(mtime, UTC)
+        RemotePath._trusted(key),
+        size,
+        etag=local_etag(st),
+        last_modified=datetime.fromtimestamp(st.st_mtime, UTC),
     )

@@ -28,6 +28,7 @@ from storeroom.backends.local._fileops import (
     sweep_stale,
     sync_fd,
 )
+from storeroom.backends.local._lock import lock_folder, unlock
 from storeroom.backends.local._paths import PathChecks
 from storeroom.errors import AlreadyExists, InvalidPath, StoreroomError
 from storeroom.models import WriteResult
@@ -184,14 +185,18 @@ class Writes(PathChecks):
         sync = atomic and self.durable
         try:
             try:
-                size, mtime = close_filled(tmp_fd, fill, sync=sync, mode=mode)
-                if overwrite:
-                    replace(fd, tmp, name)
-                else:
-                    try:
-                        rename_noreplace(fd, tmp, fd, name)
-                    except FileExistsError as exc:
-                        raise self._occupied(fd, name, key, exc) from exc
+                size, st = close_filled(tmp_fd, fill, sync=sync, mode=mode)
+                lock = lock_folder(fd, exclusive=False)  # excludes conditional writers
+                try:
+                    if overwrite:
+                        replace(fd, tmp, name)
+                    else:
+                        try:
+                            rename_noreplace(fd, tmp, fd, name)
+                        except FileExistsError as exc:
+                            raise self._occupied(fd, name, key, exc) from exc
+                finally:
+                    unlock(lock)
             except BaseException:
                 quiet_unlink(tmp, fd)
                 raise
@@ -209,4 +214,4 @@ class Writes(PathChecks):
         finally:
             if owned:
                 os.close(fd)
-        return result(key, size, mtime)
+        return result(key, size, st)

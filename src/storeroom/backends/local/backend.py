@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import BinaryIO, ClassVar
 
 from storeroom.backend import Backend, Entry, Source, rel_key, unsupported
+from storeroom.backends.local._cond import ConditionalWrites
 from storeroom.backends.local._fdpath import (
     CLOEXEC,
     DIR_FLAGS,
@@ -34,12 +35,13 @@ from storeroom.backends.local._fdpath import (
 from storeroom.backends.local._fileops import (
     copy_fd,
     is_temp_name,
+    local_etag,
     quiet_unlink,
     source_filler,
 )
+from storeroom.backends.local._lock import lock_folder, unlock
 from storeroom.backends.local._reader import open_stream
 from storeroom.backends.local._walk import remove_tree, walk
-from storeroom.backends.local._write import Writes
 from storeroom.backends.local.config import LocalOptions
 from storeroom.backends.local.errors import BACKEND, map_os_error
 from storeroom.capabilities import ALL_GATES, Capability
@@ -64,7 +66,7 @@ _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | CLOEXEC
 _NAME = BACKEND
 
 
-class LocalBackend(Writes, Backend):
+class LocalBackend(ConditionalWrites, Backend):
     """Files below ``root`` on the local filesystem.
 
     ``LocalBackend(root="/srv/data")``. See ``LocalOptions`` for
@@ -80,6 +82,7 @@ class LocalBackend(Writes, Backend):
             Capability.SEEKABLE_READ,
             Capability.LAZY_READ,
             Capability.ATOMIC_MOVE,
+            Capability.CONDITIONAL_WRITE,
         }
     )
     options_class: ClassVar[type[LocalOptions]] = LocalOptions
@@ -115,7 +118,8 @@ class LocalBackend(Writes, Backend):
         name = key.rpartition("/")[2]
         if st.st_mode & _IFMT == _IFDIR:
             return FolderEntry._fast(key, name)
-        return FileInfo._fast(key, name, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
+        mtime = datetime.fromtimestamp(st.st_mtime, UTC)
+        return FileInfo._fast(key, name, st.st_size, mtime, local_etag(st))
 
     def stat(self, key: str) -> Entry:
         """Entry of a file or folder; ``NotFound`` when missing."""
@@ -212,7 +216,9 @@ class LocalBackend(Writes, Backend):
         self._key_for_write(key)
         fd, owned = self._folder_of(key, "delete")
         name = key.rpartition("/")[2]
+        lock = -1
         try:
+            lock = lock_folder(fd, exclusive=False)  # excludes conditional writers (COND-041)
             self._file_at(fd, name, key, "delete")
             os.unlink(name, dir_fd=fd)
         except StoreroomError:
@@ -222,6 +228,7 @@ class LocalBackend(Writes, Backend):
                 raise self._error(InvalidPath, "expected a file, found a folder", key) from exc
             raise self._fail(exc, key, "delete") from exc
         finally:
+            unlock(lock)
             if owned:
                 os.close(fd)
 
@@ -253,13 +260,18 @@ class LocalBackend(Writes, Backend):
             )
             dname = dst.rpartition("/")[2]
             self._target_mode(dfd, dname, dst, overwrite)
-            if overwrite:
-                os.rename(sname, dname, src_dir_fd=sfd, dst_dir_fd=dfd)
-            else:
-                try:
-                    rename_noreplace(sfd, sname, dfd, dname)
-                except FileExistsError as exc:
-                    raise self._occupied(dfd, dname, dst, exc) from exc
+            locks = (lock_folder(sfd, exclusive=False), lock_folder(dfd, exclusive=False))
+            try:
+                if overwrite:
+                    os.rename(sname, dname, src_dir_fd=sfd, dst_dir_fd=dfd)
+                else:
+                    try:
+                        rename_noreplace(sfd, sname, dfd, dname)
+                    except FileExistsError as exc:
+                        raise self._occupied(dfd, dname, dst, exc) from exc
+            finally:
+                unlock(locks[0])
+                unlock(locks[1])
         except StoreroomError:
             self._undo_folders(created)
             raise

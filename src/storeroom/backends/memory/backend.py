@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import BinaryIO, ClassVar
 
+from storeroom._cond import precondition_failed
 from storeroom.backend import Backend, Entry, Source, read_all, rel_key
 from storeroom.backends.memory.config import MemoryOptions
 from storeroom.capabilities import ALL_GATES, Capability
@@ -145,6 +146,7 @@ class MemoryBackend(Backend):
             Capability.LAZY_READ,
             Capability.ATOMIC_MOVE,
             Capability.USER_METADATA,
+            Capability.CONDITIONAL_WRITE,
         }
     )
     options_class: ClassVar[type[MemoryOptions]] = MemoryOptions
@@ -306,6 +308,37 @@ class MemoryBackend(Backend):
     def delete(self, key: str) -> None:
         with self._lock:
             self._file(key)
+            self._detach(key)
+
+    def _match(self, key: str, etag: str, op: str) -> None:
+        """``PreconditionFailed`` unless the file at ``key`` has ``etag`` (lock held)."""
+        node = self._find(key)
+        if type(node) is _Folder:
+            raise _err(InvalidPath, "expected a file, found a folder", key)
+        found = node.etag if type(node) is _File else None
+        if found != etag:
+            raise precondition_failed(key, _NAME, etag, found, op)
+
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        """Compare the etag and replace the file under the one lock (COND-040)."""
+        data = src if type(src) is bytes else read_all(src)
+        record = _File(data, types.MappingProxyType(dict(metadata)) if metadata else _EMPTY)
+        with self._lock:
+            self._match(key, etag, "write")
+            self._put(key, record)
+        return _result(key, record)
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        with self._lock:
+            self._match(key, etag, "delete")
             self._detach(key)
 
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:

@@ -27,7 +27,7 @@ import botocore.exceptions as bx  # type: ignore[import-untyped]
 
 from storeroom._mask import mask_url
 from storeroom.backend import Backend, Entry, Source, derive_folders, rel_key
-from storeroom.backends.s3 import _bulk, _paired
+from storeroom.backends.s3 import _bulk, _cond, _paired
 from storeroom.backends.s3._core import S3Core, etag, status
 from storeroom.backends.s3._engine import DataPath
 from storeroom.backends.s3._presign import presign
@@ -86,6 +86,7 @@ class S3Backend(Backend):
             Capability.USER_METADATA,
             Capability.WRITE_RESULT_NATIVE,
             Capability.SIGNED_URL,
+            Capability.CONDITIONAL_WRITE,
         }
     )
     options_class: ClassVar[type[S3Options]] = S3Options
@@ -201,6 +202,22 @@ class S3Backend(Backend):
     def discard(self, key: str) -> None:
         """One DELETE and no existence check: S3 deletes a missing key silently."""
         self._call("delete", key, "delete_object", Key=key)
+
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        """One PUT with ``If-Match`` (see ``_cond``): S3 compares and replaces in one step."""
+        return _cond.write_if_match(self._core, key, src, etag, metadata)
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        """One DELETE with ``If-Match``."""
+        _cond.delete_if_match(self._core, key, etag)
 
     def _both(
         self, op: str, key: str, probe: Callable[[Any, str, str], Coroutine[Any, Any, bool]]

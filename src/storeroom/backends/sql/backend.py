@@ -21,11 +21,11 @@ from sqlalchemy import event
 from storeroom._sources import is_user_error
 from storeroom.backend import Backend, Entry
 from storeroom.backends.sql import _list
+from storeroom.backends.sql._cond import ConditionalWrites
 from storeroom.backends.sql._flat import FlatTable
 from storeroom.backends.sql._reader import ChunkStream
 from storeroom.backends.sql._schema import find_flat, make_engine, make_tables, prepare_tables
 from storeroom.backends.sql._sql import Prepared, Statements, bounds, err, etag, meta, when
-from storeroom.backends.sql._write import Writes
 from storeroom.backends.sql.config import SQLBlobOptions
 from storeroom.backends.sql.errors import BACKEND, map_db_error, unencodable
 from storeroom.capabilities import ALL_GATES, Capability
@@ -51,7 +51,7 @@ _DATA_OPS = (
 )
 
 
-class SQLBlobBackend(Writes, Backend):
+class SQLBlobBackend(ConditionalWrites, Backend):
     """Files in two SQL tables (files and chunks) through SQLAlchemy Core.
 
     ``SQLBlobBackend(url="sqlite:///blobs.db")``; see ``SQLBlobOptions``.
@@ -67,6 +67,7 @@ class SQLBlobBackend(Writes, Backend):
             Capability.LAZY_READ,
             Capability.ATOMIC_MOVE,
             Capability.USER_METADATA,
+            Capability.CONDITIONAL_WRITE,
         }
     )
     options_class: ClassVar[type[SQLBlobOptions]] = SQLBlobOptions
@@ -150,6 +151,8 @@ class SQLBlobBackend(Writes, Backend):
                 self.table_name = flat.name
                 for name in _DATA_OPS:
                     self.__dict__[name] = getattr(table, name)
+                # remote-store's layout keeps no version: nothing to compare (COND-042).
+                self.capabilities = self.capabilities - {Capability.CONDITIONAL_WRITE}
             else:
                 create, where = self.options.create_table, self._where
                 prepare_tables(self._engine, self._t, create=create, where=where)

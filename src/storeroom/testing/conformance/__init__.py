@@ -31,6 +31,7 @@ from storeroom.testing.conformance._support import requires as requires
 from storeroom.testing.conformance._support import requires_flat as requires_flat
 from storeroom.testing.conformance._support import requires_real_folders as requires_real_folders
 from storeroom.testing.conformance.suite_capabilities import CapabilitySuite
+from storeroom.testing.conformance.suite_conditional import ConditionalSuite
 from storeroom.testing.conformance.suite_errors import ErrorSuite
 from storeroom.testing.conformance.suite_listing import GlobSuite, ListingSuite
 from storeroom.testing.conformance.suite_metadata import MetadataSuite
@@ -73,6 +74,7 @@ SUITES = (
     PropertySuite,
     StatefulSuite,
     ReadOnlySuite,
+    ConditionalSuite,
 )
 
 # pytest collects classes named Test*: these aliases are what `import *` brings in.
@@ -92,11 +94,13 @@ TestPickle = PickleSuite
 TestProperties = PropertySuite
 TestStateful = StatefulSuite
 TestReadOnly = ReadOnlySuite
+TestConditional = ConditionalSuite
 
 __all__ = [
     "TestAtomic",
     "TestCapabilities",
     "TestConcurrency",
+    "TestConditional",
     "TestDelete",
     "TestErrors",
     "TestGlob",
