@@ -152,3 +152,40 @@ def test_signed_urls_come_from_the_mount_holding_the_path(mixed: Store) -> None:
     with pytest.raises(CapabilityNotSupported) as info:
         store.url("notes/plain.txt")
     assert info.value.path == "notes/plain.txt"
+
+
+# spec: MOUNT-024
+def test_conditional_writes_are_checked_by_the_mount_holding_the_path(mixed: Store) -> None:
+    from storeroom.errors import PreconditionFailed
+
+    store = mixed
+    assert store.supports(C.CONDITIONAL_WRITE)
+    for path in ("lake/n.txt", "db/n.txt", "notes/n.txt"):
+        store.write(path, b"1")
+        tag = store.head(path).etag
+        store.write(path, b"2", if_match=tag)
+        with pytest.raises(PreconditionFailed) as info:
+            store.write(path, b"3", if_match=tag)
+        assert info.value.path == path
+        assert store.read_bytes(path) == b"2"
+        store.delete(path, if_match=store.head(path).etag)
+        assert not store.exists(path)
+
+
+# spec: MOUNT-023, MOUNT-024
+def test_tiers_declare_neither_signed_urls_nor_conditional_writes(tmp_path: Path) -> None:
+    config = {
+        "backends": {
+            "t": {
+                "type": "tiers",
+                "options": {"tiers": [_table("local", tmp_path), _table("s3", tmp_path, "tier")]},
+            }
+        },
+        "stores": {"t": {"backend": "t"}},
+    }
+    with Registry(config) as reg:
+        store = reg.get_store("t")
+        assert not store.supports(C.SIGNED_URL)
+        assert not store.supports(C.CONDITIONAL_WRITE)
+        with pytest.raises(CapabilityNotSupported):
+            store.url("x.txt")

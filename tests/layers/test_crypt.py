@@ -475,3 +475,32 @@ def test_no_signed_urls_through_the_layer_even_over_s3(tmp_path: Path) -> None:
             layered.url("secret.txt")
         with pytest.raises(CapabilityNotSupported):
             layered.backend.signed_url("secret.txt", 60, "GET")
+
+
+# spec: CRYPT-035
+@pytest.mark.parametrize("backend", ["memory", "local", "sql-sqlite"])
+def test_conditional_writes_are_sealed_and_compare_the_stored_etag(
+    backend: str, tmp_path: Path
+) -> None:
+    from storeroom.errors import PreconditionFailed
+
+    with registry_on(backend, tmp_path) as reg:
+        plain = reg.get_store("s")
+        store = Store(CryptLayer(plain.backend, password="pw"), plain.root_path)
+        store.write("counter.txt", b"1")
+        tag = store.head("counter.txt").etag
+        assert tag
+        store.write("counter.txt", b"2", if_match=tag)
+        assert store.read_bytes("counter.txt") == b"2"
+        layer = store.backend
+        assert isinstance(layer, CryptLayer)
+        stored = layer.names.file_key(f"{plain.root_path}/counter.txt".lstrip("/"))
+        with plain.backend.open_read(stored) as raw:
+            assert raw.read(8) == b"RCLONE\x00\x00"
+        with pytest.raises(PreconditionFailed):
+            store.write("counter.txt", b"3", if_match=tag)
+        with pytest.raises(PreconditionFailed):
+            store.delete("counter.txt", if_match=tag)
+        assert store.read_bytes("counter.txt") == b"2"
+        store.delete("counter.txt", if_match=store.head("counter.txt").etag)
+        assert not store.exists("counter.txt")

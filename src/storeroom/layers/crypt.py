@@ -296,6 +296,21 @@ class CryptLayer(Layer):
         with self._plain_errors():
             return self._write(key, src, overwrite=overwrite, metadata=metadata, atomic=atomic)
 
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        """Seal, then replace only while the stored file's etag is ``etag`` (CRYPT-035)."""
+        with self._plain_errors():
+            return self._write(
+                key, src, overwrite=True, metadata=metadata, atomic=atomic, etag=etag
+            )
+
     def _write(
         self,
         key: str,
@@ -304,27 +319,29 @@ class CryptLayer(Layer):
         overwrite: bool,
         metadata: Mapping[str, str] | None,
         atomic: bool,
+        etag: str | None = None,
     ) -> WriteResult:
         stored = self.names.file_key(key)
+
+        def put(sealed: Source) -> WriteResult:
+            if etag is not None:
+                return self.inner.write_if_match(
+                    stored, sealed, etag, metadata=metadata, atomic=atomic
+                )
+            return self.inner.write(
+                stored, sealed, overwrite=overwrite, metadata=metadata, atomic=atomic
+            )
+
         if isinstance(src, bytes | bytearray | memoryview):
             plain = bytes(src)
-            result = self.inner.write(
-                stored,
-                seal_bytes(plain, self._data_key),
-                overwrite=overwrite,
-                metadata=metadata,
-                atomic=atomic,
-            )
-            return _plain_result(result, key, len(plain))
+            return _plain_result(put(seal_bytes(plain, self._data_key)), key, len(plain))
         sealing = SealingReader(src, self._data_key)
-        result = self.inner.write(
-            stored,
-            sealing,  # type: ignore[arg-type]
-            overwrite=overwrite,
-            metadata=metadata,
-            atomic=atomic,
-        )
+        result = put(sealing)  # type: ignore[arg-type]
         return _plain_result(result, key, sealing.plain_bytes)
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        with self._plain_errors():
+            self.inner.delete_if_match(self.names.file_key(key), etag)
 
     def delete(self, key: str) -> None:
         with self._plain_errors():

@@ -29,7 +29,16 @@ C = Capability
 
 #: Gates a mount or tier declares when any target has them (checked per call).
 PER_TARGET = frozenset(
-    {C.READ, C.WRITE, C.DELETE, C.LIST, C.METADATA, C.USER_METADATA, C.SIGNED_URL}
+    {
+        C.READ,
+        C.WRITE,
+        C.DELETE,
+        C.LIST,
+        C.METADATA,
+        C.USER_METADATA,
+        C.SIGNED_URL,
+        C.CONDITIONAL_WRITE,
+    }
 )
 #: Quality flags only true of the whole when true of every target.
 EVERY_TARGET = frozenset({C.SEEKABLE_READ, C.LAZY_READ, C.WRITE_RESULT_NATIVE})

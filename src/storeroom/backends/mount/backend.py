@@ -218,6 +218,31 @@ class MountBackend(Backend):
 
         return self._call(key, prefix, target, call)._rebase(key)
 
+    def write_if_match(
+        self,
+        key: str,
+        src: Source,
+        etag: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        atomic: bool = False,
+    ) -> WriteResult:
+        """The conditional write of the mount holding ``key`` (MOUNT-024)."""
+        prefix, target, inner = self._need(key, "write", C.CONDITIONAL_WRITE)
+        backend = target.backend
+        result = self._call(
+            key,
+            prefix,
+            target,
+            lambda: backend.write_if_match(inner, src, etag, metadata=metadata, atomic=atomic),
+        )
+        return result._rebase(key)
+
+    def delete_if_match(self, key: str, etag: str) -> None:
+        """The conditional delete of the mount holding ``key`` (MOUNT-024)."""
+        prefix, target, inner = self._need(key, "delete", C.CONDITIONAL_WRITE)
+        self._call(key, prefix, target, lambda: target.backend.delete_if_match(inner, etag))
+
     def signed_url(self, key: str, expires: int, method: str) -> str:
         """The signed URL of the mount holding ``key`` (MOUNT-023); PUT also needs WRITE there."""
         prefix, target, inner = self._need(key, "signed_url", C.SIGNED_URL)

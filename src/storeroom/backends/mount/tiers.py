@@ -40,6 +40,8 @@ _NAME = "tiers"
 _log = logging.getLogger("storeroom.tiers")
 #: What only the first tier decides: every write goes there.
 _TOP = frozenset({C.WRITE, C.DELETE, C.USER_METADATA, C.ATOMIC_WRITE, C.WRITE_RESULT_NATIVE})
+#: Features one tier cannot answer for all (MOUNT-023, MOUNT-024).
+_NOT_TIERED = frozenset({C.SIGNED_URL, C.CONDITIONAL_WRITE})
 
 
 class TiersBackend(Backend):
@@ -54,7 +56,7 @@ class TiersBackend(Backend):
         self._tiers = tuple(_to_target(t, f"tiers[{i}]") for i, t in enumerate(tiers))
         self.promote = promote
         top = self._tiers[0]
-        caps = (gated(self._tiers) - _TOP) | (top.capabilities & _TOP)
+        caps = (gated(self._tiers) - _TOP - _NOT_TIERED) | (top.capabilities & _TOP)
         if C.WRITE in caps and C.READ in caps:
             caps |= {C.COPY, C.MOVE} if C.DELETE in caps else {C.COPY}
         self.capabilities = frozenset(caps)
