@@ -39,6 +39,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from rs_causes import UNEXPLAINED, classify
+
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 PUBLIC = [
@@ -374,9 +376,29 @@ def _test_files(work: Path, private: dict[Path, list[str]]) -> tuple[list[Path],
 
 
 _CONFTEST = '''"""Public-API fixtures standing in for remote-store's own conftest."""
+import asyncio
+import inspect
+
 import pytest
 from storeroom import Store
 from storeroom.backends import MemoryBackend
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """Run ``async def`` tests with asyncio.run (remote-store used pytest-asyncio's auto mode).
+
+    A test waiting for an event that never comes fails after 30 s instead of hanging.
+    """
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    coro = pyfuncitem.obj(**{n: pyfuncitem.funcargs[n] for n in names})
+    try:
+        asyncio.run(asyncio.wait_for(coro, 30))
+    except TimeoutError:
+        pytest.fail("timed out after 30 s")
+    return True
 
 
 @pytest.fixture
@@ -398,33 +420,43 @@ def memory_store(mem_store):
 def check_tests(work: Path, env: dict[str, str], private: dict[Path, list[str]]) -> Counter[str]:
     files, counts = _test_files(work, private)
     for conftest in (work / "tests").rglob("conftest.py"):
-        conftest.unlink()
+        # A sub-folder conftest made only of public fixtures (after renaming) is kept.
+        top = conftest.parent == work / "tests"
+        if top or conftest in private or "infra" in conftest.read_text():
+            conftest.unlink()
     (work / "tests" / "conftest.py").write_text(_CONFTEST)
     meta = tomllib.loads((work / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     ini = ["[pytest]", "markers ="] + [f"    {m}" for m in meta.get("markers", [])]
     (work / "pytest.ini").write_text("\n".join(ini) + "\n")
     report = work / "junit.xml"
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+    cmd = [sys.executable, "-m", "pytest", "-q", "--tb=native", "-p", "no:cacheprovider"]
+    cmd += ["-p", "no:randomly"]
     cmd += ["-m", "not live", f"--junitxml={report}", "-o", "addopts="]
     cmd += ["--continue-on-collection-errors", *map(str, files)]
     subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=3000)
-    failures: Counter[str] = Counter()
+    return counts + classify_report(report)
+
+
+def classify_report(report: Path) -> Counter[str]:
+    """Counts from a junit report, each failure under its cause (``rs_causes``); prints them."""
+    counts: Counter[str] = Counter()
+    causes: Counter[tuple[str, str]] = Counter()
     for case in ET.parse(report).getroot().iter("testcase"):
         bad = case.find("failure") if case.find("failure") is not None else case.find("error")
-        if bad is not None:
-            counts["failed"] += 1
-            msg = (bad.get("message") or "?").splitlines()[0][:160]
-            if msg.startswith("collection failure"):
-                found = [ln for ln in (bad.text or "").splitlines() if ln.startswith("E   ")]
-                msg = "collection: " + (found[-1][4:].strip()[:150] if found else "?")
-            where = case.get("classname") or case.get("name") or "?"
-            failures[f"{where.rsplit('.', 1)[0] if case.get('classname') else where}: {msg}"] += 1
-        elif case.find("skipped") is not None:
-            counts["skipped by the test itself"] += 1
-        else:
-            counts["passed"] += 1
-    for what, n in failures.most_common():
-        print(f"  FAILED x{n:<3} {what}")
+        if bad is None:
+            skipped = case.find("skipped") is not None
+            counts["skipped by the test itself" if skipped else "passed"] += 1
+            continue
+        msg = (bad.get("message") or "?").splitlines()[0][:160]
+        if msg.startswith("collection failure") or not msg.strip():
+            lines = [ln.strip() for ln in (bad.text or "").splitlines() if ln.strip()]
+            msg = "collection: " + (lines[-1][:150] if lines else "?")
+        where = f"{case.get('classname') or '?'}::{case.get('name') or '?'}"
+        kind, reason = classify(where, msg)
+        counts[f"failed: {kind}"] += 1
+        causes[(kind, reason if kind != UNEXPLAINED else f"{where}: {msg}")] += 1
+    for (kind, reason), n in sorted(causes.items(), key=lambda kv: (kv[0][0], -kv[1])):
+        print(f"  {kind.upper():11} x{n:<3} {reason}")
     return counts
 
 
