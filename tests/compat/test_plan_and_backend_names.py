@@ -12,6 +12,7 @@ from every_backend import registry_on
 from storeroom import Capability, CapabilitySet, ResolutionPlan, Store
 from storeroom.aio import AsyncMemoryBackend, AsyncStore, SyncBackendAdapter
 from storeroom.backends import LocalBackend, MemoryBackend
+from storeroom.errors import InvalidArgument
 from storeroom.layers import ReadOnlyLayer
 
 
@@ -82,3 +83,29 @@ def test_async_backends_have_a_name_and_a_capability_set(tmp_path: Path) -> None
 
     assert asyncio.run(roundtrip()) == b"hi"
     assert (tmp_path / "data" / "a.txt").read_bytes() == b"hi"
+
+
+@pytest.mark.parametrize("backend", ["memory", "sql-sqlite", "s3", "azure"])
+def test_user_metadata_follows_remote_store_rules(backend: str, tmp_path: Path) -> None:
+    # spec: COMPAT-303
+    store = registry_on(backend, tmp_path).get_store("s")
+    assert store.supports(Capability.USER_METADATA)
+    for bad in ({"_owner": "ana"}, {"": "x"}, {"propriétaire": "ana"}, {"k": "v" * 2048}):
+        with pytest.raises(ValueError, match=r"underscore|2048 bytes") as caught:
+            store.write("m.bin", b"m", metadata=bad)
+        assert isinstance(caught.value, InvalidArgument)
+        assert not store.exists("m.bin")  # refused before anything was written
+    ok = {"owner": "ana", "note": "n" * 2036}  # 5 + 3 + 4 + 2036 = 2048 bytes
+    assert store.write("m.bin", b"m", metadata=ok).metadata == ok
+    assert dict(store.get_file_info("m.bin").metadata or {}) == ok
+
+
+def test_async_store_checks_metadata_the_same_way() -> None:
+    # spec: COMPAT-303
+    async def attempt() -> None:
+        async with AsyncStore(AsyncMemoryBackend()) as store:
+            with pytest.raises(InvalidArgument, match="underscore"):
+                await store.write("f.bin", b"x", metadata={"_bad": "v"})
+            assert not await store.exists("f.bin")
+
+    asyncio.run(attempt())
