@@ -171,11 +171,17 @@ def observe(
     on_error: Hook | None = None,
     on_any: Hook | None = None,
     around: Around | None = None,
+    tracer_name: str | None = None,
+    meter_name: str | None = None,
+    tracer: Any = None,
+    meter: Any = None,
+    record_paths: bool | None = None,
 ) -> ObservedStore:
     """Wrap ``store`` so each operation calls the matching hook with a ``StoreEvent``.
 
     ``on_error`` fires for failed operations, ``on_any`` for all;
     ``around(operation, path, backend)`` is a context manager around each Store call.
+    ``OtelLayer`` settings (``**otel_hooks()``) also put that layer in (COMPAT-304).
     """
     hooks: dict[str, Hook | None] = {
         "on_read": on_read,
@@ -189,7 +195,23 @@ def observe(
         "on_any": on_any,
     }
     sink = _HookSink(hooks, store.root_path)
-    layer = ObserveLayer(store.backend, log=False, store=store.name, sinks=[sink])
+    inner = store.backend
+    otel: dict[str, Any] = {
+        k: v
+        for k, v in (
+            ("tracer_name", tracer_name),
+            ("meter_name", meter_name),
+            ("tracer", tracer),
+            ("meter", meter),
+            ("record_paths", record_paths),
+        )
+        if v is not None
+    }
+    if otel:
+        from storeroom.ext.otel import OtelLayer
+
+        inner = OtelLayer(inner, store=store.name, **otel)
+    layer = ObserveLayer(inner, log=False, store=store.name, sinks=[sink])
     return ObservedStore(store, layer, around)
 
 
