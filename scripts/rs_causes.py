@@ -124,11 +124,6 @@ CAUSES: list[tuple[str, str, str]] = [
         "WriteResult.source is derived: 'native' when the backend answered with an etag or time",
         r"test_write_with_hash_preserves_basic_source",
     ),
-    (
-        DELIBERATE,
-        "AsyncStore.read reports a bad path when iterated, not when called",
-        r"test_validation_without_iteration\[read",
-    ),
 ]
 
 _COMPILED = [(kind, reason, re.compile(pattern)) for kind, reason, pattern in CAUSES]

@@ -12,7 +12,7 @@ from every_backend import registry_on
 from storeroom import Capability, CapabilitySet, ResolutionPlan, Store
 from storeroom.aio import AsyncMemoryBackend, AsyncStore, SyncBackendAdapter
 from storeroom.backends import LocalBackend, MemoryBackend
-from storeroom.errors import InvalidArgument
+from storeroom.errors import InvalidArgument, InvalidPath
 from storeroom.layers import ReadOnlyLayer
 
 
@@ -109,3 +109,21 @@ def test_async_store_checks_metadata_the_same_way() -> None:
             assert not await store.exists("f.bin")
 
     asyncio.run(attempt())
+
+
+def test_async_read_checks_its_path_at_the_call(tmp_path: Path) -> None:
+    # spec: COMPAT-305
+    store = AsyncStore(SyncBackendAdapter(LocalBackend(root=str(tmp_path))), root_path="data")
+    for bad in ("", "..", "a/../..", "x\x00"):
+        with pytest.raises(InvalidPath):
+            store.read(bad)  # no await, no iteration
+        with pytest.raises(InvalidPath):
+            store.read_seekable(path=bad)
+
+    async def good() -> tuple[bytes, list[bytes]]:
+        await store.write("f.txt", b"hi")
+        async with await store.read("f.txt") as reader:
+            whole = await reader.read()
+        return whole, [chunk async for chunk in store.read(path="f.txt")]
+
+    assert asyncio.run(good()) == (b"hi", [b"hi"])
