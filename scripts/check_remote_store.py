@@ -13,6 +13,8 @@ there, and runs them against this checkout's ``src``:
   ``tests/e2e``), without its conftest. A test file importing a private name that
   storeroom does not export is skipped, with the name as the reason; so are
   ``tests/backends`` (backend-object internals) and ``tests/scripts`` (its tooling).
+  Each failure is printed under its cause (``rs_causes.py``): private, deliberate
+  or unexplained.
 
 Prints the counts and the failures. Not part of the test suite (it downloads);
 see CONTRIBUTING.md. Usage: ``python scripts/check_remote_store.py [--sdist FILE]
