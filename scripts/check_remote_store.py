@@ -503,7 +503,8 @@ def main() -> int:
             elif src.exists():
                 shutil.copy(src, work / name)
         private = rename_tree(work)
-        env = run_env(server_env(tmp.name.rsplit("-", 1)[-1].lower()), work)
+        tag = re.sub(r"[^a-z0-9]", "", tmp.name.rsplit("-", 1)[-1].lower()) or "x"
+        env = run_env(server_env(tag), work)  # bucket and container names: [a-z0-9-]
         results: dict[str, Counter[str]] = {}
         if "examples" in only:
             print("examples:")
