@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from every_backend import registry_on
-from storeroom import Capability, CapabilitySet, ResolutionPlan, Store
+from storeroom import Capability, CapabilitySet, Forwarding, ResolutionPlan, Store
 from storeroom.aio import AsyncMemoryBackend, AsyncStore, SyncBackendAdapter
 from storeroom.backends import LocalBackend, MemoryBackend
-from storeroom.errors import InvalidArgument, InvalidPath
+from storeroom.errors import CapabilityNotSupported, InvalidArgument, InvalidPath
+from storeroom.ext.transfer import download, transfer
 from storeroom.layers import ReadOnlyLayer
 
 
@@ -127,3 +128,27 @@ def test_async_read_checks_its_path_at_the_call(tmp_path: Path) -> None:
         return whole, [chunk async for chunk in store.read(path="f.txt")]
 
     assert asyncio.run(good()) == (b"hi", [b"hi"])
+
+
+class _NoRead(Forwarding):
+    """The inner backend without READ: what a write-only drop box offers."""
+
+    def __init__(self, inner: MemoryBackend) -> None:
+        super().__init__(inner)
+        self.capabilities = CapabilitySet(set(inner.capabilities) - {Capability.READ})
+
+
+def test_transfers_from_a_store_that_cannot_read_fail_first(tmp_path: Path) -> None:
+    # spec: COMPAT-307
+    inner = MemoryBackend()
+    Store(inner).write("f.txt", b"data")
+    drop_box = Store(_NoRead(inner))
+    target = Store(LocalBackend(root=str(tmp_path / "t")))
+    for missing_or_not in ("f.txt", "missing.txt"):
+        with pytest.raises(CapabilityNotSupported, match="'read' is not supported"):
+            download(drop_box, missing_or_not, tmp_path / "out.txt")
+        with pytest.raises(CapabilityNotSupported, match="'read' is not supported"):
+            transfer(drop_box, missing_or_not, target, "o.txt")
+    assert not (tmp_path / "out.txt").exists() and not target.exists("o.txt")
+    transfer(Store(inner), "f.txt", target, "o.txt")  # the readable store still transfers
+    assert target.read_bytes("o.txt") == b"data"

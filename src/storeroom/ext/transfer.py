@@ -65,6 +65,8 @@ __all__ = [
 
 def _store_files(store: Store, path: str) -> tuple[bool, list[FileInfo]]:
     """(is a single file, the files) of a store path; a missing path is ``NotFound``."""
+    # A source that cannot read fails before any lookup, as in remote-store (COMPAT-307).
+    store.capabilities.require(Capability.READ, backend=store.backend.type_name)
     rel = normalize(path)
     if rel and store.is_file(rel):
         return True, [store.get_file_info(rel)] if store.supports(Capability.METADATA) else []
