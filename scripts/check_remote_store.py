@@ -13,6 +13,8 @@ there, and runs them against this checkout's ``src``:
   ``tests/e2e``), without its conftest. A test file importing a private name that
   storeroom does not export is skipped, with the name as the reason; so are
   ``tests/backends`` (backend-object internals) and ``tests/scripts`` (its tooling).
+  Each failure is printed under its cause (``rs_causes.py``): private, deliberate
+  or unexplained.
 
 Prints the counts and the failures. Not part of the test suite (it downloads);
 see CONTRIBUTING.md. Usage: ``python scripts/check_remote_store.py [--sdist FILE]
@@ -39,6 +41,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from rs_causes import UNEXPLAINED, classify
+
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 PUBLIC = [
@@ -52,9 +56,14 @@ PUBLIC = [
     "storeroom.path",
     "storeroom.config",
 ]
+#: Examples asserting a documented difference (docs/migrating-from-remote-store.md).
+DELIBERATE_EXAMPLES = {
+    "configuration.py": "asserts str(Secret) == '***' (storeroom: Secret('***'))",
+}
 NOT_FEASIBLE = {
     "graph_backend.py": "needs a Microsoft Graph tenant (no test server)",
     "sftp_backend.py": "logs in with a password; the SFTP test server takes keys only",
+    "graph_client_tuning.py": "tunes an httpx client for Microsoft Graph (no tenant, no httpx)",
 }
 
 
@@ -245,12 +254,26 @@ def check_examples(work: Path, env: dict[str, str], private: dict[Path, list[str
                 ok, out = done.returncode == 0, (done.stderr or done.stdout).strip()
             except subprocess.TimeoutExpired:
                 ok, out = False, "timed out after 300 s"
-        counts["passed" if ok else "failed"] += 1
+        why = out.splitlines()[-1] if out else "no output"
+        kind = "passed" if ok else example_cause(path.name, why, path in private)
+        counts[kind] += 1
         if not ok:
-            why = out.splitlines()[-1] if out else "no output"
             extra = f" (imports private {private[path]})" if path in private else ""
-            print(f"  FAILED   {rel}: {why}{extra}")
+            if kind == "failed: deliberate":
+                extra = f" ({DELIBERATE_EXAMPLES[path.name]})"
+            print(f"  {kind:26} {rel}: {why}{extra}")
     return counts
+
+
+def example_cause(name: str, why: str, imports_private: bool) -> str:
+    """How a failed example counts: needs the internet, private, deliberate, or failed."""
+    if "could not be resolved" in why or "Name or service not known" in why:
+        return "not run: needs the internet"
+    if imports_private or re.search(r"has no attribute '_|No module named 'storeroom\.\w*\._", why):
+        return "failed: private"
+    if name in DELIBERATE_EXAMPLES:
+        return "failed: deliberate"
+    return "FAILED"
 
 
 _BLOCK = re.compile(r"^```(toml|yaml|json)\s*\n(.*?)^```", re.S | re.M)
@@ -348,7 +371,21 @@ def check_configs(tree: Path) -> Counter[str]:
     return counts
 
 
-_CONFTEST_HELPERS = re.compile(r"^\s*from (tests(\.e2e)?|\.+)\.?(conftest|_helpers) import", re.M)
+_CONFTEST_HELPERS = re.compile(
+    r"^\s*from (tests(\.e2e)?|\.+)\.?(conftest|_helpers) import\s*(\([^)]*\)|[^\n]*)", re.M
+)
+#: remote-store conftest helpers our stand-in conftest provides (built on public names).
+_PROVIDED = {"RestrictedBackend", "make_restricted_store"}
+
+
+def _needs_their_helpers(text: str) -> bool:
+    """Whether ``text`` imports a conftest/_helpers name our stand-in conftest lacks."""
+    for found in _CONFTEST_HELPERS.finditer(text):
+        names = {n.strip() for n in found.group(4).strip("()").replace("\n", " ").split(",")}
+        their = found.group(1) == "tests.e2e" or found.group(3) == "_helpers"
+        if their or names - _PROVIDED - {""}:
+            return True
+    return False
 
 
 def _test_files(work: Path, private: dict[Path, list[str]]) -> tuple[list[Path], Counter[str]]:
@@ -362,7 +399,7 @@ def _test_files(work: Path, private: dict[Path, list[str]]) -> tuple[list[Path],
             skipped["backend-object internals (tests/backends)"] += n
         elif rel.parts[1] == "scripts":
             skipped["remote-store's repository tooling (tests/scripts)"] += n
-        elif _CONFTEST_HELPERS.search(path.read_text(encoding="utf-8")):
+        elif _needs_their_helpers(path.read_text(encoding="utf-8")):
             skipped["remote-store's conftest helpers (built on its private modules)"] += n
             print(f"  private  {rel} ({n} tests): imports helpers from remote-store's conftest")
         elif path in private:
@@ -374,9 +411,45 @@ def _test_files(work: Path, private: dict[Path, list[str]]) -> tuple[list[Path],
 
 
 _CONFTEST = '''"""Public-API fixtures standing in for remote-store's own conftest."""
+import asyncio
+import inspect
+
 import pytest
-from storeroom import Store
+from storeroom import CapabilitySet, Forwarding, Store
 from storeroom.backends import MemoryBackend
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """Run ``async def`` tests with asyncio.run (remote-store used pytest-asyncio's auto mode).
+
+    A test waiting for an event that never comes fails after 30 s instead of hanging.
+    """
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    coro = pyfuncitem.obj(**{n: pyfuncitem.funcargs[n] for n in names})
+    try:
+        asyncio.run(asyncio.wait_for(coro, 30))
+    except TimeoutError:
+        pytest.fail("timed out after 30 s")
+    return True
+
+
+class RestrictedBackend(Forwarding):
+    """The inner backend without the ``exclude`` capabilities (a public Forwarding layer)."""
+
+    def __init__(self, backend, exclude):
+        super().__init__(backend)
+        self.capabilities = CapabilitySet(set(backend.capabilities) - set(exclude))
+
+
+def make_restricted_store(exclude):
+    """A Store on a seeded memory backend lacking the ``exclude`` capabilities."""
+    backend = MemoryBackend()
+    backend.write("test.txt", b"hello")
+    backend.write("folder/a.txt", b"data")
+    return Store(backend=RestrictedBackend(backend, exclude), root_path="")
 
 
 @pytest.fixture
@@ -398,33 +471,43 @@ def memory_store(mem_store):
 def check_tests(work: Path, env: dict[str, str], private: dict[Path, list[str]]) -> Counter[str]:
     files, counts = _test_files(work, private)
     for conftest in (work / "tests").rglob("conftest.py"):
-        conftest.unlink()
+        # A sub-folder conftest made only of public fixtures (after renaming) is kept.
+        top = conftest.parent == work / "tests"
+        if top or conftest in private or "infra" in conftest.read_text():
+            conftest.unlink()
     (work / "tests" / "conftest.py").write_text(_CONFTEST)
     meta = tomllib.loads((work / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     ini = ["[pytest]", "markers ="] + [f"    {m}" for m in meta.get("markers", [])]
     (work / "pytest.ini").write_text("\n".join(ini) + "\n")
     report = work / "junit.xml"
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+    cmd = [sys.executable, "-m", "pytest", "-q", "--tb=native", "-p", "no:cacheprovider"]
+    cmd += ["-p", "no:randomly"]
     cmd += ["-m", "not live", f"--junitxml={report}", "-o", "addopts="]
     cmd += ["--continue-on-collection-errors", *map(str, files)]
     subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=3000)
-    failures: Counter[str] = Counter()
+    return counts + classify_report(report)
+
+
+def classify_report(report: Path) -> Counter[str]:
+    """Counts from a junit report, each failure under its cause (``rs_causes``); prints them."""
+    counts: Counter[str] = Counter()
+    causes: Counter[tuple[str, str]] = Counter()
     for case in ET.parse(report).getroot().iter("testcase"):
         bad = case.find("failure") if case.find("failure") is not None else case.find("error")
-        if bad is not None:
-            counts["failed"] += 1
-            msg = (bad.get("message") or "?").splitlines()[0][:160]
-            if msg.startswith("collection failure"):
-                found = [ln for ln in (bad.text or "").splitlines() if ln.startswith("E   ")]
-                msg = "collection: " + (found[-1][4:].strip()[:150] if found else "?")
-            where = case.get("classname") or case.get("name") or "?"
-            failures[f"{where.rsplit('.', 1)[0] if case.get('classname') else where}: {msg}"] += 1
-        elif case.find("skipped") is not None:
-            counts["skipped by the test itself"] += 1
-        else:
-            counts["passed"] += 1
-    for what, n in failures.most_common():
-        print(f"  FAILED x{n:<3} {what}")
+        if bad is None:
+            skipped = case.find("skipped") is not None
+            counts["skipped by the test itself" if skipped else "passed"] += 1
+            continue
+        msg = (bad.get("message") or "?").splitlines()[0][:160]
+        if msg.startswith("collection failure") or not msg.strip():
+            lines = [ln.strip() for ln in (bad.text or "").splitlines() if ln.strip()]
+            msg = "collection: " + (lines[-1][:150] if lines else "?")
+        where = f"{case.get('classname') or '?'}::{case.get('name') or '?'}"
+        kind, reason = classify(where, msg)
+        counts[f"failed: {kind}"] += 1
+        causes[(kind, reason if kind != UNEXPLAINED else f"{where}: {msg}")] += 1
+    for (kind, reason), n in sorted(causes.items(), key=lambda kv: (kv[0][0], -kv[1])):
+        print(f"  {kind.upper():11} x{n:<3} {reason}")
     return counts
 
 
@@ -450,7 +533,8 @@ def main() -> int:
             elif src.exists():
                 shutil.copy(src, work / name)
         private = rename_tree(work)
-        env = run_env(server_env(tmp.name.rsplit("-", 1)[-1].lower()), work)
+        tag = re.sub(r"[^a-z0-9]", "", tmp.name.rsplit("-", 1)[-1].lower()) or "x"
+        env = run_env(server_env(tag), work)  # bucket and container names: [a-z0-9-]
         results: dict[str, Counter[str]] = {}
         if "examples" in only:
             print("examples:")

@@ -58,12 +58,33 @@ def check_depth(max_depth: int | None) -> None:
         raise InvalidArgument(f"max_depth must be >= 0 (or None for no limit), got {max_depth!r}")
 
 
+#: Largest user metadata (keys + values, UTF-8): what every backend can keep (COMPAT-303).
+METADATA_MAX_BYTES = 2048
+
+
 def check_metadata(metadata: Mapping[str, str], path: str) -> None:
+    """User metadata maps str to str; keys are non-empty ASCII, not ``_``-led; 2048 bytes."""
     if not isinstance(metadata, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
     ):
         raise InvalidArgument(
             "metadata must map str to str", path=path, hint="convert values with str()"
+        )
+    for key in metadata:
+        if not key or key.startswith("_") or not key.isascii():
+            raise InvalidArgument(
+                f"metadata key {key!r} is not allowed: keys must be non-empty ASCII and must"
+                " not start with underscore (reserved)",
+                path=path,
+                hint="rename the key, e.g. 'owner' or 'x-source'",
+            )
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+    if size > METADATA_MAX_BYTES:
+        raise InvalidArgument(
+            f"metadata is {size} bytes; it must not exceed {METADATA_MAX_BYTES} bytes"
+            " (keys and values, UTF-8)",
+            path=path,
+            hint="store large facts in a file beside it",
         )
 
 

@@ -19,7 +19,7 @@ import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, Protocol, TypeVar, runtime_checkable
 
-from storeroom.capabilities import Capability
+from storeroom.capabilities import Capability, CapabilitySet
 from storeroom.errors import (
     AlreadyExists,
     CapabilityNotSupported,
@@ -74,6 +74,18 @@ class Backend(abc.ABC):
     capabilities: frozenset[Capability] = frozenset()
     #: True when ``delete_many`` is the backend's own bulk request (not the generic loop).
     native_delete_many: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Class-level ``capabilities`` become a ``CapabilitySet`` (COMPAT-302)."""
+        super().__init_subclass__(**kwargs)
+        caps = cls.__dict__.get("capabilities")
+        if isinstance(caps, frozenset) and not isinstance(caps, CapabilitySet):
+            cls.capabilities = CapabilitySet(caps)
+
+    @property
+    def name(self) -> str:
+        """The backend's name: its config ``type`` (remote-store's ``Backend.name``, COMPAT-302)."""
+        return self.type_name
 
     # -- required primitives -------------------------------------------------
 

@@ -218,14 +218,66 @@ class WriteResult:
         return obj
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, init=False)
 class ResolutionPlan:
-    """How a store path maps onto the backend: for debugging and tooling."""
+    """How a store path maps onto the backend: for debugging and tooling.
+
+    Built with storeroom's names or remote-store's (``kind``, ``backend``, ``key``,
+    ``details``; COMPAT-300); both sets read back. ``options`` is read-only.
+    """
 
     backend_type: str
     store_path: RemotePath
     native_path: str
-    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    options: Mapping[str, Any]
+    backend: str
+
+    def __init__(
+        self,
+        backend_type: str | None = None,
+        store_path: str | None = None,
+        native_path: str = "",
+        options: Mapping[str, Any] | None = None,
+        *,
+        backend: str | None = None,
+        kind: str | None = None,
+        key: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        given: list[tuple[str, object, str, object]] = [
+            ("backend_type", backend_type, "kind", kind),
+            ("store_path", store_path, "key", key),
+            ("options", options, "details", details),
+        ]
+        for ours, a, theirs, b in given:
+            if a is not None and b is not None:
+                raise TypeError(f"ResolutionPlan takes {ours}= or {theirs}=, not both")
+        kind_ = backend_type if backend_type is not None else kind
+        if kind_ is None:
+            raise TypeError("ResolutionPlan needs backend_type= (remote-store: kind=)")
+        path = store_path if store_path is not None else key
+        opts = options if options is not None else details
+        setattr_ = object.__setattr__
+        setattr_(self, "backend_type", kind_)
+        setattr_(self, "store_path", RemotePath(path or ""))
+        setattr_(self, "native_path", native_path)
+        setattr_(self, "options", MappingProxyType(dict(opts or {})))
+        setattr_(self, "backend", kind_ if backend is None else backend)
+
+    @property
+    def kind(self) -> str:
+        """remote-store's name for ``backend_type``."""
+        return self.backend_type
+
+    @property
+    def key(self) -> RemotePath:
+        """remote-store's name for ``store_path``."""
+        return self.store_path
+
+    @property
+    def details(self) -> Mapping[str, Any]:
+        """remote-store's name for ``options`` (read-only)."""
+        return self.options
 
 
 @typing.runtime_checkable

@@ -321,3 +321,32 @@ def test_from_yaml_keeps_placeholders_unless_asked(
     )
     assert from_yaml(path).stores["data"].root_path == "${COMPAT_ROOT}/x"
     assert from_yaml(str(path), resolve_env_vars=True).stores["data"].root_path == "from-env/x"
+
+
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_observe_events_carry_the_calls_arguments(backend: str, tmp_path: Path) -> None:
+    # spec: COMPAT-306
+    store = registry_on(backend, tmp_path).get_store("s")
+    for name in ("d/a.txt", "d/s/b.txt"):
+        store.write(name, b"x")
+    events: list[StoreEvent] = []
+    observed = observe(store, on_copy=events.append, on_move=events.append, on_list=events.append)
+    observed.copy("d/a.txt", "c.txt")
+    observed.move("c.txt", dst="m.txt")
+    assert [(e.operation, e.path, e.metadata["dst"]) for e in events] == [
+        ("copy", "d/a.txt", "c.txt"),
+        ("move", "c.txt", "m.txt"),
+    ]
+    events.clear()
+    assert [f.name for f in observed.list_files("d", recursive=True, max_depth=0)] == ["a.txt"]
+    assert observed.get_folder_info("d", max_depth=0).file_count == 1
+    assert [f.name for f in observed.list_folders("", pattern="d")] == ["d"]
+    listings = [e for e in events if e.operation == "list"]
+    assert [(e.metadata["max_depth"], e.metadata["pattern"]) for e in listings] == [
+        (0, None),
+        (0, None),
+        (None, "d"),
+    ]
+    events.clear()
+    assert observed.exists("m.txt")  # other calls carry no call arguments
+    assert all("dst" not in e.metadata and "max_depth" not in e.metadata for e in events)

@@ -409,3 +409,28 @@ def test_without_an_sdk_no_span_is_built() -> None:
         """
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_observe_takes_otel_hooks_as_remote_store_documented(tel: Telemetry) -> None:
+    # spec: COMPAT-304
+    from storeroom.ext.observe import ObservedStore, StoreEvent, observe
+
+    tracer = tel.tracer_provider.get_tracer("mine")
+    meter = tel.meter_provider.get_meter("mine")
+    errors: list[StoreEvent] = []
+    base = Store(MemoryBackend(), "r")
+    observed = observe(base, **otel_hooks(tracer=tracer, meter=meter), on_error=errors.append)
+    observed.write("a.txt", b"x")
+    with pytest.raises(NotFound):
+        observed.read_bytes("missing.txt")
+    assert tel.span("storeroom.write").instrumentation_scope.name == "mine"  # type: ignore[union-attr]
+    assert [e.path for e in errors] == ["missing.txt"] and errors[0].operation == "read"
+    assert base.read_bytes("a.txt") == b"x"  # same backend, same root
+    one_liner = otel_observe(base, tracer=tracer, meter=meter)
+    assert isinstance(one_liner, ObservedStore) and one_liner.read_bytes("a.txt") == b"x"
+    reads = tel.spans("storeroom.read")  # the failed read through the hooks, the one-liner's
+    assert sorted(r.status.status_code.name for r in reads) == ["ERROR", "UNSET"]
+    plain = observe(base)  # without otel settings: no OtelLayer, no span
+    tel.clear()
+    plain.write("b.txt", b"y")
+    assert tel.spans() == []

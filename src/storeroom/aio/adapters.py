@@ -21,7 +21,7 @@ from storeroom.aio._executor import run
 from storeroom.aio._streams import bridge_source
 from storeroom.aio.backend import AsyncBackend, AsyncWritableContent
 from storeroom.backend import Backend, Entry, Source
-from storeroom.capabilities import Capability
+from storeroom.capabilities import Capability, CapabilitySet
 from storeroom.errors import InvalidArgument, StoreroomError
 from storeroom.models import WriteResult
 
@@ -49,7 +49,7 @@ class SyncBackendAdapter(AsyncBackend):
             )
         self.backend = backend
         self.type_name = backend.type_name
-        self.capabilities = backend.capabilities
+        self.capabilities = CapabilitySet(backend.capabilities)
         self.real_folders = backend.real_folders
         self.native_delete_many = backend.native_delete_many
         self._executor = executor

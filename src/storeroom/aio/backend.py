@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import abc
 from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 from storeroom.backend import Entry
-from storeroom.capabilities import Capability
+from storeroom.capabilities import Capability, CapabilitySet
 from storeroom.models import WriteResult
 
 __all__ = ["OPTIONAL", "AsyncBackend", "AsyncWritableContent"]
@@ -43,6 +44,18 @@ class AsyncBackend(abc.ABC):
     real_folders: bool = False
     capabilities: frozenset[Capability] = frozenset()
     native_delete_many: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Class-level ``capabilities`` become a ``CapabilitySet`` (COMPAT-302)."""
+        super().__init_subclass__(**kwargs)
+        caps = cls.__dict__.get("capabilities")
+        if isinstance(caps, frozenset) and not isinstance(caps, CapabilitySet):
+            cls.capabilities = CapabilitySet(caps)
+
+    @property
+    def name(self) -> str:
+        """The backend's name: its ``type_name`` (remote-store's ``AsyncBackend.name``)."""
+        return self.type_name
 
     @abc.abstractmethod
     async def stat(self, key: str) -> Entry:

@@ -82,6 +82,10 @@ def _stream(
     method: _Method[P, BinaryIO],
 ) -> Callable[Concatenate[AsyncStore, P], PendingRead]:
     def wrapper(self: AsyncStore, /, *args: P.args, **kwargs: P.kwargs) -> PendingRead:
+        path = args[0] if args else kwargs.get("path")
+        if path is not None:  # a bad path fails at the call, as the Store's (COMPAT-305)
+            self._store._file_key(path)
+
         async def open_reader() -> AsyncReader:
             stream = await run(self._executor, method, self._store, *args, **kwargs)
             return AsyncReader(stream, self._executor)

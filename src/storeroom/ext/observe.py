@@ -11,12 +11,13 @@ the layer's: one per backend primitive, so ``operation`` is the primitive
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -85,6 +86,9 @@ class _HookSink:
             if v is not None
         }
         meta["attempts"] = ev.attempts
+        call = _CALL.get()
+        if call is not None and call[0] == op[0]:  # the Store call's own arguments (COMPAT-306)
+            meta.update(call[1])
         event = StoreEvent(
             operation=op[0],
             path=key,
@@ -137,15 +141,57 @@ class ObservedStore(ProxyStore):
         )
 
 
+#: (event operation, metadata) of the Store call in progress, for remote-store's keys.
+_CALL: contextvars.ContextVar[tuple[str, dict[str, Any]] | None] = contextvars.ContextVar(
+    "storeroom_observe_call", default=None
+)
+_LISTINGS = {"list_files", "list_folders", "iter_children", "glob", "get_folder_info"}
+
+
+def _call_meta(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[str, dict[str, Any]] | None:
+    """remote-store's event metadata of a call: ``dst`` of a copy/move, a listing's options."""
+    if name in ("copy", "move"):
+        dst = args[1] if len(args) > 1 else kwargs.get("dst")
+        return (name, {"dst": str(dst)}) if dst is not None else None
+    if name in _LISTINGS:
+        return "list", {"max_depth": kwargs.get("max_depth"), "pattern": kwargs.get("pattern")}
+    return None
+
+
+def _iterate_in_call(it: Iterator[Any], meta: tuple[str, dict[str, Any]]) -> Iterator[Any]:
+    """``it``, with the call's metadata visible while each item is pulled."""
+    while True:
+        token = _CALL.set(meta)
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        finally:
+            _CALL.reset(token)
+        yield item
+
+
 def _around(name: str) -> Callable[..., Any]:
     forward = getattr(ProxyStore, name)
 
     def method(self: ObservedStore, *args: Any, **kwargs: Any) -> Any:
-        if self._around is None:
-            return forward(self, *args, **kwargs)
-        path = str(args[0]) if args and isinstance(args[0], str) else ""
-        with self._around(name, path, self.backend.type_name):
-            return forward(self, *args, **kwargs)
+        meta = _call_meta(name, args, kwargs)
+        token = _CALL.set(meta) if meta is not None else None
+        try:
+            if self._around is None:
+                result = forward(self, *args, **kwargs)
+            else:
+                path = str(args[0]) if args and isinstance(args[0], str) else ""
+                with self._around(name, path, self.backend.type_name):
+                    result = forward(self, *args, **kwargs)
+        finally:
+            if token is not None:
+                _CALL.reset(token)
+        if meta is not None and isinstance(result, Iterator):
+            return _iterate_in_call(result, meta)  # a listing reports when it ends
+        return result
 
     method.__name__ = name
     method.__qualname__ = f"ObservedStore.{name}"
@@ -171,11 +217,17 @@ def observe(
     on_error: Hook | None = None,
     on_any: Hook | None = None,
     around: Around | None = None,
+    tracer_name: str | None = None,
+    meter_name: str | None = None,
+    tracer: Any = None,
+    meter: Any = None,
+    record_paths: bool | None = None,
 ) -> ObservedStore:
     """Wrap ``store`` so each operation calls the matching hook with a ``StoreEvent``.
 
     ``on_error`` fires for failed operations, ``on_any`` for all;
     ``around(operation, path, backend)`` is a context manager around each Store call.
+    ``OtelLayer`` settings (``**otel_hooks()``) also put that layer in (COMPAT-304).
     """
     hooks: dict[str, Hook | None] = {
         "on_read": on_read,
@@ -189,7 +241,23 @@ def observe(
         "on_any": on_any,
     }
     sink = _HookSink(hooks, store.root_path)
-    layer = ObserveLayer(store.backend, log=False, store=store.name, sinks=[sink])
+    inner = store.backend
+    otel: dict[str, Any] = {
+        k: v
+        for k, v in (
+            ("tracer_name", tracer_name),
+            ("meter_name", meter_name),
+            ("tracer", tracer),
+            ("meter", meter),
+            ("record_paths", record_paths),
+        )
+        if v is not None
+    }
+    if otel:
+        from storeroom.ext.otel import OtelLayer
+
+        inner = OtelLayer(inner, store=store.name, **otel)
+    layer = ObserveLayer(inner, log=False, store=store.name, sinks=[sink])
     return ObservedStore(store, layer, around)
 
 

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import Meter, MeterProvider
     from opentelemetry.trace import Span, Tracer, TracerProvider
 
+    from storeroom.ext.observe import ObservedStore
     from storeroom.store import Store
 
 __all__ = ["OPERATIONS", "OtelLayer", "OtelOptions", "otel_hooks", "otel_observe"]
@@ -485,19 +486,15 @@ def otel_observe(
     tracer: Tracer | None = None,
     meter: Meter | None = None,
     record_paths: bool = False,
-) -> Store:
-    """``store`` with an ``OtelLayer`` around its stack (remote-store's name); same backend."""
-    from storeroom.store import Store
+) -> ObservedStore:
+    """``observe(store, **otel_hooks(...))``: an ObservedStore with an ``OtelLayer`` inside."""
+    from storeroom.ext.observe import observe
 
-    layer = OtelLayer(
-        store.backend,
-        store=store.name,
-        **otel_hooks(
-            tracer_name=tracer_name,
-            meter_name=meter_name,
-            tracer=tracer,
-            meter=meter,
-            record_paths=record_paths,
-        ),
+    hooks = otel_hooks(
+        tracer_name=tracer_name,
+        meter_name=meter_name,
+        tracer=tracer,
+        meter=meter,
+        record_paths=record_paths,
     )
-    return Store(layer, store.root_path, name=store.name, owns_backend=False)
+    return observe(store, **hooks)

@@ -33,7 +33,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
-from storeroom.capabilities import Capability
+from storeroom.capabilities import Capability, CapabilitySet
 from storeroom.errors import InvalidArgument, InvalidPath, NotFound
 from storeroom.ext._pool import PartialFailure, as_error, run_parallel
 from storeroom.ext._transfer_jobs import (
@@ -65,6 +65,8 @@ __all__ = [
 
 def _store_files(store: Store, path: str) -> tuple[bool, list[FileInfo]]:
     """(is a single file, the files) of a store path; a missing path is ``NotFound``."""
+    # A source that cannot read fails before any lookup, as in remote-store (COMPAT-307).
+    CapabilitySet(store.capabilities).require(Capability.READ, backend=store.backend.type_name)
     rel = normalize(path)
     if rel and store.is_file(rel):
         return True, [store.get_file_info(rel)] if store.supports(Capability.METADATA) else []
