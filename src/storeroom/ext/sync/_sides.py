@@ -164,10 +164,20 @@ def _scan(folder: str, prefix: str, out: dict[str, Facts], leftovers: list[str])
             out[rel] = Facts(st.st_size, st.st_mtime)
 
 
+def _sync_store(value: Any) -> Any:
+    """The Store behind an ``AsyncStore`` (SYNC-090); anything else unchanged."""
+    from storeroom.aio.store import AsyncStore  # (lazy: aio imports more than sync needs)
+
+    return value.store if isinstance(value, AsyncStore) else value
+
+
 def as_side(value: Any, what: str) -> Side:
-    """A ``Side`` from a Store, a ``(Store, folder)`` pair or a local folder path."""
+    """A ``Side`` from a Store or AsyncStore, a ``(store, folder)`` pair or a local folder path."""
     if isinstance(value, Side):
         return value
+    value = _sync_store(value)
+    if isinstance(value, tuple) and len(value) == 2:
+        value = (_sync_store(value[0]), value[1])
     if isinstance(value, Store):
         return Side(store=value)
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], Store):
