@@ -210,3 +210,78 @@ class BackendTransaction(abc.ABC):
         """Every key the commit may change (for caches to forget)."""
         keys = dict.fromkeys(self._changes)
         return list(keys)
+
+
+def is_file(backend: Backend, key: str) -> bool:
+    """True when ``backend`` has a file (not a folder) at ``key``."""
+    try:
+        return isinstance(backend.stat(key), FileInfo)
+    except NotFound:
+        return False
+
+
+def publish_by_primitives(
+    backend: Backend,
+    plan: Plan,
+    stash: str,
+    put: Callable[[str, Any, bool], None],
+) -> None:
+    """Publish ``plan`` with ordinary backend calls, for a caller that makes them one unit.
+
+    Moved sources go to ``stash`` first (so swaps work), then deletes, then
+    puts; create-only targets are written create-only, so a racing creator
+    fails the publish (TXN-007).
+    """
+    for key, was_file in plan.expect.items():
+        if is_file(backend, key) != was_file:
+            raise conflict(key, was_file)
+    stashed: dict[str, str] = {}
+    for i, src in enumerate(plan.sources()):
+        stashed[src] = f"{stash}/m{i}"
+        backend.move(src, stashed[src])
+    for key, value in plan.changes.items():
+        if value is GONE and key not in stashed and plan.expect.get(key) is not False:
+            backend.discard(key)
+    for key, value in plan.changes.items():
+        if value is GONE:
+            continue
+        overwrite = plan.expect.get(key) is not False
+        if isinstance(value, Moved):
+            backend.move(stashed[value.src], key, overwrite=overwrite)
+        else:
+            put(key, value, overwrite)
+
+
+class SpooledTransaction(BackendTransaction):
+    """Staged content spooled in memory up to ``SPOOL_MAX``, then in a temporary file."""
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend)
+        self._spools: list[Any] = []
+
+    def _stage(self, key: str, src: Source, metadata: Mapping[str, str] | None) -> Any:
+        import tempfile
+
+        from storeroom._store_support import SPOOL_MAX
+        from storeroom.backend import iter_source
+
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115 - kept open
+        try:
+            for block in iter_source(src):
+                spool.write(block)
+        except BaseException:
+            spool.close()
+            raise
+        self._spools.append(spool)
+        return spool, dict(metadata) if metadata else None
+
+    def _read_staged(self, handle: Any) -> bytes:
+        spool = handle[0]
+        spool.seek(0)
+        data: bytes = spool.read()
+        return data
+
+    def _cleanup(self) -> None:
+        for spool in self._spools:
+            spool.close()
+        self._spools.clear()
