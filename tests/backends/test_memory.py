@@ -95,6 +95,7 @@ def test_capabilities(backend: MemoryBackend) -> None:
             Capability.LAZY_READ,
             Capability.ATOMIC_MOVE,
             Capability.USER_METADATA,
+            Capability.TRANSACTION,
         }
     )
     assert backend.real_folders
