@@ -37,9 +37,10 @@ class Transaction:
 
     def __init__(self, core: StoreCore) -> None:
         if not core._has(Capability.TRANSACTION):
-            raise unsupported(Capability.TRANSACTION, core._type, "transaction").with_context(
-                store=core._name
-            )
+            from storeroom.layers.readonly import refusal  # names a read-only layer as the cause
+
+            cap = Capability.TRANSACTION
+            raise refusal(core._backend, cap, "transaction", path=None, store=core._name)
         self._core = core
         try:
             self._tx: BackendTransaction = core._backend.begin_transaction()
