@@ -34,6 +34,9 @@ with store.transaction() as tx:
         time.sleep(120)
 """
 
+#: The steps of CHILD's commit: 1 moved source, 1 delete, then renames f0..f5, moved.
+
+
 FINAL = {**{f"out/f{i}.txt": b"new %d" % i for i in range(6)}, "out/moved.txt": b"keep"}
 BEFORE = {"old.txt": b"old", "keep.txt": b"keep", "out/f0.txt": b"previous"}
 
@@ -131,3 +134,40 @@ def test_a_live_transaction_is_not_settled_by_another(tmp_path: Path) -> None:
         assert outer.read_bytes("outer.txt") == b"o"  # its staged file survived
     assert _files(store) == {"inner.txt": b"i", "outer.txt": b"o"}
     assert _staged(tmp_path) == []
+
+
+# spec: TXN-035
+def test_a_rename_failing_midway_leaves_the_record_for_the_next_transaction(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "root"
+    store = _seed(root)
+    marker = tmp_path / "reached"
+    env = {
+        **os.environ,
+        PAUSE_ENV: f"3:{marker}",
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+    }
+    cmd = [sys.executable, "-c", CHILD, str(root), "commit", str(marker)]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        blocker = root / "out" / "f4.txt"  # a later step's target becomes a folder
+        blocker.mkdir(parents=True)
+        (blocker / "x").write_bytes(b"x")
+        marker.unlink()  # let the commit go on: its rename onto the folder fails
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0 and "InvalidPath: a folder exists at this path" in err
+    assert len(_staged(root)) == 1  # the record stays for the roll forward
+    (blocker / "x").unlink()
+    blocker.rmdir()
+    with store.transaction():
+        pass
+    assert _files(store) == FINAL
+    assert _staged(root) == []

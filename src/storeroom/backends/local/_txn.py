@@ -41,7 +41,8 @@ __all__ = ["STAGING", "LocalTransaction", "recover"]
 #: The staging folder below the root (a temporary name: never listed).
 STAGING = f"{TEMP_PREFIX}7478{'0' * 8}{TEMP_SUFFIX}"
 JOURNAL = "journal.json"
-#: Test hook: ``"<n>:<file>"`` makes a commit create ``<file>`` and stop after ``n`` renames.
+#: Test hook: ``"<n>:<file>"`` makes a commit create ``<file>`` after ``n`` steps and wait
+#: until it is removed (crash tests kill the process there).
 PAUSE_ENV = "STOREROOM_TEST_TXN_PAUSE"
 
 Step = list[str]  # ["move", src, dst] or ["discard", key]
@@ -63,14 +64,21 @@ def _locked(fd: int) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+def _pause(marker: str) -> None:
+    """Test hook: create ``marker``, then wait (up to 2 minutes) until it is removed."""
+    with open(marker, "w"):
+        pass
+    deadline = time.monotonic() + 120
+    while os.path.exists(marker) and time.monotonic() < deadline:  # noqa: PTH110
+        time.sleep(0.01)
+
+
 def _replay(b: LocalBackend, steps: list[Step]) -> None:
     """Run the record's steps; each is skipped when already done, so replays are safe."""
     pause = os.environ.get(PAUSE_ENV, "")
     for done, step in enumerate(steps):
         if pause and done == int(pause.partition(":")[0]):
-            with open(pause.partition(":")[2], "w"):
-                pass
-            time.sleep(120)  # the test kills the process here
+            _pause(pause.partition(":")[2])
         if step[0] == "discard":
             b.discard(step[1])
             continue
