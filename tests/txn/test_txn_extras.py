@@ -65,3 +65,13 @@ def test_a_remote_store_flat_table_publishes_in_one_transaction(tmp_path: Path) 
         assert _files(store) == {"old.txt": b"o"}
     assert _files(store) == {"new.txt": b"n", "dir/old.txt": b"o"}
     store.close()
+
+
+# spec: TXN-030
+def test_a_local_store_whose_root_is_missing_gives_a_typed_error(tmp_path: Path) -> None:
+    from storeroom.backends.local import LocalBackend
+
+    store = Store(LocalBackend(tmp_path / "absent", create_root=False))
+    with pytest.raises(NotFound) as info:
+        store.transaction()
+    assert info.value.operation == "transaction"

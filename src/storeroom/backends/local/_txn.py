@@ -129,20 +129,25 @@ class LocalTransaction(BackendTransaction):
 
     def __init__(self, backend: LocalBackend) -> None:
         super().__init__(backend)
-        self._sfd = _open_staging(backend)
         self._id = uuid.uuid4().hex
         self._base = f"{STAGING}/{self._id}"
         self._count = 0
         self._keep = False  # True: a record awaits its roll forward (by the next transaction)
+        self._sfd, self._fd = backend._run("", "transaction", self._open, create=True)
+
+    def _open(self) -> tuple[int, int]:
+        """Settle dead transactions, then create and lock this one's folder (raw ``OSError``s)."""
+        sfd = _open_staging(self.backend)
         try:
-            with _locked(self._sfd):
-                recover(backend, self._sfd)
-            os.mkdir(self._id, 0o700, dir_fd=self._sfd)
-            self._fd = os.open(self._id, DIR_FLAGS, dir_fd=self._sfd)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)  # held while the transaction lives
+            with _locked(sfd):
+                recover(self.backend, sfd)
+            os.mkdir(self._id, 0o700, dir_fd=sfd)
+            fd = os.open(self._id, DIR_FLAGS, dir_fd=sfd)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held while the transaction lives
         except BaseException:
-            os.close(self._sfd)
+            os.close(sfd)
             raise
+        return sfd, fd
 
     def _stage(self, key: str, src: Source, metadata: Mapping[str, str] | None) -> Any:
         self._count += 1
@@ -189,6 +194,9 @@ class LocalTransaction(BackendTransaction):
         return steps
 
     def _publish(self, plan: Plan) -> None:
+        self.backend._run("", "transaction", lambda: self._publish_locked(plan))
+
+    def _publish_locked(self, plan: Plan) -> None:
         b = self.backend
         with _locked(self._sfd):
             recover(b, self._sfd, own=self._id)
