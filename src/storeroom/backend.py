@@ -17,7 +17,7 @@ from __future__ import annotations
 import abc
 import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, BinaryIO, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar, runtime_checkable
 
 from storeroom.capabilities import Capability, CapabilitySet
 from storeroom.errors import (
@@ -29,6 +29,9 @@ from storeroom.errors import (
     StoreroomError,
 )
 from storeroom.models import FileInfo, FolderEntry, WriteResult
+
+if TYPE_CHECKING:
+    from storeroom._txn_core import BackendTransaction
 
 __all__ = [
     "Backend",
@@ -248,6 +251,10 @@ class Backend(abc.ABC):
         raise unsupported(Capability.SIGNED_URL, self.type_name, "signed_url").with_context(
             path=key
         )
+
+    def begin_transaction(self) -> BackendTransaction:
+        """A new transaction on this backend (TRANSACTION backends only, spec TXN-*)."""
+        raise unsupported(Capability.TRANSACTION, self.type_name, "transaction")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the backend may be used again and reconnects lazily."""
@@ -469,6 +476,9 @@ class Forwarding(Backend):
 
     def describe(self) -> Mapping[str, object]:
         return self.inner.describe()
+
+    def begin_transaction(self) -> BackendTransaction:
+        return self.inner.begin_transaction()
 
     def _native_handles(self) -> Iterator[object]:
         return self.inner._native_handles()

@@ -40,6 +40,7 @@ class Capability(enum.StrEnum):
     # Features: not in ALL_GATES (most backends lack them); the one Store method
     # that needs each checks it before any I/O.
     SIGNED_URL = "signed_url"  # store.url(): presigned / SAS URLs (spec SIGN-*)
+    TRANSACTION = "transaction"  # store.transaction(): publish together (spec TXN-*)
 
     def __str__(self) -> str:
         return self.value

@@ -28,6 +28,7 @@ from storeroom.path import RemotePath, join_key, normalize
 
 if TYPE_CHECKING:
     from storeroom.mapping import StoreMapper
+    from storeroom.transaction import Transaction
 
 __all__ = ["GATES", "Store"]
 
@@ -498,6 +499,12 @@ class Store(StoreCore):
         ``expires``: seconds or a ``timedelta``, at most 7 days (spec SIGN-*).
         """
         return _signed.signed_url(self, path, expires, method)
+
+    def transaction(self) -> Transaction:
+        """Changes published together on a clean ``with`` exit, or not at all (TXN-001)."""
+        from storeroom.transaction import Transaction
+
+        return Transaction(self)
 
     def ping(self) -> None:
         """Check the backend answers; raises ``BackendUnavailable`` when not."""

@@ -48,6 +48,8 @@ def test_kind_of_each_method(name: str) -> None:
         assert kind == "listing"
     elif name == "open_atomic":
         assert kind == "atomic"
+    elif name == "transaction":
+        assert kind == "txn"  # an ``async with`` block (TXN-011)
     elif name in STREAMS:
         # a plain method returning a PendingRead: awaitable and async-iterable (ASYNC-009)
         assert kind == "stream" and not inspect.iscoroutinefunction(async_attr)

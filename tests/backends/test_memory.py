@@ -96,6 +96,7 @@ def test_capabilities(backend: MemoryBackend) -> None:
             Capability.ATOMIC_MOVE,
             Capability.USER_METADATA,
             Capability.CONDITIONAL_WRITE,
+            Capability.TRANSACTION,
         }
     )
     assert backend.real_folders

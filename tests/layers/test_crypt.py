@@ -504,3 +504,18 @@ def test_conditional_writes_are_sealed_and_compare_the_stored_etag(
         assert store.read_bytes("counter.txt") == b"2"
         store.delete("counter.txt", if_match=store.head("counter.txt").etag)
         assert not store.exists("counter.txt")
+
+
+# spec: CRYPT-036
+def test_transactions_are_refused_rather_than_staging_plain_bytes(tmp_path: Path) -> None:
+    from storeroom.capabilities import Capability
+    from storeroom.errors import CapabilityNotSupported
+
+    inner = LocalBackend(str(tmp_path))
+    assert Capability.TRANSACTION in inner.capabilities
+    store = Store(CryptLayer(inner, password="pw"))
+    assert not store.supports(Capability.TRANSACTION)
+    with pytest.raises(CapabilityNotSupported):
+        with store.transaction() as tx:
+            tx.write("a.txt", b"plain?")
+    assert list(tmp_path.rglob("*.txt")) == []

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, Concatenate, ParamSpec, TypeVar
 from storeroom.aio._executor import run
 from storeroom.aio._listing import AsyncListing
 from storeroom.aio._streams import AsyncReader, AsyncWriter, bridge_source
+from storeroom.aio._transaction import AsyncTransaction
 from storeroom.aio.adapters import AsyncBackendSyncAdapter, SyncBackendAdapter
 from storeroom.aio.backend import AsyncBackend
 from storeroom.backend import Backend
@@ -264,6 +265,10 @@ class AsyncStore:
         """``async with`` block yielding an ``AsyncWriter``; see ``Store.open_atomic``."""
         return AsyncAtomicWrite(self, path, overwrite)
 
+    def transaction(self) -> AsyncTransaction:
+        """``async with`` block of changes published together; see ``Store.transaction``."""
+        return AsyncTransaction(self._store, self._executor)
+
     # -- the derived surface: one line per Store method -----------------------
 
     supports = _plain(Store.supports)
@@ -306,6 +311,6 @@ class AsyncStore:
     aclose = _call(Store.close)  # remote-store's name
 
 
-for _name, _kind in (("child", "child"), ("open_atomic", "atomic")):
+for _name, _kind in (("child", "child"), ("open_atomic", "atomic"), ("transaction", "txn")):
     setattr(getattr(AsyncStore, _name), KIND_ATTR, _kind)
 del _name, _kind

@@ -38,6 +38,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
+from storeroom._txn_core import BackendTransaction
 from storeroom.backend import Backend, Entry, Source
 from storeroom.errors import ConfigError, NotFound, StoreroomError
 from storeroom.layers._base import Layer, LayerOptions, ProxyStream, build_options, current_call
@@ -497,6 +498,17 @@ class CacheLayer(Layer):
             self.inner.remove_folder(key, recursive=recursive)
         finally:
             self.invalidate(key, subtree=True)
+
+    def begin_transaction(self) -> BackendTransaction:
+        """The inner transaction; every key it touched is forgotten after its commit."""
+        tx = self.inner.begin_transaction()
+
+        def forget(keys: list[str]) -> None:
+            for key in keys:
+                self.invalidate(key)
+
+        tx.after_commit.append(forget)
+        return tx
 
     def close(self) -> None:
         self.clear(disk=False)

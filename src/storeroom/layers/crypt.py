@@ -13,7 +13,7 @@ import builtins
 import contextlib
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
-from typing import BinaryIO, Literal, cast
+from typing import TYPE_CHECKING, BinaryIO, Literal, cast
 
 from storeroom.backend import Backend, Entry, Source, rel_key
 from storeroom.capabilities import Capability
@@ -37,6 +37,9 @@ from storeroom.layers._crypt_data import (
 from storeroom.layers._crypt_names import NameCipher, NameError_
 from storeroom.models import FileInfo, FolderEntry, WriteResult
 from storeroom.path import RemotePath
+
+if TYPE_CHECKING:
+    from storeroom._txn_core import BackendTransaction
 
 __all__ = ["CryptLayer", "CryptOptions", "obscure"]
 
@@ -143,7 +146,12 @@ class CryptLayer(Layer):
         self.capabilities = inner.capabilities - {
             Capability.WRITE_RESULT_NATIVE,
             Capability.SIGNED_URL,
+            Capability.TRANSACTION,
         }
+
+    def begin_transaction(self) -> BackendTransaction:
+        """Refused: the inner transaction would stage plain bytes (CRYPT-036)."""
+        return Backend.begin_transaction(self)
 
     def signed_url(self, key: str, expires: int, method: str) -> str:
         """Refused: a URL would bypass the layer and serve ciphertext (CRYPT-034)."""

@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
+from storeroom._txn_core import BackendTransaction
 from storeroom.backend import Backend, Source, unsupported
 from storeroom.capabilities import Capability
 from storeroom.errors import CapabilityNotSupported, StoreroomError
@@ -36,6 +37,7 @@ WRITE_CAPABILITIES: frozenset[Capability] = frozenset(
         C.USER_METADATA,
         C.WRITE_RESULT_NATIVE,
         C.CONDITIONAL_WRITE,
+        C.TRANSACTION,
     }
 )
 
@@ -113,6 +115,9 @@ class ReadOnlyLayer(Layer):
 
     def remove_folder(self, key: str, *, recursive: bool = False) -> None:
         self._refuse(C.DELETE, "remove_folder", key)
+
+    def begin_transaction(self) -> BackendTransaction:
+        self._refuse(C.TRANSACTION, "transaction", "")
 
     def signed_url(self, key: str, expires: int, method: str) -> str:
         """GET URLs pass; a PUT URL would let its holder write, so it is refused (SIGN-030)."""

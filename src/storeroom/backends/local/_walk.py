@@ -73,6 +73,8 @@ def _scan(open_dir: OpenDir, key: str, fail: Fail) -> Rows:
                     # itself; only other kinds need the two further ones.
                     if not e.is_file(follow_symlinks=False):
                         if e.is_dir(follow_symlinks=False):
+                            if name[0] == "." and is_temp_name(name):
+                                continue  # a transaction's staging folder (TXN-031)
                             append((name + "/", 0, 0.0, ""))
                             continue
                         if e.is_symlink():

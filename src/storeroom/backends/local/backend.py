@@ -21,7 +21,7 @@ import os
 import stat as st_
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import BinaryIO, ClassVar
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 from storeroom.backend import Backend, Entry, Source, rel_key, unsupported
 from storeroom.backends.local._cond import ConditionalWrites
@@ -55,6 +55,9 @@ from storeroom.errors import (
 )
 from storeroom.models import FileInfo, FolderEntry, WriteResult
 
+if TYPE_CHECKING:
+    from storeroom.backends.local._txn import LocalTransaction
+
 __all__ = ["LocalBackend"]
 
 _IFMT = 0o170000
@@ -83,6 +86,7 @@ class LocalBackend(ConditionalWrites, Backend):
             Capability.LAZY_READ,
             Capability.ATOMIC_MOVE,
             Capability.CONDITIONAL_WRITE,
+            Capability.TRANSACTION,
         }
     )
     options_class: ClassVar[type[LocalOptions]] = LocalOptions
@@ -393,6 +397,12 @@ class LocalBackend(ConditionalWrites, Backend):
                 retryable=False,
                 hint="point root at a folder",
             )
+
+    def begin_transaction(self) -> LocalTransaction:
+        """Staged files, a commit record, then renames; a crash is settled next time (TXN-030)."""
+        from storeroom.backends.local._txn import LocalTransaction
+
+        return LocalTransaction(self)
 
     def native_path(self, key: str) -> str:
         """The absolute filesystem path of ``key``."""

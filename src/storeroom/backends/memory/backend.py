@@ -24,7 +24,7 @@ import threading
 import types
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import BinaryIO, ClassVar
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 from storeroom._cond import precondition_failed
 from storeroom.backend import Backend, Entry, Source, read_all, rel_key
@@ -39,6 +39,9 @@ from storeroom.errors import (
 )
 from storeroom.models import FileInfo, FolderEntry, WriteResult
 from storeroom.path import normalize
+
+if TYPE_CHECKING:
+    from storeroom.backends.memory._txn import MemoryTransaction
 
 __all__ = ["MemoryBackend"]
 
@@ -147,6 +150,7 @@ class MemoryBackend(Backend):
             Capability.ATOMIC_MOVE,
             Capability.USER_METADATA,
             Capability.CONDITIONAL_WRITE,
+            Capability.TRANSACTION,
         }
     )
     options_class: ClassVar[type[MemoryOptions]] = MemoryOptions
@@ -463,6 +467,12 @@ class MemoryBackend(Backend):
                     hint="pass recursive=True to delete it with its content",
                 )
             self._detach(key)
+
+    def begin_transaction(self) -> MemoryTransaction:
+        """Staged records published under the lock: all or nothing, never in between."""
+        from storeroom.backends.memory._txn import MemoryTransaction
+
+        return MemoryTransaction(self)
 
     def ping(self) -> None:
         """Always reachable."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import nullcontext
-from typing import Any, BinaryIO, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -31,6 +31,9 @@ from storeroom.backends.sql.errors import BACKEND, map_db_error, unencodable
 from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.errors import ConfigError, InvalidPath, NotFound
 from storeroom.models import FileInfo
+
+if TYPE_CHECKING:
+    from storeroom.backends.sql._txn import SQLTransaction
 
 __all__ = ["SQLBlobBackend"]
 
@@ -68,6 +71,7 @@ class SQLBlobBackend(ConditionalWrites, Backend):
             Capability.ATOMIC_MOVE,
             Capability.USER_METADATA,
             Capability.CONDITIONAL_WRITE,
+            Capability.TRANSACTION,
         }
     )
     options_class: ClassVar[type[SQLBlobOptions]] = SQLBlobOptions
@@ -122,6 +126,7 @@ class SQLBlobBackend(ConditionalWrites, Backend):
         for name in _DATA_OPS:
             self.__dict__[name] = self._first_use(name)
         self._init_lock = threading.Lock()
+        self._txn_local = threading.local()  # .conn: the connection of a commit in progress
         memory = self._engine.pool.__class__.__name__ == "StaticPool"
         self._lock: Any = threading.RLock() if memory else nullcontext()
 
@@ -168,6 +173,9 @@ class SQLBlobBackend(ConditionalWrites, Backend):
         ran yet. Database errors are mapped through the error table; errors of
         the caller's own content source pass through unchanged.
         """
+        joined = getattr(self._txn_local, "conn", None)
+        if joined is not None:  # inside a transaction's commit: its connection (TXN-021)
+            return fn(joined)
         engine = self._engine if write else self._read_engine
         for attempt in (0, 1):
             used: dict[str, Any] = {}
@@ -195,6 +203,12 @@ class SQLBlobBackend(ConditionalWrites, Backend):
                     raise
                 raise unencodable(key, op) from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def begin_transaction(self) -> SQLTransaction:
+        """Spooled changes published by one database transaction (TXN-021)."""
+        from storeroom.backends.sql._txn import SQLTransaction
+
+        return SQLTransaction(self)
 
     def _one(self, key: str, op: str, q: Prepared, **params: Any) -> Any:
         """First row of one read-only statement (``None`` when there is none)."""
