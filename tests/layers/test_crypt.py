@@ -515,7 +515,6 @@ def test_transactions_are_refused_rather_than_staging_plain_bytes(tmp_path: Path
     assert Capability.TRANSACTION in inner.capabilities
     store = Store(CryptLayer(inner, password="pw"))
     assert not store.supports(Capability.TRANSACTION)
-    with pytest.raises(CapabilityNotSupported):
-        with store.transaction() as tx:
-            tx.write("a.txt", b"plain?")
+    with pytest.raises(CapabilityNotSupported), store.transaction() as tx:
+        tx.write("a.txt", b"plain?")
     assert list(tmp_path.rglob("*.txt")) == []
