@@ -1,4 +1,4 @@
-"""The crypt layer reading a large file vs a plain read, rclone, and the cipher's ceiling (CRYPT-060).
+"""The crypt layer reading a large file vs a plain read, rclone and the cipher alone (CRYPT-060).
 
 A file of ``--mib`` MiB (default 256) is written twice on each backend
 (``local``, and ``s3`` on the moto test server named by
