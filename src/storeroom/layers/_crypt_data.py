@@ -11,16 +11,16 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import importlib
 import io
 import os
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from storeroom.backend import Source, iter_source
 from storeroom.errors import ConfigError, DecryptionError, StoreroomError
+from storeroom.layers._crypt_box import BLOCK, CHUNK, NONCE, TAG, Box
+from storeroom.layers._crypt_prefetch import Prefetcher
 
 __all__ = [
     "BLOCK",
@@ -37,12 +37,7 @@ __all__ = [
 ]
 
 MAGIC = b"RCLONE\x00\x00"
-NONCE = 24
 HEADER = len(MAGIC) + NONCE
-TAG = 16
-CHUNK = 64 * 1024
-BLOCK = CHUNK + TAG
-_NONCE_MOD = 1 << (8 * NONCE)
 #: rclone's built-in salt, used when ``password2`` is empty.
 DEFAULT_SALT = bytes.fromhex("a80df43a8fbd0308a7cab83e581f86b1")
 #: rclone's fixed key for "obscured" config values (not a secret: it only hides from eyes).
@@ -198,113 +193,10 @@ class _Stream(io.RawIOBase):
         return len(data)
 
 
-class _Box:
-    """Batched secretbox calls straight into one output buffer.
-
-    PyNaCl's public bindings allocate and copy every chunk three times, which
-    costs more than the cipher; its cffi module writes in place (CRYPT-060).
-    """
-
-    def __init__(self, key: bytes) -> None:
-        self.key = key
-        try:
-            sodium = importlib.import_module("nacl._sodium")  # PyNaCl's cffi module
-            self._ffi: Any = sodium.ffi
-            self._lib: Any = sodium.lib
-        except (ImportError, AttributeError):  # pragma: no cover - a PyNaCl without its cffi module
-            self._ffi = self._lib = None
-
-    def seal(self, chunks: list[bytes], start: int, index: int) -> bytes:
-        out = bytearray(sum(len(c) for c in chunks) + TAG * len(chunks))
-        pos = 0
-        if self._lib is None:  # pragma: no cover
-            from nacl.bindings import crypto_secretbox
-
-            for i, chunk in enumerate(chunks):
-                sealed = crypto_secretbox(chunk, _nonce(start, index + i), self.key)
-                out[pos : pos + len(sealed)] = sealed
-                pos += len(sealed)
-            return bytes(out)
-        ptr = self._ffi.from_buffer(out)
-        for i, chunk in enumerate(chunks):
-            self._lib.crypto_secretbox_easy(
-                ptr + pos, chunk, len(chunk), _nonce(start, index + i), self.key
-            )
-            pos += len(chunk) + TAG
-        return bytes(out)
-
-    def open(self, sealed: bytes, start: int, index: int) -> tuple[bytes, int | None]:
-        """Plain bytes of the whole chunks in ``sealed``; the index of a bad one, or None."""
-        count = -(-len(sealed) // BLOCK)
-        out = bytearray(len(sealed) - TAG * count)
-        if self._lib is None:  # pragma: no cover
-            from nacl.bindings import crypto_secretbox_open
-            from nacl.exceptions import CryptoError
-
-            for i in range(count):
-                try:
-                    plain = crypto_secretbox_open(
-                        sealed[i * BLOCK : (i + 1) * BLOCK], _nonce(start, index + i), self.key
-                    )
-                except CryptoError:
-                    return b"", index + i
-                out[i * CHUNK : i * CHUNK + len(plain)] = plain
-            return bytes(out), None
-        optr = self._ffi.from_buffer(out)
-        iptr = self._ffi.from_buffer(sealed)
-        opener = self._lib.crypto_secretbox_open_easy
-        key = self.key
-        size = len(sealed)
-
-        def span(lo: int, hi: int) -> int | None:
-            for i in range(lo, hi):
-                length = min(BLOCK, size - i * BLOCK)
-                nonce = _nonce(start, index + i)
-                if opener(optr + i * CHUNK, iptr + i * BLOCK, length, nonce, key) != 0:
-                    return index + i
-            return None
-
-        bad = _spread(count, span)
-        return (b"", bad) if bad is not None else (bytes(out), None)
-
-
-def _spread(count: int, span: Callable[[int, int], int | None]) -> int | None:
-    """Run ``span(lo, hi)`` over ``range(count)`` split across threads; the first bad index.
-
-    libsodium runs without the GIL, so chunks are opened on every core (CRYPT-060).
-    """
-    workers = min(_WORKERS, count // 2)
-    if workers < 2:
-        return span(0, count)
-    step = -(-count // workers)
-    pool = _pool()
-    futures = [pool.submit(span, lo, min(lo + step, count)) for lo in range(step, count, step)]
-    first = span(0, step)
-    found = [first] + [f.result() for f in futures]
-    return next((b for b in found if b is not None), None)
-
-
-_WORKERS = min(4, os.cpu_count() or 1)
-_POOL: tuple[int, ThreadPoolExecutor] | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The helper threads of this process (a forked child builds its own: threads do not fork)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None or _POOL[0] != os.getpid():
-            pool = ThreadPoolExecutor(_WORKERS - 1, thread_name_prefix="storeroom-crypt")
-            _POOL = (os.getpid(), pool)
-        return _POOL[1]
-
-
-def _nonce(start: int, index: int) -> bytes:
-    return ((start + index) % _NONCE_MOD).to_bytes(NONCE, "little")
-
-
 #: Chunks sealed or opened per call (1 MiB of content).
 BATCH = 16
+#: Read ahead when fetching a batch takes at least this share of the time opening it.
+PREFETCH_SHARE = 0.25
 
 
 class SealingReader(_Stream):
@@ -312,7 +204,7 @@ class SealingReader(_Stream):
 
     def __init__(self, src: Source, key: bytes) -> None:
         super().__init__()
-        self._box = _Box(key)
+        self._box = Box(key)
         nonce = os.urandom(NONCE)
         self._start = int.from_bytes(nonce, "little")
         self._index = 0
@@ -380,7 +272,7 @@ class OpeningReader(_Stream):
         name: str = "",
     ) -> None:
         super().__init__()
-        self._box = _Box(key)
+        self._box = Box(key)
         self._inner = inner
         self._start = int.from_bytes(nonce, "little")
         self._index = first
@@ -389,6 +281,8 @@ class OpeningReader(_Stream):
         self._name = name
         self._whole = first == 0 and skip == 0 and limit is None
         self._pos = first * CHUNK + skip
+        self._ahead: Prefetcher | None = None
+        self._timing = [0.0, 0.0, 0]  # seconds fetching, seconds opening, full batches
 
     def _next(self, want: int) -> bytes:
         if self._left is not None and self._left <= 0:
@@ -396,8 +290,12 @@ class OpeningReader(_Stream):
         if self._left is not None:  # read no chunk past the range
             want = min(want, self._left)
         batch = max(1, min(BATCH, -(-(want + self._skip) // CHUNK)))
+        t0 = time.perf_counter()
         try:
-            sealed = read_full(self._inner, batch * BLOCK)
+            if self._ahead is not None:
+                sealed = self._ahead.get()
+            else:
+                sealed = read_full(self._inner, batch * BLOCK)
         except StoreroomError as exc:  # name the plain key, not the stored one
             if self._name:
                 exc.path = self._name
@@ -406,7 +304,10 @@ class OpeningReader(_Stream):
             return b""
         if len(sealed) % BLOCK and len(sealed) % BLOCK <= TAG:
             raise self._error("the file ends inside a chunk's tag (truncated)")
+        t1 = time.perf_counter()
         plain, bad = self._box.open(sealed, self._start, self._index)
+        if self._ahead is None and len(sealed) == BATCH * BLOCK:
+            self._judge(t1 - t0, time.perf_counter() - t1)
         if bad is not None:
             raise self._error(f"chunk {bad} failed authentication")
         self._index += -(-len(sealed) // BLOCK)
@@ -417,6 +318,20 @@ class OpeningReader(_Stream):
                 plain = plain[: self._left]
             self._left -= len(plain)
         return plain or self._next(want)
+
+    def _judge(self, fetching: float, opening: float) -> None:
+        """After two full batches, read ahead if fetching costs ``PREFETCH_SHARE`` of opening."""
+        self._timing[0] += fetching
+        self._timing[1] += opening
+        self._timing[2] += 1
+        if self._timing[2] >= 2 and self._timing[0] >= PREFETCH_SHARE * self._timing[1]:
+            inner = self._inner
+            self._ahead = Prefetcher(lambda: read_full(inner, BATCH * BLOCK))
+
+    def _stop_ahead(self) -> None:
+        if self._ahead is not None:
+            self._ahead.stop()
+            self._ahead = None
 
     def _error(self, what: str) -> DecryptionError:
         return DecryptionError(
@@ -458,6 +373,8 @@ class OpeningReader(_Stream):
         if offset < 0:
             raise ValueError(f"negative seek position {offset}")
         chunk = offset // CHUNK
+        self._stop_ahead()  # its batches belong to the old position; judged again from here
+        self._timing = [0.0, 0.0, 0]
         self._inner.seek(HEADER + chunk * BLOCK)
         self._index, self._skip, self._pos = chunk, offset - chunk * CHUNK, offset
         self._buf, self._off = b"", 0
@@ -466,6 +383,7 @@ class OpeningReader(_Stream):
     def close(self) -> None:
         if not self.closed:
             try:
+                self._stop_ahead()
                 self._inner.close()
             finally:
                 super().close()
