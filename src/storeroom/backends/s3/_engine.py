@@ -74,14 +74,23 @@ def _chunks(first: bytes, read: Any, size: int) -> Iterator[bytes | bytearray]:
 class DataPath:
     """Reads and writes of one backend, routed to its engine."""
 
-    __slots__ = ("arrow", "core", "obs", "writer")
+    __slots__ = ("_obs", "arrow", "core", "writer")
 
     def __init__(self, core: S3Core) -> None:
         self.core = core
         self.writer = S3fsWriter(core)
         engine = core.options.engine
         self.arrow: ArrowEngine | None = _arrow(core) if engine == "pyarrow" else None
-        self.obs: ObstoreEngine | None = _obstore(core) if engine == "obstore" else None
+        self._obs: ObstoreEngine | None = _obstore(core) if engine == "obstore" else None
+
+    @property
+    def obs(self) -> ObstoreEngine | None:
+        """The obstore engine, or ``None`` (other engine, or a forked child: S3-086)."""
+        if self._obs is None:
+            return None
+        from storeroom.backends.s3._obstore_conn import usable
+
+        return self._obs if usable() else None
 
     def open_read(self, key: str, start: int | None, end: int | None) -> BinaryIO:
         """A lazy, forward-only stream of ``[start, end)`` of ``key``."""

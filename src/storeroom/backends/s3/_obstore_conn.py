@@ -1,7 +1,10 @@
 """The obstore client of the ``s3`` backend: one ``obstore.store.S3Store`` per process.
 
-Built from the backend's options on first use (spec S3-081), again in a forked
-child (obstore's Rust runtime is not fork-safe, S3-086) and after ``close()``.
+Built from the backend's options on first use (spec S3-081) and again after
+``close()``. obstore's Rust (tokio) runtime is global and not fork-safe: in a
+child forked after obstore was imported, any obstore call hangs, even on a new
+store (measured with obstore 0.12.1). ``usable()`` tells that case, and the
+backend then serves every call through its botocore lanes (spec S3-086).
 Refreshing credentials reach obstore as its ``credential_provider`` callable,
 fed by the backend's one ``CredentialSource`` (S3-082).
 """
@@ -9,6 +12,7 @@ fed by the backend's one ``CredentialSource`` (S3-082).
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,9 +27,26 @@ from storeroom.errors import ConfigError
 if TYPE_CHECKING:
     from storeroom.credentials import Credentials, CredentialSource
 
-__all__ = ["OBSTORE_PIP", "ObstoreClient", "store_kwargs"]
+__all__ = ["OBSTORE_PIP", "ObstoreClient", "store_kwargs", "usable"]
 
 OBSTORE_PIP = 'pip install "storeroom[s3,obstore]"'
+
+#: Set in a child forked while obstore was imported: its runtime cannot run here.
+_inherited = False
+
+
+def _after_fork_in_child() -> None:
+    global _inherited
+    if "obstore" in sys.modules:
+        _inherited = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def usable() -> bool:
+    """False in a child forked after obstore was imported (its runtime would hang)."""
+    return not _inherited
 
 
 def _profile(profile: str) -> dict[str, Any]:

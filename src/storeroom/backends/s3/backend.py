@@ -30,6 +30,7 @@ from storeroom.backend import Backend, Entry, Source, derive_folders, rel_key
 from storeroom.backends.s3 import _bulk, _cond, _obstore_list, _paired
 from storeroom.backends.s3._core import S3Core, etag, status
 from storeroom.backends.s3._engine import DataPath
+from storeroom.backends.s3._obstore_engine import ObstoreEngine
 from storeroom.backends.s3._presign import presign
 from storeroom.backends.s3._transfer import RELAY_MAX, Upload, fetch_small
 from storeroom.backends.s3.config import MAX_PART_SIZE, S3Options
@@ -113,15 +114,18 @@ class S3Backend(Backend):
         self._core = S3Core(opts)
         self._conn = self._core.conn
         self._data = DataPath(self._core)  # decides the engine of every read and write
-        #: The obstore engine (``engine = "obstore"``), which also serves stat, delete,
-        #: listing, copy, conditional writes and signed URLs (spec S3-080..).
-        self._obs = self._data.obs
         if opts.engine == "pyarrow":
             self.capabilities = type(self).capabilities - {Capability.WRITE_RESULT_NATIVE}
         if opts.anon:  # no credentials, nothing to sign with (spec SIGN-050)
             self.capabilities = self.capabilities - {Capability.SIGNED_URL}
 
     # -- plumbing ---------------------------------------------------------------
+
+    @property
+    def _obs(self) -> ObstoreEngine | None:
+        """The obstore engine (``engine = "obstore"``), which also serves stat, delete,
+        listing, copy, conditional writes and signed URLs; ``None`` otherwise (S3-080..)."""
+        return self._data.obs
 
     def _call(self, op: str, key: str, method: str, **kwargs: Any) -> Any:
         return self._core.call(op, key, method, **kwargs)
@@ -426,8 +430,8 @@ class S3Backend(Backend):
         self._conn.close()
         if self._data.arrow is not None:
             self._data.arrow.close()
-        if self._obs is not None:
-            self._obs.close()
+        if self._data._obs is not None:
+            self._data._obs.close()
 
     def _native_handles(self) -> Iterator[object]:
         """For ``unwrap``: the s3fs file system, then the pyarrow one (``pyarrow`` engine)."""
@@ -453,6 +457,9 @@ class S3Backend(Backend):
         """The ``obstore.store.S3Store`` of the ``obstore`` engine (this process's)."""
         if self._obs is None:
             raise CapabilityNotSupported(
-                "unwrap_obstore needs engine = 'obstore'", backend=_NAME, operation="unwrap"
+                "unwrap_obstore needs engine = 'obstore', in a process not forked after "
+                "obstore was imported (there the backend uses its botocore lanes)",
+                backend=_NAME,
+                operation="unwrap",
             )
         return self._obs.client.store()
