@@ -16,6 +16,7 @@ import subprocess
 import sys
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -381,3 +382,26 @@ def test_child_forked_before_obstore_was_imported_uses_obstore() -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "from the child"
+
+
+# spec: S3-088
+@needs_server
+def test_benchmark_has_an_obstore_engine_column_in_every_obstore_row() -> None:
+    """Every bench_s3 row with obstore also times storeroom-obstore, on the same data."""
+    assert ENV is not None
+    bench_dir = str(Path(__file__).resolve().parents[2] / "benchmarks")
+    sys.path.insert(0, bench_dir)
+    try:
+        import bench_s3
+    finally:
+        sys.path.remove(bench_dir)
+    env = {n: ENV[f"STOREROOM_TEST_S3_{n}"] for n in ("ENDPOINT", "KEY", "SECRET", "REGION")}
+    fixture = bench_s3.Fixture(env, 3)
+    bench_s3._same(fixture, 3)  # both columns see the same files before timing
+    rows = bench_s3.cases(fixture)
+    for _, label, variants, _ in rows:
+        names = [v.name for v in variants]
+        assert ("obstore" in names) == (bench_s3.SO in names), label
+    engine = fixture.so.unwrap(S3Backend)
+    assert engine.options.engine == "obstore"
+    assert sum(bench_s3.SO in [v.name for v in r[2]] for r in rows) == len(rows)
