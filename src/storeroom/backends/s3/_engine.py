@@ -92,6 +92,13 @@ class DataPath:
 
         return self._obs if usable() else None
 
+    def close(self) -> None:
+        """Drop the engines' clients (pyarrow filesystem, obstore store); rebuilt on next use."""
+        if self.arrow is not None:
+            self.arrow.close()
+        if self._obs is not None:
+            self._obs.close()
+
     def open_read(self, key: str, start: int | None, end: int | None) -> BinaryIO:
         """A lazy, forward-only stream of ``[start, end)`` of ``key``."""
         if (start is not None and start < 0) or (end is not None and end < 0):

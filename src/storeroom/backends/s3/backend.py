@@ -428,10 +428,7 @@ class S3Backend(Backend):
     def close(self) -> None:
         """Close the HTTP sessions; the backend reconnects on next use."""
         self._conn.close()
-        if self._data.arrow is not None:
-            self._data.arrow.close()
-        if self._data._obs is not None:
-            self._data._obs.close()
+        self._data.close()
 
     def _native_handles(self) -> Iterator[object]:
         """For ``unwrap``: the s3fs file system, then the pyarrow one (``pyarrow`` engine)."""
