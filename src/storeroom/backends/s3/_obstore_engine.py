@@ -40,11 +40,16 @@ def _modified(meta: Mapping[str, Any]) -> Any:
 
 
 class ObstoreStream(io.RawIOBase):
-    """Forward-only stream over the chunks of one obstore GET; errors mapped lazily."""
+    """Forward-only stream over one obstore GET; errors mapped lazily.
 
-    def __init__(self, chunks: Iterator[Any], core: S3Core, key: str) -> None:
+    Streamed in chunks of at least 1 MiB; reading everything before any chunk
+    (``read()``, so ``read_bytes``) takes obstore's whole body in one call.
+    """
+
+    def __init__(self, result: Any, core: S3Core, key: str) -> None:
         super().__init__()
-        self._chunks = chunks
+        self._result = result
+        self._chunks: Iterator[Any] | None = None
         self._core = core
         self._key = key
         self._buf = memoryview(b"")
@@ -53,6 +58,8 @@ class ObstoreStream(io.RawIOBase):
         return True
 
     def _next(self) -> bool:
+        if self._chunks is None:
+            self._chunks = iter(self._result.stream(min_chunk_size=_CHUNK))
         try:
             chunk = next(self._chunks)
         except StopIteration:
@@ -73,6 +80,12 @@ class ObstoreStream(io.RawIOBase):
         return n
 
     def readall(self) -> bytes:
+        if self._chunks is None:  # nothing read yet: the whole body at once
+            self._chunks = iter(())
+            try:
+                return bytes(self._result.bytes())
+            except Exception as exc:
+                raise self._core.fail(exc, self._key, "read") from exc
         parts = [bytes(self._buf)]
         self._buf = memoryview(b"")
         while self._next():
@@ -83,6 +96,7 @@ class ObstoreStream(io.RawIOBase):
     def close(self) -> None:
         self._buf = memoryview(b"")
         self._chunks = iter(())
+        self._result = None
         super().close()
 
 
@@ -119,7 +133,7 @@ class ObstoreEngine:
             if options and self._past_end(key, first, exc):
                 return io.BytesIO(b"")
             raise self.core.fail(exc, key, "open_read") from exc
-        stream = ObstoreStream(iter(result.stream(min_chunk_size=_CHUNK)), self.core, key)
+        stream = ObstoreStream(result, self.core, key)
         return cast(BinaryIO, stream)
 
     def _past_end(self, key: str, first: int, exc: BaseException) -> bool:
