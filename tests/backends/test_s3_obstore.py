@@ -307,6 +307,9 @@ def test_listing_falls_back_on_names_obstore_cannot_hold() -> None:
     bucket = _target().ensure_bucket(ENV)
     odd = _key(store, "l/x") + "//y"  # an empty segment, as other tools may write
     _target().boto3_client(ENV).put_object(Bucket=bucket, Key=odd, Body=b"")
+    assert store.is_folder("l/x") and store.exists("l/x")  # the odd name is still there
+    assert store.exists("l/a.txt") and store.exists("l/sub") and not store.exists("l/no")
+    assert not store.is_folder("l/a.txt")
     names = sorted(i.path for i in store.list_files("l", recursive=True))
     assert names == ["l/a.txt", "l/sub/b.txt"]
     assert [e.name for e in store.iter_children("l")] == ["a.txt", "sub", "x"]

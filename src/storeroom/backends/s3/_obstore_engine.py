@@ -275,6 +275,22 @@ class ObstoreEngine:
                 raise self.core.fail(exc, prefix, "list") from exc
             yield page
 
+    def has_children(self, key: str, op: str) -> bool:
+        """True when some object is named ``key/...`` (a one-key listing)."""
+        import obstore
+
+        stream = self._do(op, key, obstore.list, key, chunk_size=1)
+        try:
+            return any(page for page in stream)
+        except Exception as exc:
+            if type(exc).__name__ == "InvalidPathError":
+                return True  # an object obstore cannot name is still under key/
+            raise self.core.fail(exc, key, op) from exc
+
+    def exists(self, key: str) -> bool:
+        """A file (one HEAD), else a folder (a one-key listing after the miss)."""
+        return self.head(key, "exists") is not None or self.has_children(key, "exists")
+
     def list_one(self, prefix: str) -> tuple[list[str], list[dict[str, Any]]]:
         """The folders and objects right under ``prefix/`` (every page, delimited by ``/``)."""
         import obstore

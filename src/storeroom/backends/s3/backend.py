@@ -164,10 +164,14 @@ class S3Backend(Backend):
         """A file (HEAD) or a non-empty prefix (one-key LIST), both sent at once (``_paired``)."""
         if not key:
             return True
+        if self._obs is not None:
+            return self._obs.exists(key)
         return self._both("exists", key, _paired.exists)
 
     def is_folder(self, key: str) -> bool:
         """True for the root and for any prefix ``key/`` holding at least one object."""
+        if self._obs is not None:
+            return not key or self._obs.has_children(key, "is_folder")
         return not key or self._has_children(key, "is_folder")
 
     def _has_children(self, key: str, op: str) -> bool:
