@@ -458,6 +458,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(env: dict[str, str], args: argparse.Namespace) -> int:
+    import _harness
+
+    if SO not in _harness.CONTENDERS:  # show the engine column (and its ratio) in the table
+        _harness.CONTENDERS = (*_harness.CONTENDERS, SO)
     rounds = args.rounds or (9 if args.quick else 31)
     fixture = Fixture(env, args.list_count)
     _same(fixture, args.list_count)
