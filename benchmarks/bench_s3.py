@@ -16,6 +16,10 @@ the round-trip target: storeroom sends both requests at once, so a miss should
 cost about one HEAD (1.2x). "delete" removes an existing file (storeroom: HEAD,
 then DELETE, to report a miss) against boto3's DELETE alone (1.2x);
 "delete, missing_ok" is storeroom's ``delete(missing_ok=True)``, one DELETE.
+
+The ``storeroom-obstore`` column is storeroom's ``s3`` backend with
+``engine = "obstore"``; each row also checks its time against obstore's own
+(at most 1.15x, spec S3-088).
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ RSS_LIMIT = 32.0
 #: Cases shown for context only: their baseline does less than storeroom (no target).
 #: Round-trip targets (issue 14 section 2): storeroom/raw at most this.
 ROUND_TRIP = {"exists_miss_head": 1.2, "delete": 1.2, "delete_missing_ok": 1.2}
+#: The column of storeroom's s3 backend with engine = "obstore"; its target is
+#: obstore's own time for the same row (spec S3-088).
+SO = "storeroom-obstore"
 
 
 def _env() -> dict[str, str]:
@@ -68,8 +75,9 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _config(env: dict[str, str], bucket: str, root: str) -> dict[str, Any]:
+def _config(env: dict[str, str], bucket: str, root: str, **extra: Any) -> dict[str, Any]:
     options = {
+        **extra,
         "bucket": bucket,
         "endpoint_url": env["ENDPOINT"],
         "key": env["KEY"],
@@ -106,6 +114,12 @@ class Fixture:
         self.boto.create_bucket(Bucket=self.bucket)
         config = _config(env, self.bucket, self.root)
         self.sr = storeroom.Registry(storeroom.RegistryConfig.from_dict(config)).get_store("bench")
+        # storeroom's s3 backend with engine = "obstore" (spec S3-088): the
+        # "storeroom-obstore" column, compared with obstore's own calls.
+        so_config = _config(env, self.bucket, self.root, engine="obstore")
+        self.so = storeroom.Registry(storeroom.RegistryConfig.from_dict(so_config)).get_store(
+            "bench"
+        )
         self.rs = remote_store.Registry(remote_store.RegistryConfig.from_dict(config)).get_store(
             "bench"
         )
@@ -153,6 +167,9 @@ def _same(f: Fixture, count: int) -> None:
     assert len(list(f.rs.list_files("list"))) == count
     assert len(f.fs.ls(f"{b}/{k('list')}", detail=True)) == count
     assert bytes(obs.get(f.ob, k("data/read.bin")).bytes()) == f.data
+    assert f.so.read_bytes("data/read.bin") == f.data
+    assert f.so.exists("data/hit.bin") and not f.so.exists("data/miss.bin")
+    assert len(list(f.so.list_files("list"))) == count
     assert _ob_exists_same(f, k("data/hit.bin")) and not _ob_exists_same(f, k("data/miss.bin"))
     assert _ob_exists_same(f, k("data")) and len(_ob_list(f)) == count
 
@@ -235,6 +252,7 @@ def _delete_cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
                 _doomed(f, "remote-store", lambda rel: f.rs.delete(rel)),
                 _doomed(f, "fsspec", lambda rel: f.fs.rm_file(f"{b}/{k(rel)}")),
                 _doomed(f, "obstore", lambda rel: obs.delete(f.ob, k(rel))),
+                _doomed(f, SO, lambda rel: f.so.delete(rel)),
             ],
             "target: within 1.2x of boto3 delete_object; storeroom reports a miss as "
             "NotFound, so it sends a HEAD first (not concurrently: see spec S3-045)",
@@ -248,6 +266,7 @@ def _delete_cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
                     "storeroom", _fixed(lambda: f.sr.delete("del/never-there", missing_ok=True))
                 ),
                 Variant("obstore", _fixed(lambda: obs.delete(f.ob, gone))),
+                Variant(SO, _fixed(lambda: f.so.delete("del/never-there", missing_ok=True))),
             ],
             "target: delete(missing_ok=True) is one DELETE, like boto3 delete_object",
         ),
@@ -271,6 +290,7 @@ def cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
                 Variant("remote-store", _fixed(lambda: f.rs.read_bytes("data/read.bin"))),
                 Variant("fsspec", _fixed(lambda: f.fs.cat_file(f"{b}/{read_key}"))),
                 Variant("obstore", _fixed(lambda: obs.get(f.ob, read_key).bytes())),
+                Variant(SO, _fixed(lambda: f.so.read_bytes("data/read.bin"))),
             ],
             "boto3 get_object().read(); s3fs cat_file",
         ),
@@ -288,6 +308,7 @@ def cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
                 ),
                 Variant("fsspec", _fixed(lambda: f.fs.pipe_file(f"{b}/{k('w/fs.bin')}", data))),
                 Variant("obstore", _fixed(lambda: obs.put(f.ob, k("w/ob.bin"), data))),
+                Variant(SO, _fixed(lambda: f.so.write("w/so.bin", data, overwrite=True))),
             ],
             "boto3 put_object; s3fs pipe_file",
         ),
@@ -300,6 +321,7 @@ def cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
                 Variant("remote-store", _fixed(lambda: f.rs.exists("data/hit.bin"))),
                 Variant("fsspec", _fixed(lambda: f.fs.exists(f"{b}/{hit_key}"))),
                 Variant("obstore", _fixed(lambda: _ob_exists(f, hit_key))),
+                Variant(SO, _fixed(lambda: f.so.exists("data/hit.bin"))),
             ],
             "boto3 head_object",
         ),
@@ -312,6 +334,7 @@ def cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
                 Variant("remote-store", _fixed(lambda: f.rs.exists("data/miss.bin"))),
                 Variant("fsspec", _fixed(lambda: f.fs.exists(f"{b}/{miss_key}"))),
                 Variant("obstore", _fixed(lambda: _ob_exists_same(f, miss_key))),
+                Variant(SO, _fixed(lambda: f.so.exists("data/miss.bin"))),
             ],
             "the target row: boto3 doing the same job as exists() (file or folder): "
             "head_object, then a one-key list_objects_v2 of key/ on a 404",
@@ -323,6 +346,7 @@ def cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
                 Variant("raw", _fixed(lambda: _boto_exists(f, miss_key))),
                 Variant("storeroom", _fixed(lambda: f.sr.exists("data/miss.bin"))),
                 Variant("obstore", _fixed(lambda: _ob_exists(f, miss_key))),
+                Variant(SO, _fixed(lambda: f.so.exists("data/miss.bin"))),
             ],
             "round-trip target (1.2x): boto3 answers only 'is there a file' (one "
             "head_object); storeroom also finds folders, its HEAD and listing sent at once",
@@ -336,6 +360,7 @@ def cases(f: Fixture) -> list[tuple[str, str, list[Variant], str]]:
                 Variant("remote-store", _fixed(lambda: list(f.rs.list_files("list")))),
                 Variant("fsspec", _fixed(lambda: f.fs.ls(f"{b}/{k('list')}", detail=True))),
                 Variant("obstore", _fixed(lambda: _ob_list(f))),
+                Variant(SO, _fixed(lambda: list(f.so.list_files("list")))),
             ],
             "boto3 list_objects_v2 paginator with Delimiter",
         ),
@@ -433,6 +458,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(env: dict[str, str], args: argparse.Namespace) -> int:
+    import _harness
+
+    if SO not in _harness.CONTENDERS:  # show the engine column (and its ratio) in the table
+        _harness.CONTENDERS = (*_harness.CONTENDERS, SO)
     rounds = args.rounds or (9 if args.quick else 31)
     fixture = Fixture(env, args.list_count)
     _same(fixture, args.list_count)
@@ -460,6 +489,17 @@ def _main(env: dict[str, str], args: argparse.Namespace) -> int:
                 f"{label}: storeroom/boto3", ratio, limit, "x", ratio is not None and ratio <= limit
             )
         )
+        engine_ratio = case.ratio(SO, "obstore")
+        if engine_ratio is not None:
+            report.checks.append(
+                Check(
+                    f"{label}: storeroom-obstore/obstore",
+                    engine_ratio,
+                    LIMIT,
+                    "x",
+                    engine_ratio <= LIMIT,
+                )
+            )
     for m in [] if args.no_stream else streaming(fixture.bucket, args.stream_mib):
         report.memory.append(
             {

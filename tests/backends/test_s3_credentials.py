@@ -169,6 +169,21 @@ def test_pyarrow_engine_reads_with_renewed_keys() -> None:
     assert len(gets) >= 3  # reads (Arrow's own client) moved to new keys too
 
 
+# spec: CRED-011, S3-082
+def test_obstore_engine_signs_with_renewed_keys() -> None:
+    pytest.importorskip("obstore")
+    assert ENV is not None
+    provider = Rotating(life=3.0)
+    with Relay(ENV["STOREROOM_TEST_S3_ENDPOINT"]) as relay:
+        store = _store(relay, credential_provider=provider, engine="obstore")
+        _work(store, 6.0)
+        store.close()
+    used = _check_signed_fresh(relay, provider.issued)
+    assert len(used) >= 3
+    puts = {r.access_key_id for r in relay.seen if r.method == "PUT"}
+    assert len(puts) >= 3  # obstore's own requests moved to new keys too
+
+
 # spec: CRED-004
 def test_refresh_margin_option_sets_when_to_refresh() -> None:
     assert ENV is not None

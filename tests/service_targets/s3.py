@@ -87,3 +87,12 @@ if ENV is not None:
 
     # The same bucket and server through the pyarrow engine (spec S3-050..059).
     register_target(Target("s3-pyarrow", _arrow_config, secrets=(env["STOREROOM_TEST_S3_SECRET"],)))
+
+    def _obstore_config(tmp_path: Path) -> dict[str, Any]:
+        ensure_bucket(env)
+        return {"type": "s3", "options": options(env, engine="obstore")}
+
+    # The same bucket and server through the obstore engine (spec S3-080..089).
+    register_target(
+        Target("s3-obstore", _obstore_config, secrets=(env["STOREROOM_TEST_S3_SECRET"],))
+    )

@@ -82,6 +82,8 @@ def missing_requirements(backend_type: str, options: Mapping[str, Any]) -> list[
     ]
     if backend_type == "s3" and options.get("engine") == "pyarrow" and _absent("pyarrow"):
         out.append(Missing("pyarrow", 'pip install "storeroom[s3,arrow]"', "the 'arrow' extra"))
+    if backend_type == "s3" and options.get("engine") == "obstore" and _absent("obstore"):
+        out.append(Missing("obstore", 'pip install "storeroom[s3,obstore]"', "the 'obstore' extra"))
     url = options.get("url")
     if backend_type in ("sql-blob", "sql-query") and url is not None:
         text = url.reveal() if hasattr(url, "reveal") else str(url)

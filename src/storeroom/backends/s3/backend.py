@@ -27,9 +27,10 @@ import botocore.exceptions as bx  # type: ignore[import-untyped]
 
 from storeroom._mask import mask_url
 from storeroom.backend import Backend, Entry, Source, derive_folders, rel_key
-from storeroom.backends.s3 import _bulk, _cond, _paired
+from storeroom.backends.s3 import _bulk, _cond, _obstore_list, _paired
 from storeroom.backends.s3._core import S3Core, etag, status
 from storeroom.backends.s3._engine import DataPath
+from storeroom.backends.s3._obstore_engine import ObstoreEngine
 from storeroom.backends.s3._presign import presign
 from storeroom.backends.s3._transfer import RELAY_MAX, Upload, fetch_small
 from storeroom.backends.s3.config import MAX_PART_SIZE, S3Options
@@ -120,6 +121,12 @@ class S3Backend(Backend):
 
     # -- plumbing ---------------------------------------------------------------
 
+    @property
+    def _obs(self) -> ObstoreEngine | None:
+        """The obstore engine (``engine = "obstore"``), which also serves stat, delete,
+        listing, copy, conditional writes and signed URLs; ``None`` otherwise (S3-080..)."""
+        return self._data.obs
+
     def _call(self, op: str, key: str, method: str, **kwargs: Any) -> Any:
         return self._core.call(op, key, method, **kwargs)
 
@@ -146,6 +153,8 @@ class S3Backend(Backend):
 
     def stat(self, key: str) -> Entry:
         """The file at ``key`` (one HEAD); folders are not objects, so ``NotFound``."""
+        if self._obs is not None:
+            return self._obs.stat(key)
         head = self._head(key, "stat")
         if head is None:
             raise NotFound("file not found", path=key, backend=_NAME, operation="stat")
@@ -155,10 +164,14 @@ class S3Backend(Backend):
         """A file (HEAD) or a non-empty prefix (one-key LIST), both sent at once (``_paired``)."""
         if not key:
             return True
+        if self._obs is not None:
+            return self._obs.exists(key)
         return self._both("exists", key, _paired.exists)
 
     def is_folder(self, key: str) -> bool:
         """True for the root and for any prefix ``key/`` holding at least one object."""
+        if self._obs is not None:
+            return not key or self._obs.has_children(key, "is_folder")
         return not key or self._has_children(key, "is_folder")
 
     def _has_children(self, key: str, op: str) -> bool:
@@ -195,12 +208,20 @@ class S3Backend(Backend):
         Not sent together: S3 may serve the DELETE first, and the HEAD would then
         report an existing file as missing (spec S3-045). ``discard`` skips the HEAD.
         """
+        if self._obs is not None:
+            if self._obs.head(key, "delete") is None:
+                raise NotFound("file not found", path=key, backend=_NAME, operation="delete")
+            self._obs.delete(key)
+            return
         if self._head(key, "delete") is None:
             raise NotFound("file not found", path=key, backend=_NAME, operation="delete")
         self._call("delete", key, "delete_object", Key=key)
 
     def discard(self, key: str) -> None:
         """One DELETE and no existence check: S3 deletes a missing key silently."""
+        if self._obs is not None:
+            self._obs.delete(key)
+            return
         self._call("delete", key, "delete_object", Key=key)
 
     def write_if_match(
@@ -213,6 +234,10 @@ class S3Backend(Backend):
         atomic: bool = False,
     ) -> WriteResult:
         """One PUT with ``If-Match`` (see ``_cond``): S3 compares and replaces in one step."""
+        if self._obs is not None:
+            if not key:
+                raise InvalidPath("a file path is required, got the root", path=key, backend=_NAME)
+            return self._obs.write_if_match(key, src, etag, metadata)
         return _cond.write_if_match(self._core, key, src, etag, metadata)
 
     def delete_if_match(self, key: str, etag: str) -> None:
@@ -236,7 +261,12 @@ class S3Backend(Backend):
 
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
         """Pages of ``ListObjectsV2`` (1,000 keys each), streamed in entry order."""
-        files = self._list_pages(prefix, recursive, base)
+        if self._obs is not None:
+            files = _obstore_list.pages(
+                self._obs, prefix, recursive, base, self._list_pages, _canonical
+            )
+        else:
+            files = self._list_pages(prefix, recursive, base)
         if recursive:
             return derive_folders(files, rel_key(prefix, base) if prefix else "")
         return files
@@ -295,6 +325,9 @@ class S3Backend(Backend):
         if src == dst:
             return self._core.result(dst, size, head, meta)
         source = {"Bucket": self.bucket, "Key": src}
+        if overwrite and self._obs is not None:
+            self._obs.copy(src, dst)
+            return self._core.result(dst, size, {}, meta)
         if overwrite and size <= MAX_PART_SIZE:
             resp = self._call("copy", dst, "copy_object", Key=dst, CopySource=source)
             return self._core.result(dst, size, resp.get("CopyObjectResult") or {}, meta)
@@ -384,6 +417,8 @@ class S3Backend(Backend):
 
     def signed_url(self, key: str, expires: int, method: str) -> str:
         """A SigV4 presigned ``get_object``/``put_object`` URL, signed locally (no request)."""
+        if self._obs is not None:
+            return self._obs.sign(key, expires, method)
         return presign(self._core, key, expires, method)
 
     def describe(self) -> Mapping[str, object]:
@@ -397,14 +432,15 @@ class S3Backend(Backend):
     def close(self) -> None:
         """Close the HTTP sessions; the backend reconnects on next use."""
         self._conn.close()
-        if self._data.arrow is not None:
-            self._data.arrow.close()
+        self._data.close()
 
     def _native_handles(self) -> Iterator[object]:
         """For ``unwrap``: the s3fs file system, then the pyarrow one (``pyarrow`` engine)."""
         yield self._conn.fs
         if self._data.arrow is not None:
             yield self._data.arrow.fs()
+        if self._obs is not None:
+            yield self._obs.client.store()
 
     def unwrap_s3fs(self) -> Any:
         """The underlying ``s3fs.S3FileSystem`` (for what storeroom does not cover)."""
@@ -417,3 +453,14 @@ class S3Backend(Backend):
                 "unwrap_pyarrow needs engine = 'pyarrow'", backend=_NAME, operation="unwrap"
             )
         return self._data.arrow.fs()
+
+    def unwrap_obstore(self) -> Any:
+        """The ``obstore.store.S3Store`` of the ``obstore`` engine (this process's)."""
+        if self._obs is None:
+            raise CapabilityNotSupported(
+                "unwrap_obstore needs engine = 'obstore', in a process not forked after "
+                "obstore was imported (there the backend uses its botocore lanes)",
+                backend=_NAME,
+                operation="unwrap",
+            )
+        return self._obs.client.store()

@@ -23,8 +23,9 @@ MAX_PARTS = 10_000
 _BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_]*")
 #: client_options keys storeroom sets itself and that would break its guarantees.
 _RESERVED = frozenset({"key", "secret", "token", "endpoint_url", "use_listings_cache"})
-#: Data-path engines: ``s3fs`` (aiobotocore, the default) and ``pyarrow`` (Arrow's C++ client).
-ENGINES = ("s3fs", "pyarrow")
+#: Data-path engines: ``s3fs`` (aiobotocore, the default), ``pyarrow`` (Arrow's C++ client)
+#: and ``obstore`` (Rust ``object_store``, spec S3-080..).
+ENGINES = ("s3fs", "pyarrow", "obstore")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +49,8 @@ class S3Options(BackendOptions):
     in that retry layer (the backend never retries; botocore's retries are off).
     ``use_listings_cache`` must stay false (strong read-after-write).
     ``engine`` picks what moves the bytes of reads and large writes: ``"s3fs"``
-    (default) or ``"pyarrow"`` (``pyarrow.fs.S3FileSystem``; see spec S3-050..).
+    (default), ``"pyarrow"`` (``pyarrow.fs.S3FileSystem``; see spec S3-050..) or
+    ``"obstore"`` (``obstore.store.S3Store``; spec S3-080..).
     Refreshing credentials (spec CRED-001..): ``credential_provider`` (code only,
     a callable returning ``storeroom.credentials.Credentials``) or
     ``credential_process`` (a command printing AWS's credential_process JSON);

@@ -9,6 +9,8 @@ decided from message text, with one exception: pyarrow (the ``pyarrow`` engine)
 raises plain ``OSError``s whose only structure is the AWS SDK's error name in a
 fixed phrase, ``AWS Error <NAME> [(HTTP status <n>)] during <Op> operation``;
 that name (``AWS_ERRORS``) or status is looked up, nothing else of the text.
+obstore's exceptions (the ``obstore`` engine) are looked up by class name
+(``OBSTORE_ERRORS``), never by their text.
 Anything unknown becomes ``UnexpectedError``.
 """
 
@@ -39,6 +41,7 @@ __all__ = [
     "BACKEND",
     "CODES",
     "ERRNOS",
+    "OBSTORE_ERRORS",
     "STATUSES",
     "TYPES",
     "Row",
@@ -211,6 +214,25 @@ AWS_ERRORS: dict[str, Row] = {
     "MISSING_PARAMETER": CODES["InvalidArgument"],
     "VALIDATION": CODES["InvalidArgument"],
 }
+#: obstore's exception classes (``obstore.exceptions``, engine ``obstore``), by class name:
+#: obstore's messages echo URLs and response bodies, so only the class is read.
+OBSTORE_ERRORS: dict[str, Row] = {
+    "NotFoundError": CODES["NoSuchKey"],
+    "AlreadyExistsError": _EXISTS,
+    "PreconditionError": _EXISTS,
+    "PermissionDeniedError": CODES["AccessDenied"],
+    "UnauthenticatedError": _NO_CREDS,
+    "InvalidPathError": (InvalidPath, False, "S3 key not representable by obstore", None),
+    "NotSupportedError": (InvalidArgument, False, "not supported by the obstore engine", None),
+    "UnknownConfigurationKeyError": (InvalidArgument, False, "unknown obstore option", None),
+    # Transport failures and HTTP errors without a dedicated class (5xx, 4xx, 416).
+    "GenericError": (
+        BackendUnavailable,
+        True,
+        "S3 request failed",
+        "check endpoint_url and the network; retry later",
+    ),
+}
 _AWS_PHRASE = re.compile(r"AWS Error ([A-Z_]+)(?: \(HTTP status (\d{3})\))? during \w+ operation")
 
 
@@ -245,6 +267,9 @@ def classify(exc: BaseException) -> tuple[Row | None, str]:
     """The table row for ``exc`` (``None`` when unknown) and a short, secret-free detail."""
     if isinstance(exc, bx.ClientError):
         return _client_error_row(exc)
+    if type(exc).__module__.startswith("obstore"):
+        name = type(exc).__name__
+        return OBSTORE_ERRORS.get(name), f"obstore {name}"
     for cls, row in TYPES:
         if isinstance(exc, cls):
             return row, type(exc).__name__
