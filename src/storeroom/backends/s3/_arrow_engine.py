@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from storeroom.backends.s3._core import S3Core, etag
+from storeroom.backends.s3._creds import profile_keys
 from storeroom.backends.s3.config import S3Options
 from storeroom.config.secret import reveal
 from storeroom.credentials import Credentials
@@ -51,20 +52,6 @@ def _changed(key: str) -> BackendUnavailable:
         operation="read",
         hint="read it again",
     )
-
-
-def _profile_credentials(profile: str) -> dict[str, Any]:
-    """Static credentials of an AWS ``profile``, resolved once by botocore."""
-    import botocore.session  # type: ignore[import-untyped]
-
-    creds = botocore.session.Session(profile=profile).get_credentials()
-    if creds is None:
-        return {}
-    frozen = creds.get_frozen_credentials()
-    out = {"access_key": frozen.access_key, "secret_key": frozen.secret_key}
-    if frozen.token:
-        out["session_token"] = frozen.token
-    return out
 
 
 def arrow_options(opts: S3Options) -> dict[str, Any]:
@@ -148,7 +135,7 @@ class ArrowEngine:
             else:
                 kwargs.pop("session_token", None)
         elif opts.profile and opts.key is None and not opts.anon:
-            kwargs.update(_profile_credentials(opts.profile))
+            kwargs.update(profile_keys(opts.profile, "access_key", "secret_key"))
         # The retry layer owns retrying: one attempt per request.
         strategy = pafs.AwsStandardS3RetryStrategy(max_attempts=1)
         return pafs.S3FileSystem(retry_strategy=strategy, **kwargs)

@@ -16,7 +16,7 @@ from storeroom.config.secret import Secret, reveal
 from storeroom.credentials import Credentials, CredentialSource
 from storeroom.errors import BackendUnavailable, PermissionDenied
 
-__all__ = ["aio_credentials", "credential_source", "refreshing"]
+__all__ = ["aio_credentials", "credential_source", "profile_keys", "refreshing"]
 
 #: Expiry given to botocore for credentials that never expire.
 _FOREVER = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
@@ -212,3 +212,17 @@ def aio_credentials(source: CredentialSource[Credentials]) -> Any:
     creds = AioDeferredRefreshableCredentials(refresh_using=refresh, method="storeroom")
     box.append(creds)
     return creds
+
+
+def profile_keys(profile: str, access: str, secret: str) -> dict[str, Any]:
+    """Static keys of an AWS ``profile`` (resolved once by botocore) under the given names."""
+    import botocore.session
+
+    creds = botocore.session.Session(profile=profile).get_credentials()
+    if creds is None:
+        return {}
+    frozen = creds.get_frozen_credentials()
+    out = {access: frozen.access_key, secret: frozen.secret_key}
+    if frozen.token:
+        out["session_token"] = frozen.token
+    return out

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from storeroom.backends.s3._creds import refreshing
+from storeroom.backends.s3._creds import profile_keys, refreshing
 from storeroom.backends.s3.config import S3Options
 from storeroom.backends.s3.errors import BACKEND
 from storeroom.config.secret import reveal
@@ -47,20 +47,6 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 def usable() -> bool:
     """False in a child forked after obstore was imported (its runtime would hang)."""
     return not _inherited
-
-
-def _profile(profile: str) -> dict[str, Any]:
-    """Static credentials of an AWS ``profile``, resolved once by botocore."""
-    import botocore.session  # type: ignore[import-untyped]
-
-    creds = botocore.session.Session(profile=profile).get_credentials()
-    if creds is None:
-        return {}
-    frozen = creds.get_frozen_credentials()
-    out = {"access_key_id": frozen.access_key, "secret_access_key": frozen.secret_key}
-    if frozen.token:
-        out["session_token"] = frozen.token
-    return out
 
 
 def store_kwargs(opts: S3Options) -> dict[str, Any]:
@@ -99,7 +85,7 @@ def store_kwargs(opts: S3Options) -> dict[str, Any]:
         if opts.token is not None:
             kwargs["session_token"] = reveal(opts.token)
     elif opts.profile and not refreshing(opts):
-        kwargs.update(_profile(opts.profile))
+        kwargs.update(profile_keys(opts.profile, "access_key_id", "secret_access_key"))
     return kwargs
 
 
