@@ -245,3 +245,16 @@ def test_batch_size_and_stop_on_error(tmp_path: Path) -> None:
     with ProcessPoolExecutor(1) as pool:
         done = apply(plan(src, tmp_path / "out"), executor=pool, batch_size=2)
     assert done.ok and len(done.copied) == 5
+
+
+def test_a_copy_in_the_same_clock_tick_as_its_source_is_up_to_date(tmp_path: Path) -> None:
+    # spec: SYNC-003 (a store keeps microseconds, a local file nanoseconds)
+    src = tree(tmp_path / "src", {"a.txt": b"same"})
+    disk = Store(LocalBackend(root=str(tmp_path / "dst")), name="disk")
+    apply(plan(src, disk))
+    tick = 1_700_000_000_123_456_489  # nanoseconds; not a whole microsecond
+    for path in (src / "a.txt", tmp_path / "dst" / "a.txt"):
+        os.utime(path, ns=(tick, tick))
+    assert len(plan(src, disk)) == 0
+    os.utime(src / "a.txt", ns=(tick + 5_000, tick + 5_000))  # 5 µs later: an edit
+    assert [(a.path, a.reason) for a in plan(src, disk)] == [("a.txt", "newer")]

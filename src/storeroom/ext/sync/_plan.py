@@ -27,6 +27,7 @@ __all__ = ["Compare", "SyncAction", "SyncPlan", "plan"]
 Compare = Literal["size-mtime", "etag", "checksum"]
 Filter = str | Sequence[str] | Callable[[str], bool] | None
 _COMPARES = ("size-mtime", "etag", "checksum")
+_TICK = 1e-6  # the finest time a store reports (datetime microseconds)
 _VERSION = 1
 
 
@@ -196,7 +197,9 @@ def _reason(src: Facts, dst: Facts | None, compare: str) -> str | None:
         return "unknown"
     if s.is_integer() or d.is_integer():  # a side keeping whole seconds (SFTP): compare those
         s, d = math.floor(s), math.floor(d)
-    return "newer" if s > d else None
+    # A store keeps microseconds, a local file nanoseconds: a copy made in the same
+    # clock tick as its source would otherwise look a fraction of a microsecond older.
+    return "newer" if s - d > _TICK else None
 
 
 def _digest(side: Side, rel: str, facts: Facts) -> str:
