@@ -43,7 +43,7 @@ from storeroom.backends.local._lock import lock_folder, unlock
 from storeroom.backends.local._reader import open_stream
 from storeroom.backends.local._walk import remove_tree, walk
 from storeroom.backends.local.config import LocalOptions
-from storeroom.backends.local.errors import BACKEND, map_os_error
+from storeroom.backends.local.errors import BACKEND, TABLE
 from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.errors import (
     BackendUnavailable,
@@ -108,7 +108,7 @@ class LocalBackend(ConditionalWrites, Backend):
                     f"root: {raw!r} exists and is not a folder", key="root", backend=_NAME
                 ) from exc
             except OSError as exc:
-                raise map_os_error(exc, "", operation="create_root") from exc
+                raise TABLE.map(exc, "", operation="create_root") from exc
         self._set_root(os.path.realpath(os.path.abspath(raw)))
 
     @classmethod
@@ -157,7 +157,7 @@ class LocalBackend(ConditionalWrites, Backend):
             mode = os.fstat(fd).st_mode & _IFMT
         except OSError as exc:
             os.close(fd)
-            raise map_os_error(exc, key, operation=op) from exc
+            raise TABLE.map(exc, key, operation=op) from exc
         if mode != _IFREG:
             os.close(fd)
             raise self._error(
@@ -177,7 +177,7 @@ class LocalBackend(ConditionalWrites, Backend):
         try:
             return open_stream(fd, key, start, end)
         except OSError as exc:
-            raise map_os_error(exc, key, operation="open_read") from exc
+            raise TABLE.map(exc, key, operation="open_read") from exc
 
     # -- writes --------------------------------------------------------------
 
