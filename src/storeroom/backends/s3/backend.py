@@ -34,7 +34,7 @@ from storeroom.backends.s3._obstore_engine import ObstoreEngine
 from storeroom.backends.s3._presign import presign
 from storeroom.backends.s3._transfer import RELAY_MAX, Upload, fetch_small
 from storeroom.backends.s3.config import MAX_PART_SIZE, S3Options
-from storeroom.backends.s3.errors import BACKEND, map_error
+from storeroom.backends.s3.errors import BACKEND, TABLE
 from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.config.secret import Secret
 from storeroom.errors import (
@@ -131,7 +131,7 @@ class S3Backend(Backend):
         return self._core.call(op, key, method, **kwargs)
 
     def _fail(self, exc: BaseException, key: str, op: str) -> StoreroomError:
-        return map_error(exc, key, operation=op, bucket=self.bucket)
+        return TABLE.map(exc, key, operation=op, bucket=self.bucket)
 
     def _head(self, key: str, op: str) -> dict[str, Any] | None:
         return self._core.head(key, op)
