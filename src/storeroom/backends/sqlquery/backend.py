@@ -27,7 +27,7 @@ from storeroom.backends.sqlquery.config import (
     SQLQueryOptions,
     parse_queries,
 )
-from storeroom.backends.sqlquery.errors import BACKEND, conversion_error, map_query_error
+from storeroom.backends.sqlquery.errors import BACKEND, TABLE
 from storeroom.backends.sqlquery.serializer import SerializedResult
 from storeroom.capabilities import Capability
 from storeroom.config.secret import Secret
@@ -183,10 +183,11 @@ class SQLQueryBackend(Backend):
         def fail(exc: BaseException) -> BaseException:
             if isinstance(exc, StoreroomError):
                 return exc
-            if isinstance(exc, sa.exc.SQLAlchemyError):
-                return map_query_error(exc, key, query=query.name, operation=op, where=self._where)
-            if isinstance(exc, pa.ArrowException | TypeError | ValueError | OverflowError):
-                return conversion_error(exc, key, query=query.name, operation=op)
+            if isinstance(
+                exc,
+                sa.exc.SQLAlchemyError | pa.ArrowException | TypeError | ValueError | OverflowError,
+            ):
+                return TABLE.map(exc, key, operation=op, query=query.name, where=self._where)
             return exc
 
         conn: sa.Connection | None = None
@@ -292,7 +293,7 @@ class SQLQueryBackend(Backend):
             with self._engine.connect():
                 pass
         except sa.exc.SQLAlchemyError as exc:
-            raise map_query_error(exc, "", query=None, operation="ping", where=self._where) from exc
+            raise TABLE.map(exc, "", operation="ping", where=self._where) from exc
 
     # -- refused: the backend is read-only --------------------------------------------
 
