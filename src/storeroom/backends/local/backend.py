@@ -94,13 +94,16 @@ class LocalBackend(ConditionalWrites, Backend):
     def __init__(
         self, root: str | os.PathLike[str], *, create_root: bool = True, durable: bool = True
     ) -> None:
+        self._setup(LocalOptions(root=os.fspath(root), create_root=create_root, durable=durable))
+
+    def _setup(self, opts: LocalOptions) -> None:
         #: The options as given; pickling rebuilds the backend from them.
-        self.options = LocalOptions(root=os.fspath(root), create_root=create_root, durable=durable)
-        self.create_root = create_root
-        self.durable = durable
+        self.options = opts
+        self.create_root = opts.create_root
+        self.durable = opts.durable
         self._swept: dict[str, float] = {}
-        raw = os.path.expanduser(self.options.root)
-        if create_root:
+        raw = os.path.expanduser(opts.root)
+        if opts.create_root:
             try:
                 os.makedirs(raw, exist_ok=True)
             except FileExistsError as exc:
@@ -110,11 +113,6 @@ class LocalBackend(ConditionalWrites, Backend):
             except OSError as exc:
                 raise TABLE.map(exc, "", operation="create_root") from exc
         self._set_root(os.path.realpath(os.path.abspath(raw)))
-
-    @classmethod
-    def from_options(cls, opts: LocalOptions) -> LocalBackend:
-        """Build the backend from parsed options."""
-        return cls(root=opts.root, create_root=opts.create_root, durable=opts.durable)
 
     # -- reads ---------------------------------------------------------------
 
