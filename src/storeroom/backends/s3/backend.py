@@ -100,13 +100,6 @@ class S3Backend(Backend):
                 options[name] = Secret(value)
         self._setup(S3Options(bucket=bucket, **options))
 
-    @classmethod
-    def from_options(cls, opts: S3Options) -> S3Backend:
-        """Build the backend from parsed options (nothing connects before first use)."""
-        backend = cls.__new__(cls)
-        backend._setup(opts)
-        return backend
-
     def _setup(self, opts: S3Options) -> None:
         #: The options as given; pickling rebuilds the backend from them.
         self.options = opts
