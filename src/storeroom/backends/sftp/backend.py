@@ -82,21 +82,14 @@ class SFTPBackend(Backend):
     options_class: ClassVar[type[SFTPOptions]] = SFTPOptions
 
     def __init__(self, host: str, **options: Any) -> None:
-        #: The options as given; pickling rebuilds the backend from them.
-        self.options = SFTPOptions.parse({"host": host, **options})
-        self._root = self.options.root()
-        self._pool = Pool(self.options)
-        self._orphans: list[str] = []
+        self._setup(SFTPOptions.parse({"host": host, **options}))
 
-    @classmethod
-    def from_options(cls, opts: SFTPOptions) -> SFTPBackend:
-        """Build the backend from parsed options."""
-        self = cls.__new__(cls)
+    def _setup(self, opts: SFTPOptions) -> None:
+        #: The options as given; pickling rebuilds the backend from them.
         self.options = opts
         self._root = opts.root()
         self._pool = Pool(opts)
-        self._orphans = []
-        return self
+        self._orphans: list[str] = []
 
     # -- helpers ------------------------------------------------------------------
 
