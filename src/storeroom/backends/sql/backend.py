@@ -80,13 +80,6 @@ class SQLBlobBackend(ConditionalWrites, Backend):
         given = options if url is None else {"url": url, **options}
         self._setup(SQLBlobOptions.parse(given))
 
-    @classmethod
-    def from_options(cls, opts: SQLBlobOptions) -> SQLBlobBackend:
-        """Build from parsed options; nothing connects until first use."""
-        self = cls.__new__(cls)
-        self._setup(opts)
-        return self
-
     def _setup(self, opts: SQLBlobOptions) -> None:
         self.options = opts
         self._where = opts.masked_url

@@ -83,13 +83,6 @@ class SQLQueryBackend(Backend):
     def __init__(self, url: str, queries: Mapping[str, Any], **options: Any) -> None:
         self._setup(SQLQueryOptions.parse({"url": url, "queries": queries, **options}))
 
-    @classmethod
-    def from_options(cls, opts: SQLQueryOptions) -> SQLQueryBackend:
-        """Build from parsed options; nothing connects until first use."""
-        self = cls.__new__(cls)
-        self._setup(opts)
-        return self
-
     def _setup(self, opts: SQLQueryOptions) -> None:
         self.options = opts
         self._where = opts.masked_url
