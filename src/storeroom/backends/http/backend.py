@@ -93,19 +93,11 @@ class HTTPBackend(Backend):
     def __init__(self, base_url: str, **options: Any) -> None:
         if options.get("headers") is None:
             options.pop("headers", None)
-        self.options = HTTPOptions.parse({"base_url": base_url, **options})
-        self._setup()
+        self._setup(HTTPOptions.parse({"base_url": base_url, **options}))
 
-    @classmethod
-    def from_options(cls, opts: HTTPOptions) -> HTTPBackend:
-        """Build the backend from parsed options."""
-        obj = cls.__new__(cls)
-        obj.options = opts
-        obj._setup()
-        return obj
-
-    def _setup(self) -> None:
-        opts = self.options
+    def _setup(self, opts: HTTPOptions) -> None:
+        #: The options as given; pickling rebuilds the backend from them.
+        self.options = opts
         base = opts.base_url.rstrip("/")
         self._base = base
         self._origin = _origin(base)
