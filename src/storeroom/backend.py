@@ -39,6 +39,7 @@ __all__ = [
     "Entry",
     "Forwarding",
     "Source",
+    "builds_from_options",
     "derive_folders",
     "rel_key",
 ]
@@ -346,6 +347,36 @@ class Backend(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- construction: one path for every backend (spec BACKEND-034..036) ---------
+
+    @classmethod
+    def from_options(cls: type[B], options: Any) -> B:
+        """Build from parsed options without calling ``__init__``; nothing connects yet.
+
+        The keyword ``__init__`` of a backend builds the same options and calls
+        ``_setup`` too, so both paths make equal backends (and pickling uses this one).
+        """
+        backend = cls.__new__(cls)
+        backend._setup(options)
+        return backend
+
+    def _setup(self, options: Any) -> None:
+        """Set the backend up from its parsed options (kept as ``self.options``)."""
+        raise TypeError(
+            f"{type(self).__name__} cannot be built from options: it defines no _setup(options)"
+        )
+
+
+def builds_from_options(factory: object) -> bool:
+    """True when ``factory`` has a working ``from_options`` (its own, or the base's over a
+    ``_setup`` of its own); a plain ``Backend`` subclass is built with its constructor."""
+    if not hasattr(factory, "from_options"):
+        return False
+    if isinstance(factory, type) and issubclass(factory, Backend):
+        own = factory.from_options.__func__ is not Backend.from_options.__func__  # type: ignore[attr-defined]
+        return own or factory._setup is not Backend._setup
+    return True
 
 
 @runtime_checkable

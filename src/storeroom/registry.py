@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from storeroom._mask import scrub_exception
-from storeroom.backend import Backend
+from storeroom.backend import Backend, builds_from_options
 from storeroom.backends import (
     BUILTIN_BACKENDS,
     BuiltinBackend,
@@ -93,8 +93,9 @@ class _BackendType:
                 and hasattr(self.factory, "from_registry")
             ):
                 return _checked(self.factory.from_registry(parsed, registry, where), self.name)
-            if parsed is not None and hasattr(self.factory, "from_options"):
-                return _checked(self.factory.from_options(parsed), self.name)
+            if parsed is not None and builds_from_options(self.factory):
+                factory: Any = self.factory
+                return _checked(factory.from_options(parsed), self.name)
             try:
                 return _checked(self.factory(**thaw(options)), self.name)
             except TypeError as exc:
@@ -210,11 +211,7 @@ def _entry_point_type(type_name: str) -> _BackendType | None:
                     f"backend type {type_name!r}: entry point {ep.value!r} failed to load: {exc}"
                 ) from exc
             # A Backend class that declares its options gets them validated.
-            opts = (
-                getattr(factory, "options_class", None)
-                if hasattr(factory, "from_options")
-                else None
-            )
+            opts = getattr(factory, "options_class", None) if builds_from_options(factory) else None
             found = _BackendType(type_name, factory=factory, options_class=opts)
             with _TYPES_LOCK:
                 _REGISTERED.setdefault(type_name, found)

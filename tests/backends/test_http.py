@@ -27,7 +27,7 @@ import pytest
 from services_support import service_env
 from storeroom import Registry, RegistryConfig, Store
 from storeroom.backends.http import HTTPBackend, HTTPOptions
-from storeroom.backends.http.errors import map_exception, map_status, parse_retry_after
+from storeroom.backends.http.errors import TABLE, HTTPStatusError, parse_retry_after
 from storeroom.config.secret import Secret
 from storeroom.errors import (
     BackendUnavailable,
@@ -201,7 +201,7 @@ def test_ca_bundle_that_cannot_load_is_config_error(tmp_path: Path) -> None:
     ],
 )
 def test_status_table(status: int, cls: type[StoreroomError], retryable: bool) -> None:
-    err = map_status(status, "a/b.txt", operation="stat", retry_after="12")
+    err = TABLE.map(HTTPStatusError(status, "12"), "a/b.txt", operation="stat")
     assert isinstance(err, cls)
     assert err.retryable is retryable
     assert err.path == "a/b.txt" and err.backend == "http"
@@ -236,13 +236,13 @@ def test_retry_after_parsing() -> None:
     ],
 )
 def test_exception_table(exc: BaseException, retryable: bool) -> None:
-    err = map_exception(exc, "k", operation="open_read")
+    err = TABLE.map(exc, "k", operation="open_read")
     assert isinstance(err, BackendUnavailable)
     assert err.retryable is retryable
 
 
 def test_unknown_exception_is_unexpected() -> None:
-    assert isinstance(map_exception(RuntimeError("x"), "k"), UnexpectedError)
+    assert isinstance(TABLE.map(RuntimeError("x"), "k"), UnexpectedError)
 
 
 # -- against the test server ------------------------------------------------------------

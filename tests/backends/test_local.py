@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from storeroom.backend import entry_sort_key
 from storeroom.backends.local import LocalBackend, LocalOptions
 from storeroom.backends.local._reader import RangeFile, open_stream
-from storeroom.backends.local.errors import ERRNO_TABLE, map_os_error
+from storeroom.backends.local.errors import ERRNO_TABLE, TABLE
 from storeroom.capabilities import Capability
 from storeroom.errors import (
     AlreadyExists,
@@ -123,7 +123,7 @@ def test_errno_table_maps_each_number_to_its_class(name: str) -> None:
     # spec: LOCAL-005
     cls, retryable = EXPECTED[name]
     exc = OSError(getattr(errno, name), os.strerror(getattr(errno, name)), "/abs/where/x.bin")
-    err = map_os_error(exc, "dir/x.bin")
+    err = TABLE.map(exc, "dir/x.bin")
     assert type(err) is cls
     assert err.retryable is retryable
     assert err.path == "dir/x.bin"
@@ -137,7 +137,7 @@ def test_disk_full_is_a_plain_non_retryable_error(name: str) -> None:
     number = getattr(errno, name, None)
     if number is None:
         pytest.skip(f"{name} does not exist on this platform")
-    err = map_os_error(OSError(number, "full"), "k")
+    err = TABLE.map(OSError(number, "full"), "k")
     assert type(err) is StoreroomError
     assert not err.retryable
     assert "disk full" in err.message
@@ -145,7 +145,7 @@ def test_disk_full_is_a_plain_non_retryable_error(name: str) -> None:
 
 def test_unknown_errno_becomes_unexpected_error() -> None:
     # spec: LOCAL-005
-    err = map_os_error(OSError(99999, "strange"), "k")
+    err = TABLE.map(OSError(99999, "strange"), "k")
     assert isinstance(err, UnexpectedError)
     assert err.path == "k"
     assert not err.retryable
@@ -154,7 +154,7 @@ def test_unknown_errno_becomes_unexpected_error() -> None:
 @given(number=st.integers(min_value=0, max_value=200), key=st.text(max_size=20))
 def test_every_errno_maps_to_a_storeroom_error(number: int, key: str) -> None:
     # spec: LOCAL-005
-    err = map_os_error(OSError(number, "x"), key)
+    err = TABLE.map(OSError(number, "x"), key)
     assert isinstance(err, StoreroomError)
     assert (err.path, err.backend) == (key, "local")
     row = ERRNO_TABLE.get(number)

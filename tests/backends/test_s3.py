@@ -35,7 +35,7 @@ from storeroom import Registry, RegistryConfig, Store
 from storeroom.backends.s3._transfer import RELAY_MAX
 from storeroom.backends.s3.backend import S3Backend
 from storeroom.backends.s3.config import S3Options
-from storeroom.backends.s3.errors import classify, map_error
+from storeroom.backends.s3.errors import TABLE
 from storeroom.config.secret import Secret
 from storeroom.errors import (
     AlreadyExists,
@@ -184,7 +184,7 @@ def _client_error(code: str, status: int) -> bx.ClientError:
 )
 def test_error_table(exc: BaseException, cls: type, retryable: bool) -> None:
     """S3-020: one table maps codes, statuses, types and errnos; never message text."""
-    err = map_error(exc, "a/b.txt", operation="read", bucket="bk")
+    err = TABLE.map(exc, "a/b.txt", operation="read", bucket="bk")
     assert type(err) is cls
     assert err.retryable is retryable
     assert err.path == "a/b.txt" and err.backend == "s3"
@@ -195,7 +195,7 @@ def test_error_table_ignores_message_text() -> None:
     """S3-020: the same message with another code classifies by the code alone."""
     a = _client_error("NoSuchKey", 404)
     a.response["Error"]["Message"] = "Access Denied"
-    assert classify(a)[0] is not None and classify(a)[0][0] is NotFound
+    assert TABLE.lookup(a)[0] is not None and TABLE.lookup(a)[0][0] is NotFound
 
 
 def test_timestamps_parse_like_botocore() -> None:

@@ -31,7 +31,7 @@ from storeroom.backends._requirements import missing_requirements
 from storeroom.backends.s3._obstore_conn import store_kwargs
 from storeroom.backends.s3.backend import S3Backend
 from storeroom.backends.s3.config import S3Options
-from storeroom.backends.s3.errors import classify, map_error
+from storeroom.backends.s3.errors import TABLE
 from storeroom.config.secret import Secret
 from storeroom.errors import (
     AlreadyExists,
@@ -197,12 +197,12 @@ def test_obstore_errors_map_through_the_table() -> None:
         (oe.GenericError("at http://secret-host/x"), BackendUnavailable, True),
     ]
     for exc, cls, retryable in cases:
-        err = map_error(exc, "a/b.txt", operation="read", bucket="b1")
+        err = TABLE.map(exc, "a/b.txt", operation="read", bucket="b1")
         assert type(err) is cls, exc
         assert err.retryable is retryable
         assert "secret-host" not in str(err)
         assert err.path == "a/b.txt"
-    assert classify(FileNotFoundError("gone"))[0][0] is NotFound  # type: ignore[index]
+    assert TABLE.lookup(FileNotFoundError("gone"))[0][0] is NotFound  # type: ignore[index]
 
 
 # -- against the server --------------------------------------------------------------

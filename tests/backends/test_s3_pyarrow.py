@@ -32,7 +32,7 @@ from storeroom.backends.s3._arrow_engine import (
 )
 from storeroom.backends.s3.backend import S3Backend
 from storeroom.backends.s3.config import S3Options, S3PyArrowOptions
-from storeroom.backends.s3.errors import classify, map_error
+from storeroom.backends.s3.errors import TABLE
 from storeroom.config.secret import Secret
 from storeroom.errors import (
     AlreadyExists,
@@ -231,7 +231,7 @@ def test_missing_pyarrow_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> N
 def test_pyarrow_error_table(message: str, cls: type, retryable: bool) -> None:
     """S3-054: pyarrow's OSErrors map by the AWS error name (or HTTP status) only."""
     exc = OSError(f"When reading key 'k' in bucket 'b': {message}")
-    err = map_error(exc, "a/k.bin", operation="read", bucket="b")
+    err = TABLE.map(exc, "a/k.bin", operation="read", bucket="b")
     assert type(err) is cls and err.retryable is retryable
     assert err.path == "a/k.bin" and err.backend == "s3"
     assert "curl" not in str(err) and ": no" not in str(err)  # never the SDK's own text
@@ -241,8 +241,8 @@ def test_pyarrow_error_table(message: str, cls: type, retryable: bool) -> None:
 def test_pyarrow_error_table_reads_only_the_phrase() -> None:
     """S3-054: a key that looks like an error name decides nothing; errno errors still map."""
     fooled = OSError("Path 'AWS Error ACCESS_DENIED' does not exist")
-    assert classify(fooled)[0] is None
-    assert type(map_error(FileNotFoundError(2, "Path does not exist"), "k")) is NotFound
+    assert TABLE.lookup(fooled)[0] is None
+    assert type(TABLE.map(FileNotFoundError(2, "Path does not exist"), "k")) is NotFound
 
 
 # -- against the server --------------------------------------------------------------

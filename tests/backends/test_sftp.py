@@ -152,7 +152,7 @@ def test_backend_pickles_as_configuration() -> None:
 )
 def test_error_table(exc: BaseException, cls: type, retryable: bool) -> None:
     """SFTP-020: one table per kind of failure; never the message text."""
-    err = E.map_error(exc, "a/b.txt", operation="write")
+    err = E.TABLE.map(exc, "a/b.txt", operation="write")
     assert type(err) is cls
     assert err.retryable is retryable
     assert err.path == "a/b.txt" and err.backend == "sftp"
@@ -174,13 +174,14 @@ def test_error_table(exc: BaseException, cls: type, retryable: bool) -> None:
 )
 def test_failure_table(op: str, found: E.Found, cls: type) -> None:
     """SFTP-021: a bare SSH_FX_FAILURE is decided by (operation, what a stat found)."""
-    assert type(E.failure_error(op, found, "k")) is cls
+    bare = E.SFTPStatusError(E.FX_FAILURE, "Failure")
+    assert type(E.TABLE.map(bare, "k", operation=op, found=found)) is cls
 
 
 def test_message_text_is_never_used() -> None:
     """SFTP-022: the same text with another code maps differently."""
-    a = E.map_error(E.SFTPStatusError(E.FX_NO_SUCH_FILE, "Permission denied"), "k")
-    b = E.map_error(E.SFTPStatusError(E.FX_PERMISSION_DENIED, "No such file"), "k")
+    a = E.TABLE.map(E.SFTPStatusError(E.FX_NO_SUCH_FILE, "Permission denied"), "k")
+    b = E.TABLE.map(E.SFTPStatusError(E.FX_PERMISSION_DENIED, "No such file"), "k")
     assert isinstance(a, NotFound) and isinstance(b, PermissionDenied)
 
 

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from services_support import services_disabled
 from storeroom import Registry, RegistryConfig, Store
 from storeroom.backends.sql import SQLBlobBackend, SQLBlobOptions
-from storeroom.backends.sql.errors import map_db_error
+from storeroom.backends.sql.errors import TABLE
 from storeroom.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -172,7 +172,7 @@ def _dbapi(orig: BaseException, cls: type[sa.exc.DBAPIError] = sa.exc.Operationa
 )
 def test_error_table_postgres(exc: Exception, expected: type, retryable: bool) -> None:
     """SQL-030: SQLSTATE (exact, then class), then SQLAlchemy type; never message text."""
-    err = map_db_error(exc, "k", operation="op", where="postgresql://u:***@h/db")
+    err = TABLE.map(exc, "k", operation="op", where="postgresql://u:***@h/db")
     assert type(err) is expected
     assert err.retryable is retryable
     assert (err.path, err.backend, err.operation) == ("k", "sql-blob", "op")
@@ -199,7 +199,7 @@ def _sqlite_error(cls: type[sqlite3.Error], code: int) -> sqlite3.Error:
 )
 def test_error_table_sqlite(code: int, sa_cls: type, expected: type, retryable: bool) -> None:
     """SQL-031: SQLite extended result codes, then primary codes."""
-    err = map_db_error(_dbapi(_sqlite_error(sqlite3.OperationalError, code), sa_cls), "k")
+    err = TABLE.map(_dbapi(_sqlite_error(sqlite3.OperationalError, code), sa_cls), "k")
     assert type(err) is expected
     assert err.retryable is retryable
 

@@ -262,10 +262,10 @@ def _local_error(exc: OSError, job: _Job) -> StoreroomError:
     """A local filesystem error (upload source, download target) as a storeroom error."""
     if isinstance(exc, StoreroomError):
         return exc
-    from storeroom.backends.local.errors import map_os_error
+    from storeroom.backends.local.errors import TABLE
 
     local = job.src_path if job.kind == "upload" else job.dst_path
-    err = map_os_error(exc, local, operation=job.kind)
+    err = TABLE.map(exc, local, operation=job.kind)
     err.__cause__ = exc
     return err
 

@@ -92,7 +92,9 @@ class Layer(Forwarding):
     options: LayerOptions
 
     @classmethod
-    def from_options(cls: type[L], inner: Backend, options: LayerOptions) -> L:
+    def from_options(  # type: ignore[override]  # a layer is built over its inner backend
+        cls: type[L], inner: Backend, options: LayerOptions
+    ) -> L:
         return cls(inner, **options.to_dict())
 
     def extras(self) -> dict[str, Any]:

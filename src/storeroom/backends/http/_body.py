@@ -12,7 +12,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from storeroom.backends.http._conn import Origin
-from storeroom.backends.http.errors import map_exception
+from storeroom.backends.http.errors import TABLE
 from storeroom.errors import StoreroomError
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class Body(io.RawIOBase):
         return want if have is None else min(want, have)
 
     def _error(self, exc: BaseException) -> StoreroomError:
-        return map_exception(exc, self._key, operation="read")
+        return TABLE.map(exc, self._key, operation="read")
 
     def _discard(self, count: int) -> None:
         resp = self._cur.resp if self._cur is not None else None

@@ -27,7 +27,7 @@ from storeroom.backend import Backend, Entry, Source, unsupported
 from storeroom.backends.http._body import DRAIN_LIMIT, NET_ERRORS, Body, Opened
 from storeroom.backends.http._conn import Origin, Pool, make_ssl_context
 from storeroom.backends.http.config import HTTPOptions
-from storeroom.backends.http.errors import BACKEND, map_exception, map_status
+from storeroom.backends.http.errors import BACKEND, TABLE, HTTPStatusError
 from storeroom.capabilities import Capability
 from storeroom.errors import ConfigError, StoreroomError, UnexpectedError
 from storeroom.models import FileInfo, WriteResult
@@ -93,19 +93,11 @@ class HTTPBackend(Backend):
     def __init__(self, base_url: str, **options: Any) -> None:
         if options.get("headers") is None:
             options.pop("headers", None)
-        self.options = HTTPOptions.parse({"base_url": base_url, **options})
-        self._setup()
+        self._setup(HTTPOptions.parse({"base_url": base_url, **options}))
 
-    @classmethod
-    def from_options(cls, opts: HTTPOptions) -> HTTPBackend:
-        """Build the backend from parsed options."""
-        obj = cls.__new__(cls)
-        obj.options = opts
-        obj._setup()
-        return obj
-
-    def _setup(self) -> None:
-        opts = self.options
+    def _setup(self, opts: HTTPOptions) -> None:
+        #: The options as given; pickling rebuilds the backend from them.
+        self.options = opts
         base = opts.base_url.rstrip("/")
         self._base = base
         self._origin = _origin(base)
@@ -181,7 +173,7 @@ class HTTPBackend(Backend):
             try:
                 conn, resp = self._pool.send(origin, method, target, self._headers(origin, extra))
             except NET_ERRORS as exc:
-                raise map_exception(exc, key, operation=op) from exc
+                raise TABLE.map(exc, key, operation=op) from exc
             location = resp.getheader("Location")
             if resp.status not in _REDIRECTS or not location:
                 return origin, conn, resp
@@ -224,7 +216,8 @@ class HTTPBackend(Backend):
         op: str,
     ) -> StoreroomError:
         self._release(origin, conn, resp)
-        return map_status(resp.status, key, operation=op, retry_after=resp.getheader("Retry-After"))
+        answer = HTTPStatusError(resp.status, resp.getheader("Retry-After"))
+        return TABLE.map(answer, key, operation=op)
 
     # -- primitives -------------------------------------------------------------------
 

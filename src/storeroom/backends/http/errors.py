@@ -17,7 +17,7 @@ import ssl
 import time
 from email.utils import parsedate_to_datetime
 
-from storeroom.backends._errtable import ErrorRow, from_row
+from storeroom.backends._errtable import ErrorRow, ErrorTable
 from storeroom.errors import (
     BackendUnavailable,
     InvalidPath,
@@ -31,14 +31,25 @@ __all__ = [
     "BACKEND",
     "EXCEPTION_TABLE",
     "STATUS_TABLE",
-    "map_exception",
-    "map_status",
+    "TABLE",
+    "HTTPErrorTable",
+    "HTTPStatusError",
     "parse_retry_after",
 ]
 
 BACKEND = "http"
 
 Row = ErrorRow
+
+
+class HTTPStatusError(Exception):
+    """An error answer from the server: its ``status`` and raw ``Retry-After`` header."""
+
+    def __init__(self, status: int, retry_after: str | None = None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
 
 #: status -> (storeroom class, retryable, message, hint or None).
 STATUS_TABLE: dict[int, Row] = {
@@ -127,42 +138,36 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - now)
 
 
-def map_status(
-    status: int,
-    key: str,
-    *,
-    operation: str | None = None,
-    retry_after: str | None = None,
-) -> StoreroomError:
-    """The storeroom error for an HTTP error answer ``status`` about ``key``."""
-    row = STATUS_TABLE.get(status) or _CLASS_ROWS.get(status // 100)
-    if row is None:
-        row = (UnexpectedError, False, "unexpected answer from the server", None)
-    cls, retryable, message, hint = row
-    if status not in STATUS_TABLE:
-        message = f"{message} ({status})"
-    return cls(
-        message,
-        path=key,
-        backend=BACKEND,
-        operation=operation,
-        retryable=retryable,
-        retry_after=parse_retry_after(retry_after) if retryable else None,
-        hint=hint,
-    )
+class HTTPErrorTable(ErrorTable):
+    """Error answers by status (``HTTPStatusError``), socket/TLS/protocol errors by type."""
+
+    backend = BACKEND
+    unknown = "unexpected {detail} talking to the server"
+
+    def lookup(self, exc: BaseException) -> tuple[Row | None, str]:
+        """The row of an error answer's status or of the exception type (along its MRO)."""
+        if isinstance(exc, HTTPStatusError):
+            row = STATUS_TABLE.get(exc.status) or _CLASS_ROWS.get(exc.status // 100)
+            if row is None:
+                row = (UnexpectedError, False, "unexpected answer from the server", None)
+            if exc.status not in STATUS_TABLE:
+                row = (row[0], row[1], f"{row[2]} ({exc.status})", row[3])
+            return row, str(exc.status)
+        for kind in type(exc).__mro__:
+            row = EXCEPTION_TABLE.get(kind)
+            if row is not None:
+                return row, type(exc).__name__
+        return None, type(exc).__name__
+
+    def map(
+        self, exc: BaseException, key: str | None, *, operation: str | None = None
+    ) -> StoreroomError:
+        """The storeroom error for ``exc``; a retryable error answer keeps its Retry-After."""
+        err = super().map(exc, key, operation=operation)
+        if isinstance(exc, HTTPStatusError) and err.retryable:
+            err.retry_after = parse_retry_after(exc.retry_after)
+        return err
 
 
-def map_exception(exc: BaseException, key: str, *, operation: str | None = None) -> StoreroomError:
-    """The storeroom error for a socket, TLS or protocol exception; raise it ``from exc``."""
-    for kind in type(exc).__mro__:
-        row = EXCEPTION_TABLE.get(kind)
-        if row is not None:
-            break
-    else:
-        return UnexpectedError(
-            f"unexpected {type(exc).__name__} talking to the server",
-            path=key,
-            backend=BACKEND,
-            operation=operation,
-        )
-    return from_row(row, backend=BACKEND, key=key, operation=operation)
+#: The http backend's error table: ``TABLE.map(exc, key, operation=...)``.
+TABLE = HTTPErrorTable()

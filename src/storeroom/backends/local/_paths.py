@@ -32,7 +32,7 @@ from storeroom.backends.local._fdpath import (
     open_beneath,
     probe,
 )
-from storeroom.backends.local.errors import BACKEND, map_os_error
+from storeroom.backends.local.errors import BACKEND, TABLE
 from storeroom.errors import InvalidPath, NotFound, StoreroomError
 
 __all__ = ["PathChecks"]
@@ -163,7 +163,7 @@ class PathChecks:
             if op in _READS if reading is None else reading:
                 return self._not_found(key, exc)
             return self._parent_is_file(key)
-        return map_os_error(exc, key, operation=op)
+        return TABLE.map(exc, key, operation=op)
 
     def _parent_is_file(self, key: str) -> StoreroomError:
         return self._error(InvalidPath, "a parent of this path is a file, not a folder", key)

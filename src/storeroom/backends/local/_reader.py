@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from storeroom.backends.local.errors import map_os_error
+from storeroom.backends.local.errors import TABLE
 
 __all__ = ["RangeFile", "open_stream"]
 
@@ -30,7 +30,7 @@ class RangeFile(io.FileIO):
     _left: int | None = None
 
     def _fail(self, exc: OSError) -> Exception:
-        return map_os_error(exc, self._key, operation="read")
+        return TABLE.map(exc, self._key, operation="read")
 
     def read(self, size: int | None = -1) -> bytes:
         left = self._left

@@ -43,7 +43,7 @@ from storeroom.backends.local._lock import lock_folder, unlock
 from storeroom.backends.local._reader import open_stream
 from storeroom.backends.local._walk import remove_tree, walk
 from storeroom.backends.local.config import LocalOptions
-from storeroom.backends.local.errors import BACKEND, map_os_error
+from storeroom.backends.local.errors import BACKEND, TABLE
 from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.errors import (
     BackendUnavailable,
@@ -94,13 +94,16 @@ class LocalBackend(ConditionalWrites, Backend):
     def __init__(
         self, root: str | os.PathLike[str], *, create_root: bool = True, durable: bool = True
     ) -> None:
+        self._setup(LocalOptions(root=os.fspath(root), create_root=create_root, durable=durable))
+
+    def _setup(self, opts: LocalOptions) -> None:
         #: The options as given; pickling rebuilds the backend from them.
-        self.options = LocalOptions(root=os.fspath(root), create_root=create_root, durable=durable)
-        self.create_root = create_root
-        self.durable = durable
+        self.options = opts
+        self.create_root = opts.create_root
+        self.durable = opts.durable
         self._swept: dict[str, float] = {}
-        raw = os.path.expanduser(self.options.root)
-        if create_root:
+        raw = os.path.expanduser(opts.root)
+        if opts.create_root:
             try:
                 os.makedirs(raw, exist_ok=True)
             except FileExistsError as exc:
@@ -108,13 +111,8 @@ class LocalBackend(ConditionalWrites, Backend):
                     f"root: {raw!r} exists and is not a folder", key="root", backend=_NAME
                 ) from exc
             except OSError as exc:
-                raise map_os_error(exc, "", operation="create_root") from exc
+                raise TABLE.map(exc, "", operation="create_root") from exc
         self._set_root(os.path.realpath(os.path.abspath(raw)))
-
-    @classmethod
-    def from_options(cls, opts: LocalOptions) -> LocalBackend:
-        """Build the backend from parsed options."""
-        return cls(root=opts.root, create_root=opts.create_root, durable=opts.durable)
 
     # -- reads ---------------------------------------------------------------
 
@@ -157,7 +155,7 @@ class LocalBackend(ConditionalWrites, Backend):
             mode = os.fstat(fd).st_mode & _IFMT
         except OSError as exc:
             os.close(fd)
-            raise map_os_error(exc, key, operation=op) from exc
+            raise TABLE.map(exc, key, operation=op) from exc
         if mode != _IFREG:
             os.close(fd)
             raise self._error(
@@ -177,7 +175,7 @@ class LocalBackend(ConditionalWrites, Backend):
         try:
             return open_stream(fd, key, start, end)
         except OSError as exc:
-            raise map_os_error(exc, key, operation="open_read") from exc
+            raise TABLE.map(exc, key, operation="open_read") from exc
 
     # -- writes --------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 
-from storeroom.backends._errtable import from_row
+from storeroom.backends._errtable import ErrorRow, ErrorTable
 from storeroom.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -22,12 +22,12 @@ from storeroom.errors import (
     UnexpectedError,
 )
 
-__all__ = ["BACKEND", "ERRNO_TABLE", "map_os_error"]
+__all__ = ["BACKEND", "ERRNO_TABLE", "TABLE", "LocalErrorTable"]
 
 BACKEND = "local"
 
 #: errno -> (storeroom error class, retryable, message, hint or None).
-ERRNO_TABLE: dict[int, tuple[type[StoreroomError], bool, str, str | None]] = {}
+ERRNO_TABLE: dict[int, ErrorRow] = {}
 
 
 def _add(
@@ -82,19 +82,19 @@ _add(
 )
 
 
-def map_os_error(exc: OSError, key: str, *, operation: str | None = None) -> StoreroomError:
-    """Translate ``exc`` into the storeroom error for ``key``.
+class LocalErrorTable(ErrorTable):
+    """``OSError`` by ``errno``; messages name the store key, never the absolute path."""
 
-    Raise the result ``from exc`` so the original stays as ``__cause__``.
-    Messages name the store key and never the absolute filesystem path.
-    """
-    row = ERRNO_TABLE.get(exc.errno) if exc.errno is not None else None
-    if row is None:
-        detail = exc.strerror or type(exc).__name__
-        return UnexpectedError(
-            f"unexpected filesystem error: {detail}",
-            path=key,
-            backend=BACKEND,
-            operation=operation,
-        )
-    return from_row(row, backend=BACKEND, key=key, operation=operation)
+    backend = BACKEND
+    unknown = "unexpected filesystem error: {detail}"
+
+    def lookup(self, exc: BaseException) -> tuple[ErrorRow | None, str]:
+        """The row of ``exc``'s errno, and its ``strerror`` (or type name) as detail."""
+        number = getattr(exc, "errno", None) if isinstance(exc, OSError) else None
+        row = ERRNO_TABLE.get(number) if isinstance(number, int) else None
+        strerror = exc.strerror if isinstance(exc, OSError) else None
+        return row, strerror or type(exc).__name__
+
+
+#: The local backend's error table: ``TABLE.map(exc, key, operation=...)``.
+TABLE = LocalErrorTable()

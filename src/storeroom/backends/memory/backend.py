@@ -156,17 +156,15 @@ class MemoryBackend(Backend):
     options_class: ClassVar[type[MemoryOptions]] = MemoryOptions
 
     def __init__(self) -> None:
+        self._setup(MemoryOptions())
+
+    def _setup(self, opts: MemoryOptions) -> None:
         #: No options; a pickled memory backend arrives empty in the other process.
-        self.options = MemoryOptions()
+        self.options = opts
         self._root = _Folder()
         #: Every node by its key ("" is the root): lookups never walk the tree.
         self._index: dict[str, _Folder | _File] = {"": self._root}
         self._lock = threading.Lock()  # never taken twice: no method calls another under it
-
-    @classmethod
-    def from_options(cls, opts: MemoryOptions) -> MemoryBackend:
-        """Build the backend from parsed (empty) options."""
-        return cls()
 
     # -- tree helpers (call with the lock held) -------------------------------
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bx  # type: ignore[import-untyped]
 
-from storeroom.backends.s3.errors import BACKEND, map_error
+from storeroom.backends.s3.errors import BACKEND, TABLE
 from storeroom.errors import InvalidPath, NotFound, StoreroomError
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def delete_many(backend: S3Backend, keys: Sequence[str]) -> dict[str, StoreroomE
 
 
 def _error(backend: S3Backend, exc: BaseException, key: str) -> StoreroomError:
-    err = map_error(exc, key, operation="delete", bucket=backend.bucket)
+    err = TABLE.map(exc, key, operation="delete", bucket=backend.bucket)
     if err is not exc:
         err.__cause__ = exc
     return err

@@ -14,7 +14,7 @@ import botocore.exceptions as bx  # type: ignore[import-untyped]
 
 from storeroom.backends.s3._conn import Connection
 from storeroom.backends.s3.config import S3Options
-from storeroom.backends.s3.errors import map_error
+from storeroom.backends.s3.errors import TABLE
 from storeroom.errors import StoreroomError
 from storeroom.models import WriteResult
 from storeroom.path import RemotePath
@@ -47,7 +47,7 @@ class S3Core:
 
     def fail(self, exc: BaseException, key: str, op: str) -> StoreroomError:
         """``exc`` as the storeroom error for ``key`` (through the one error table)."""
-        return map_error(exc, key, operation=op, bucket=self.bucket)
+        return TABLE.map(exc, key, operation=op, bucket=self.bucket)
 
     def call(self, op: str, key: str, method: str, **kwargs: Any) -> Any:
         """One S3 API call on this bucket; failures are storeroom errors about ``key``."""

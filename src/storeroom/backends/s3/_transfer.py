@@ -16,7 +16,7 @@ from typing import Any
 from storeroom.backend import Source
 from storeroom.backends.s3._conn import Connection, Lane
 from storeroom.backends.s3.config import MAX_PART_SIZE, MAX_PARTS
-from storeroom.backends.s3.errors import map_error
+from storeroom.backends.s3.errors import TABLE
 
 __all__ = [
     "BodyReader",
@@ -93,7 +93,7 @@ class BodyReader(io.RawIOBase):
         except Exception as exc:
             self._eof = True
             self._give_back()
-            raise map_error(exc, self._key, operation="open_read", bucket=self._bucket) from exc
+            raise TABLE.map(exc, self._key, operation="open_read", bucket=self._bucket) from exc
         except BaseException:
             self._eof = True
             self._give_back(broken=True)

@@ -34,7 +34,7 @@ from storeroom.backends.s3._obstore_engine import ObstoreEngine
 from storeroom.backends.s3._presign import presign
 from storeroom.backends.s3._transfer import RELAY_MAX, Upload, fetch_small
 from storeroom.backends.s3.config import MAX_PART_SIZE, S3Options
-from storeroom.backends.s3.errors import BACKEND, map_error
+from storeroom.backends.s3.errors import BACKEND, TABLE
 from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.config.secret import Secret
 from storeroom.errors import (
@@ -100,13 +100,6 @@ class S3Backend(Backend):
                 options[name] = Secret(value)
         self._setup(S3Options(bucket=bucket, **options))
 
-    @classmethod
-    def from_options(cls, opts: S3Options) -> S3Backend:
-        """Build the backend from parsed options (nothing connects before first use)."""
-        backend = cls.__new__(cls)
-        backend._setup(opts)
-        return backend
-
     def _setup(self, opts: S3Options) -> None:
         #: The options as given; pickling rebuilds the backend from them.
         self.options = opts
@@ -131,7 +124,7 @@ class S3Backend(Backend):
         return self._core.call(op, key, method, **kwargs)
 
     def _fail(self, exc: BaseException, key: str, op: str) -> StoreroomError:
-        return map_error(exc, key, operation=op, bucket=self.bucket)
+        return TABLE.map(exc, key, operation=op, bucket=self.bucket)
 
     def _head(self, key: str, op: str) -> dict[str, Any] | None:
         return self._core.head(key, op)

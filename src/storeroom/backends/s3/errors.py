@@ -1,6 +1,6 @@
 """Error table of the ``s3`` backend: S3 error codes, HTTP statuses and exception types.
 
-``map_error`` decides the storeroom class and the ``retryable`` flag for every
+``TABLE.map`` decides the storeroom class and the ``retryable`` flag for every
 failure the backend meets, in this order: the S3 error code of a botocore
 ``ClientError`` (``CODES``), then its HTTP status (``STATUSES``), then the
 exception's type (``TYPES``, which also covers the ``OSError`` subclasses s3fs
@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 import botocore.exceptions as bx  # type: ignore[import-untyped]
 
-from storeroom.backends._errtable import ErrorRow, from_row
+from storeroom.backends._errtable import ErrorRow, ErrorTable
 from storeroom.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -43,10 +43,10 @@ __all__ = [
     "ERRNOS",
     "OBSTORE_ERRORS",
     "STATUSES",
+    "TABLE",
     "TYPES",
     "Row",
-    "classify",
-    "map_error",
+    "S3ErrorTable",
 ]
 
 BACKEND = "s3"
@@ -263,42 +263,49 @@ def _client_error_row(exc: bx.ClientError) -> tuple[Row | None, str]:
     return row, detail
 
 
-def classify(exc: BaseException) -> tuple[Row | None, str]:
-    """The table row for ``exc`` (``None`` when unknown) and a short, secret-free detail."""
-    if isinstance(exc, bx.ClientError):
-        return _client_error_row(exc)
-    if type(exc).__module__.startswith("obstore"):
-        name = type(exc).__name__
-        return OBSTORE_ERRORS.get(name), f"obstore {name}"
-    for cls, row in TYPES:
-        if isinstance(exc, cls):
-            return row, type(exc).__name__
-    if isinstance(exc, OSError) and exc.errno is not None:
-        return ERRNOS.get(exc.errno), errno.errorcode.get(exc.errno, str(exc.errno))
-    if type(exc) is OSError:
-        return _arrow_row(exc)
-    return None, type(exc).__name__
+class S3ErrorTable(ErrorTable):
+    """S3 codes, HTTP statuses, exception types, errnos, pyarrow's and obstore's errors."""
+
+    backend = BACKEND
+    unknown = "unexpected S3 failure: {detail}"
+
+    def lookup(self, exc: BaseException) -> tuple[Row | None, str]:
+        """The table row for ``exc`` (``None`` when unknown) and a short, secret-free detail."""
+        if isinstance(exc, bx.ClientError):
+            return _client_error_row(exc)
+        if type(exc).__module__.startswith("obstore"):
+            name = type(exc).__name__
+            return OBSTORE_ERRORS.get(name), f"obstore {name}"
+        for cls, row in TYPES:
+            if isinstance(exc, cls):
+                return row, type(exc).__name__
+        if isinstance(exc, OSError) and exc.errno is not None:
+            return ERRNOS.get(exc.errno), errno.errorcode.get(exc.errno, str(exc.errno))
+        if type(exc) is OSError:
+            return _arrow_row(exc)
+        return None, type(exc).__name__
+
+    def map(
+        self,
+        exc: BaseException,
+        key: str | None,
+        *,
+        operation: str | None = None,
+        bucket: str | None = None,
+    ) -> StoreroomError:
+        """The storeroom error for ``exc``; raise it ``from exc``.
+
+        The message carries the S3 error code / HTTP status or exception type and
+        the ``bucket``, never the SDK's message text (which can echo request details).
+        """
+        if isinstance(exc, StoreroomError):
+            return exc
+        row, detail = self.lookup(exc)
+        where = f" in bucket {bucket!r}" if bucket else ""
+        if row is None:
+            return self.unexpected(self.unknown.format(detail=detail) + where, key, operation)
+        return self.build(row, key, operation, message=f"{row[2]}: {detail}{where}")
 
 
-def map_error(
-    exc: BaseException, key: str, *, operation: str | None = None, bucket: str | None = None
-) -> StoreroomError:
-    """Translate ``exc`` into the storeroom error for ``key``; raise it ``from exc``.
-
-    The message carries the S3 error code / HTTP status or exception type, never
-    the SDK's message text (which can echo request details).
-    """
-    if isinstance(exc, StoreroomError):
-        return exc
-    row, detail = classify(exc)
-    where = f" in bucket {bucket!r}" if bucket else ""
-    if row is None:
-        return UnexpectedError(
-            f"unexpected S3 failure: {detail}{where}",
-            path=key,
-            backend=BACKEND,
-            operation=operation,
-        )
-    return from_row(
-        row, backend=BACKEND, key=key, operation=operation, message=f"{row[2]}: {detail}{where}"
-    )
+#: The s3 backend's error table (every engine): ``TABLE.map(exc, key, operation=..., bucket=...)``.
+TABLE = S3ErrorTable()

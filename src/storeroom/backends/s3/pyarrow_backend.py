@@ -62,9 +62,6 @@ class S3PyArrowBackend(S3Backend):
             **options,
         )
 
-    @classmethod
-    def from_options(cls, opts: S3Options) -> S3PyArrowBackend:
-        """Build from parsed options, with the engine set to ``pyarrow``."""
-        backend = cls.__new__(cls)
-        backend._setup(dataclasses.replace(opts, engine="pyarrow"))
-        return backend
+    def _setup(self, opts: S3Options) -> None:
+        """The s3 setup, with the engine always ``pyarrow``."""
+        super()._setup(dataclasses.replace(opts, engine="pyarrow"))

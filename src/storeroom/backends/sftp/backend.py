@@ -44,10 +44,9 @@ from storeroom.backends.sftp.errors import (
     BACKEND,
     FX_FAILURE,
     FX_NO_SUCH_FILE,
+    TABLE,
     Found,
     SFTPStatusError,
-    failure_error,
-    map_error,
 )
 from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.errors import InvalidPath, NotFound, StoreroomError
@@ -83,21 +82,14 @@ class SFTPBackend(Backend):
     options_class: ClassVar[type[SFTPOptions]] = SFTPOptions
 
     def __init__(self, host: str, **options: Any) -> None:
-        #: The options as given; pickling rebuilds the backend from them.
-        self.options = SFTPOptions.parse({"host": host, **options})
-        self._root = self.options.root()
-        self._pool = Pool(self.options)
-        self._orphans: list[str] = []
+        self._setup(SFTPOptions.parse({"host": host, **options}))
 
-    @classmethod
-    def from_options(cls, opts: SFTPOptions) -> SFTPBackend:
-        """Build the backend from parsed options."""
-        self = cls.__new__(cls)
+    def _setup(self, opts: SFTPOptions) -> None:
+        #: The options as given; pickling rebuilds the backend from them.
         self.options = opts
         self._root = opts.root()
         self._pool = Pool(opts)
-        self._orphans = []
-        return self
+        self._orphans: list[str] = []
 
     # -- helpers ------------------------------------------------------------------
 
@@ -124,11 +116,11 @@ class SFTPBackend(Backend):
         lost = conn is not None and not conn.alive()
         if conn is not None and not lost and _is_status(exc, FX_FAILURE):
             try:
-                err = failure_error(op, self._found(conn, key), key)
+                err = TABLE.map(exc, key, operation=op, found=self._found(conn, key))
             except Exception as follow_up:
-                err = map_error(follow_up, key, operation=op)
+                err = TABLE.map(follow_up, key, operation=op)
         else:
-            err = map_error(exc, key, operation=op, lost=lost)
+            err = TABLE.map(exc, key, operation=op, lost=lost)
         err.__cause__ = exc
         return err
 
@@ -241,7 +233,7 @@ class SFTPBackend(Backend):
                 found = self._found(conn, folder)
                 if found == "folder":
                     return
-                raise failure_error("mkdir", found, folder) from exc
+                raise TABLE.map(exc, folder, operation="mkdir", found=found) from exc
             else:
                 raise
         try:
@@ -249,7 +241,8 @@ class SFTPBackend(Backend):
         except SFTPStatusError as exc:
             if exc.code != FX_FAILURE or self._found(conn, folder) != "folder":
                 if exc.code == FX_FAILURE:
-                    raise failure_error("mkdir", self._found(conn, folder), folder) from exc
+                    found = self._found(conn, folder)
+                    raise TABLE.map(exc, folder, operation="mkdir", found=found) from exc
                 raise
 
     def _mkdir_root(self, conn: Conn) -> None:
@@ -431,7 +424,9 @@ class SFTPBackend(Backend):
         def run(conn: Conn) -> None:
             found = self._found(conn, key)
             if found != "folder":
-                raise failure_error("remove_folder", found, key)
+                # What rmdir would answer (a bare failure), explained by the stat.
+                bare = SFTPStatusError(FX_FAILURE, "not a folder")
+                raise TABLE.map(bare, key, operation="remove_folder", found=found)
             if recursive:
                 rmtree(conn, self._path(key))
             else:

@@ -19,7 +19,7 @@ from typing import Literal
 
 import paramiko
 
-from storeroom.backends._errtable import ErrorRow, from_row
+from storeroom.backends._errtable import ErrorRow, ErrorTable
 from storeroom.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -37,11 +37,11 @@ __all__ = [
     "EXCEPTION_TABLE",
     "FAILURE_TABLE",
     "STATUS_TABLE",
+    "TABLE",
     "HostKeyRejected",
+    "SFTPErrorTable",
     "SFTPStatusError",
-    "failure_error",
     "is_connection_error",
-    "map_error",
 ]
 
 BACKEND = "sftp"
@@ -183,46 +183,55 @@ def is_connection_error(exc: BaseException) -> bool:
     return row is not None and row[0] is BackendUnavailable
 
 
-def _build(row: Row, key: str, operation: str | None) -> StoreroomError:
-    return from_row(row, backend=BACKEND, key=key, operation=operation)
-
-
 #: Any failure on a connection that is no longer alive: paramiko then raises
 #: plain ``OSError("Socket is closed")`` and the like, so the state decides.
 LOST_ROW: Row = (BackendUnavailable, True, "the SFTP connection was lost", None)
 
 
-def map_error(
-    exc: BaseException, key: str, *, operation: str | None = None, lost: bool = False
-) -> StoreroomError:
-    """Translate ``exc`` (raise the result ``from exc``); unknown ones become UnexpectedError.
+class SFTPErrorTable(ErrorTable):
+    """SFTP status codes, a bare ``SSH_FX_FAILURE`` explained by a stat, exception types."""
 
-    ``lost``: the connection the failure happened on is dead (its transport is
-    no longer active), which makes any failure a retryable ``BackendUnavailable``.
-    A bare ``SSH_FX_FAILURE`` reaching here had no follow-up stat: it is
-    reported as an unexpected server failure.
-    """
-    if isinstance(exc, StoreroomError):
-        return exc
-    row = _row_for(exc)
-    if lost and (row is None or row[0] is not BackendUnavailable):
-        row = LOST_ROW
-    if row is None:
+    backend = BACKEND
+    unknown = "unexpected SFTP {detail}"
+
+    def lookup(self, exc: BaseException) -> tuple[Row | None, str]:
+        """The row of ``exc`` and what it is (a server failure or the exception's type)."""
         what = "server failure" if isinstance(exc, SFTPStatusError) else type(exc).__name__
-        return UnexpectedError(
-            f"unexpected SFTP {what}", path=key, backend=BACKEND, operation=operation
-        )
-    return _build(row, key, operation)
+        return _row_for(exc), what
+
+    def map(
+        self,
+        exc: BaseException,
+        key: str | None,
+        *,
+        operation: str | None = None,
+        lost: bool = False,
+        found: Found | None = None,
+    ) -> StoreroomError:
+        """Translate ``exc`` (raise the result ``from exc``); unknown ones become UnexpectedError.
+
+        ``lost``: the connection the failure happened on is dead (its transport is
+        no longer active), which makes any failure a retryable ``BackendUnavailable``.
+        ``found``: what a stat of ``key`` found after a bare ``SSH_FX_FAILURE``; the
+        (operation, found) pair is looked up in ``FAILURE_TABLE``. A bare failure
+        without it is reported as an unexpected server failure.
+        """
+        if isinstance(exc, StoreroomError):
+            return exc
+        if found is not None:
+            row = FAILURE_TABLE.get((operation or "", found))
+            if row is None:
+                return self.unexpected(_FAILURE, key, operation)
+            return self.build(row, key, operation)
+        row, what = self.lookup(exc)
+        if lost and (row is None or row[0] is not BackendUnavailable):
+            row = LOST_ROW
+        if row is None:
+            return self.unexpected(self.unknown.format(detail=what), key, operation)
+        return self.build(row, key, operation)
 
 
-def failure_error(operation: str, found: Found, key: str) -> StoreroomError:
-    """The error for a bare ``SSH_FX_FAILURE`` after a stat of ``key`` found ``found``."""
-    row = FAILURE_TABLE.get((operation, found))
-    if row is None:
-        return UnexpectedError(
-            "the SFTP server reported a failure (disk full, quota, or a server limit)",
-            path=key,
-            backend=BACKEND,
-            operation=operation,
-        )
-    return _build(row, key, operation)
+_FAILURE = "the SFTP server reported a failure (disk full, quota, or a server limit)"
+
+#: The sftp backend's error table: ``TABLE.map(exc, key, operation=..., lost=..., found=...)``.
+TABLE = SFTPErrorTable()

@@ -27,7 +27,7 @@ from storeroom.backends.sql._reader import ChunkStream
 from storeroom.backends.sql._schema import find_flat, make_engine, make_tables, prepare_tables
 from storeroom.backends.sql._sql import Prepared, Statements, bounds, err, etag, meta, when
 from storeroom.backends.sql.config import SQLBlobOptions
-from storeroom.backends.sql.errors import BACKEND, map_db_error, unencodable
+from storeroom.backends.sql.errors import BACKEND, TABLE
 from storeroom.capabilities import ALL_GATES, Capability
 from storeroom.errors import ConfigError, InvalidPath, NotFound
 from storeroom.models import FileInfo
@@ -79,13 +79,6 @@ class SQLBlobBackend(ConditionalWrites, Backend):
     def __init__(self, url: str | None = None, **options: Any) -> None:
         given = options if url is None else {"url": url, **options}
         self._setup(SQLBlobOptions.parse(given))
-
-    @classmethod
-    def from_options(cls, opts: SQLBlobOptions) -> SQLBlobBackend:
-        """Build from parsed options; nothing connects until first use."""
-        self = cls.__new__(cls)
-        self._setup(opts)
-        return self
 
     def _setup(self, opts: SQLBlobOptions) -> None:
         self.options = opts
@@ -195,13 +188,13 @@ class SQLBlobBackend(ConditionalWrites, Backend):
                 fresh = used.get("storeroom_n", 0) == 0
                 if attempt == 0 and exc.connection_invalidated and fresh:
                     continue
-                raise map_db_error(exc, key, operation=op, where=self._where) from exc
+                raise TABLE.map(exc, key, operation=op, where=self._where) from exc
             except sa.exc.SQLAlchemyError as exc:
-                raise map_db_error(exc, key, operation=op, where=self._where) from exc
+                raise TABLE.map(exc, key, operation=op, where=self._where) from exc
             except UnicodeEncodeError as exc:  # the driver encoding a lone surrogate
                 if is_user_error(exc):
                     raise
-                raise unencodable(key, op) from exc
+                raise TABLE.map(exc, key, operation=op) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def begin_transaction(self) -> SQLTransaction:

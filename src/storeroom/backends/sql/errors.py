@@ -12,6 +12,7 @@ here: types are matched by name along the exception's MRO.
 
 from __future__ import annotations
 
+from storeroom.backends._errtable import ErrorRow, ErrorTable
 from storeroom.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -28,9 +29,9 @@ __all__ = [
     "SQLITE_CODES",
     "SQLSTATE",
     "SQLSTATE_CLASS",
+    "TABLE",
     "TYPES",
-    "map_db_error",
-    "unencodable",
+    "SQLErrorTable",
 ]
 
 BACKEND = "sql-blob"
@@ -137,37 +138,51 @@ def _row(exc: BaseException) -> Row | None:
     return None
 
 
-def map_db_error(
-    exc: BaseException, key: str | None, *, operation: str | None = None, where: str = ""
-) -> StoreroomError:
-    """Translate ``exc`` (a SQLAlchemy error) into the storeroom error for ``key``.
+class SQLErrorTable(ErrorTable):
+    """SQLSTATE, libpq login facts, SQLite result codes, SQLAlchemy types; never message text."""
 
-    ``where`` is the masked URL, added to connection failures so the message
-    says which database; it never holds a password. Raise the result
-    ``from exc`` so the original stays as ``__cause__``.
-    """
-    found = _row(exc)
-    if found is None:
-        return UnexpectedError(
-            f"unexpected database error ({type(exc).__name__})",
-            path=key,
-            backend=BACKEND,
-            operation=operation,
-        )
-    cls, retryable, message = found
-    hint = None
-    if cls is AlreadyExists:
-        hint = "pass overwrite=True to replace it"
-    elif cls in (BackendUnavailable, PermissionDenied, ConfigError) and where:
-        message = f"{message} ({where})"
-        if cls is ConfigError:
-            hint = "check the url, or set create_table = true"
-    return cls(
-        message, path=key, backend=BACKEND, operation=operation, retryable=retryable, hint=hint
-    )
+    backend = BACKEND
+    unknown = "unexpected database error ({detail})"
+
+    def lookup(self, exc: BaseException) -> tuple[ErrorRow | None, str]:
+        """The row of ``exc`` (with the hint its class gets) and its type name."""
+        found = _row(exc)
+        if found is None:
+            return None, type(exc).__name__
+        cls, retryable, message = found
+        hint = "pass overwrite=True to replace it" if cls is AlreadyExists else None
+        return (cls, retryable, message, hint), type(exc).__name__
+
+    def map(
+        self,
+        exc: BaseException,
+        key: str | None,
+        *,
+        operation: str | None = None,
+        where: str = "",
+    ) -> StoreroomError:
+        """Translate ``exc`` (a SQLAlchemy error, or a driver's ``UnicodeEncodeError``).
+
+        ``where`` is the masked URL, added to connection failures so the message
+        says which database; it never holds a password. Raise the result
+        ``from exc`` so the original stays as ``__cause__``.
+        """
+        if isinstance(exc, StoreroomError):
+            return exc
+        if isinstance(exc, UnicodeEncodeError):
+            return _unencodable(key, operation)
+        row, detail = self.lookup(exc)
+        if row is None:
+            return self.unexpected(self.unknown.format(detail=detail), key, operation)
+        cls, retryable, message, hint = row
+        if cls in (BackendUnavailable, PermissionDenied, ConfigError) and where:
+            message = f"{message} ({where})"
+            if cls is ConfigError:
+                hint = "check the url, or set create_table = true"
+        return self.build((cls, retryable, message, hint), key, operation)
 
 
-def unencodable(key: str | None, operation: str | None) -> InvalidPath:
+def _unencodable(key: str | None, operation: str | None) -> InvalidPath:
     """The error for a name the database driver cannot encode (a lone surrogate).
 
     The Store refuses such paths first (PATH-014); this covers direct backend use.
@@ -179,3 +194,7 @@ def unencodable(key: str | None, operation: str | None) -> InvalidPath:
         operation=operation,
         hint="names must be encodable as UTF-8",
     )
+
+
+#: The sql-blob backend's error table: ``TABLE.map(exc, key, operation=..., where=...)``.
+TABLE = SQLErrorTable()

@@ -27,7 +27,7 @@ from storeroom.backends.sqlquery.config import (
     SQLQueryOptions,
     parse_queries,
 )
-from storeroom.backends.sqlquery.errors import BACKEND, conversion_error, map_query_error
+from storeroom.backends.sqlquery.errors import BACKEND, TABLE
 from storeroom.backends.sqlquery.serializer import SerializedResult
 from storeroom.capabilities import Capability
 from storeroom.config.secret import Secret
@@ -82,13 +82,6 @@ class SQLQueryBackend(Backend):
 
     def __init__(self, url: str, queries: Mapping[str, Any], **options: Any) -> None:
         self._setup(SQLQueryOptions.parse({"url": url, "queries": queries, **options}))
-
-    @classmethod
-    def from_options(cls, opts: SQLQueryOptions) -> SQLQueryBackend:
-        """Build from parsed options; nothing connects until first use."""
-        self = cls.__new__(cls)
-        self._setup(opts)
-        return self
 
     def _setup(self, opts: SQLQueryOptions) -> None:
         self.options = opts
@@ -183,10 +176,11 @@ class SQLQueryBackend(Backend):
         def fail(exc: BaseException) -> BaseException:
             if isinstance(exc, StoreroomError):
                 return exc
-            if isinstance(exc, sa.exc.SQLAlchemyError):
-                return map_query_error(exc, key, query=query.name, operation=op, where=self._where)
-            if isinstance(exc, pa.ArrowException | TypeError | ValueError | OverflowError):
-                return conversion_error(exc, key, query=query.name, operation=op)
+            if isinstance(
+                exc,
+                sa.exc.SQLAlchemyError | pa.ArrowException | TypeError | ValueError | OverflowError,
+            ):
+                return TABLE.map(exc, key, operation=op, query=query.name, where=self._where)
             return exc
 
         conn: sa.Connection | None = None
@@ -292,7 +286,7 @@ class SQLQueryBackend(Backend):
             with self._engine.connect():
                 pass
         except sa.exc.SQLAlchemyError as exc:
-            raise map_query_error(exc, "", query=None, operation="ping", where=self._where) from exc
+            raise TABLE.map(exc, "", operation="ping", where=self._where) from exc
 
     # -- refused: the backend is read-only --------------------------------------------
 

@@ -11,7 +11,7 @@ never shows a password. No SQLAlchemy import here.
 from __future__ import annotations
 
 from storeroom import _mask
-from storeroom.backends._errtable import ErrorRow, from_row
+from storeroom.backends._errtable import ErrorRow, ErrorTable
 from storeroom.errors import (
     BackendUnavailable,
     ConfigError,
@@ -21,7 +21,15 @@ from storeroom.errors import (
     UnexpectedError,
 )
 
-__all__ = ["BACKEND", "SQLITE_CODES", "SQLSTATE", "SQLSTATE_CLASS", "TYPES", "map_query_error"]
+__all__ = [
+    "BACKEND",
+    "SQLITE_CODES",
+    "SQLSTATE",
+    "SQLSTATE_CLASS",
+    "TABLE",
+    "TYPES",
+    "SQLQueryErrorTable",
+]
 
 BACKEND = "sql-query"
 
@@ -130,24 +138,53 @@ def _reason(exc: BaseException) -> str:
     return _mask.mask_text(first[:300])
 
 
-def map_query_error(
-    exc: BaseException, key: str, *, query: str | None, operation: str, where: str
+_UNKNOWN: ErrorRow = (UnexpectedError, False, "unexpected database error", None)
+
+
+class SQLQueryErrorTable(ErrorTable):
+    """Database errors by SQLSTATE, SQLite code and SQLAlchemy type; Arrow conversion errors."""
+
+    backend = BACKEND
+
+    def lookup(self, exc: BaseException) -> tuple[ErrorRow | None, str]:
+        """The row of a database error ``exc`` and its scrubbed one-line reason."""
+        return _row(exc), _reason(exc)
+
+    def map(
+        self,
+        exc: BaseException,
+        key: str | None,
+        *,
+        operation: str | None = None,
+        query: str | None = None,
+        where: str = "",
+    ) -> StoreroomError:
+        """The storeroom error for ``exc`` raised while running query ``query`` for ``key``.
+
+        ``query`` is ``None`` for a connection check that runs no query; ``where`` is
+        the masked URL. A SQLAlchemy error is a database failure; anything else
+        (Arrow, ``TypeError``, ``ValueError``...) is a result value that cannot be
+        converted. Raise the result ``from exc``; the Store scrubs the cause chain.
+        """
+        if isinstance(exc, StoreroomError):
+            return exc
+        if not _is_database_error(exc):
+            return _conversion_error(exc, key, query=query, operation=operation)
+        found, reason = self.lookup(exc)
+        row = found or _UNKNOWN
+        head = f"query {query!r}: " if query is not None else ""
+        message = f"{head}{row[2]} ({where})" + (f": {reason}" if reason else "")
+        return self.build(row, key, operation, message=message)
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """True for a SQLAlchemy error (matched by module, no SQLAlchemy import here)."""
+    return any(cls.__module__.startswith("sqlalchemy") for cls in type(exc).__mro__)
+
+
+def _conversion_error(
+    exc: BaseException, key: str | None, *, query: str | None, operation: str | None
 ) -> StoreroomError:
-    """The storeroom error for ``exc`` raised while running query ``query`` for ``key``.
-
-    ``query`` is ``None`` for a connection check that runs no query.
-
-    ``where`` is the masked URL. Raise the result ``from exc``; the cause chain
-    is scrubbed by the Store like every native error.
-    """
-    row = _row(exc) or (UnexpectedError, False, "unexpected database error", None)
-    reason = _reason(exc)
-    head = f"query {query!r}: " if query is not None else ""
-    message = f"{head}{row[2]} ({where})" + (f": {reason}" if reason else "")
-    return from_row(row, backend=BACKEND, key=key, operation=operation, message=message)
-
-
-def conversion_error(exc: BaseException, key: str, *, query: str, operation: str) -> StoreroomError:
     """A result value Arrow cannot convert (or that breaks the schema of the first batch)."""
     reason = _mask.mask_text(str(exc).strip().splitlines()[0][:300]) if str(exc).strip() else ""
     return InvalidArgument(
@@ -158,3 +195,7 @@ def conversion_error(exc: BaseException, key: str, *, query: str, operation: str
         operation=operation,
         hint="cast the column in SQL, or give its Arrow type in the query's types table",
     )
+
+
+#: The sql-query backend's error table: ``TABLE.map(exc, key, operation=, query=, where=)``.
+TABLE = SQLQueryErrorTable()

@@ -159,7 +159,7 @@ def _delete(dst: Side, rels: list[str], workers: int | None) -> dict[str, Storer
         result = batch_delete(dst.store, keys, missing_ok=True, max_workers=workers)
         by_key = dict(zip(keys, rels, strict=True))
         return {by_key[str(k)]: err for k, err in result.errors.items()}
-    from storeroom.backends.local.errors import map_os_error
+    from storeroom.backends.local.errors import TABLE
 
     failures: dict[str, StoreroomError] = {}
     for rel in rels:
@@ -168,7 +168,7 @@ def _delete(dst: Side, rels: list[str], workers: int | None) -> dict[str, Storer
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)  # noqa: PTH108
         except OSError as exc:
-            failures[rel] = map_os_error(exc, path, operation="delete")
+            failures[rel] = TABLE.map(exc, path, operation="delete")
     return failures
 
 

@@ -75,9 +75,9 @@ def run_item(item: Item, on_bytes: Callable[[int], object] | None = None) -> Fil
 
 def _error(exc: Exception, item: Item) -> StoreroomError:
     if isinstance(exc, OSError) and not isinstance(exc, StoreroomError):
-        from storeroom.backends.local.errors import map_os_error
+        from storeroom.backends.local.errors import TABLE
 
-        err = map_os_error(exc, item.src_path, operation="sync")
+        err = TABLE.map(exc, item.src_path, operation="sync")
         err.__cause__ = exc
         return err
     return as_error(exc)
