@@ -24,8 +24,8 @@ pytest.importorskip("s3fs")
 
 from credentials_support import assert_hidden, round_trips, shown
 from s3_recorder import Relay
+from s3_support import ENV
 
-from services_support import service_env
 from storeroom import Registry, RegistryConfig, SecretRedactionFilter, Store
 from storeroom.backends.s3.backend import S3Backend
 from storeroom.backends.s3.config import S3Options
@@ -37,13 +37,6 @@ from storeroom.errors import (
     StoreroomError,
 )
 
-ENV = service_env(
-    "s3",
-    "STOREROOM_TEST_S3_ENDPOINT",
-    "STOREROOM_TEST_S3_KEY",
-    "STOREROOM_TEST_S3_SECRET",
-    "STOREROOM_TEST_S3_REGION",
-)
 pytestmark = pytest.mark.skipif(ENV is None, reason="no S3 test server")
 UTC = dt.UTC
 
