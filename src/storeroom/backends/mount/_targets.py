@@ -136,17 +136,24 @@ def to_target(spec: MountSpec, where: str) -> Target:
     )
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class Routed:
     """The caller's ``key`` sent to ``target`` as ``inner``; ``point`` is the mount point
-    (``""`` for a tier), ``where`` names it and ``backend`` is the routing backend's type."""
+    (``""`` for a tier), ``where`` names it and ``backend`` is the routing backend's type.
 
-    key: str
-    point: str
-    target: Target
-    inner: str
-    where: str
-    backend: str
+    A plain slotted class: one is made per call, so it is kept cheap to build.
+    """
+
+    __slots__ = ("backend", "inner", "key", "point", "target", "where")
+
+    def __init__(
+        self, key: str, point: str, target: Target, inner: str, where: str, backend: str
+    ) -> None:
+        self.key = key
+        self.point = point
+        self.target = target
+        self.inner = inner
+        self.where = where
+        self.backend = backend
 
     def fix(self, exc: StoreroomError) -> StoreroomError:
         """``exc`` rewritten to name the caller's key and this target (MOUNT-030)."""
