@@ -28,12 +28,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from _harness import TimingCase, Variant, calibrate_number, measure
+from _cases import (
+    CaseSpec,
+    MiB,
+    fixed,
+    ob_exists,
+    ob_get,
+    ob_list,
+    ob_put,
+    paired_stores,
+    run_cases,
+    size_label,
+)
+from _harness import TimingCase, Variant
 
 __all__ = ["LocalFixture", "Sizes", "run_timing_cases"]
 
 STORE_ROOT = "bench"  # the stores' root_path inside the backend root
-MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -42,23 +53,12 @@ class Sizes:
     list_count: int = 1000
 
 
-def _size_label(n: int) -> str:
-    if n % MiB == 0:
-        return f"{n // MiB} MiB"
-    if n % 1024 == 0:
-        return f"{n // 1024} KiB"
-    return f"{n} B"
-
-
 class LocalFixture:
     """The files and the four clients every timing case uses."""
 
     def __init__(self, base: str, sizes: Sizes) -> None:
         import fsspec.implementations.local as fsspec_local
         import obstore.store
-        import remote_store
-
-        import storeroom
 
         self.sizes = sizes
         self.backend_root = os.path.join(base, "disk")
@@ -68,10 +68,9 @@ class LocalFixture:
             "backends": {"disk": {"type": "local", "options": {"root": self.backend_root}}},
             "stores": {"bench": {"backend": "disk", "root_path": STORE_ROOT}},
         }
-        self.sr_registry = storeroom.Registry(storeroom.RegistryConfig.from_dict(config))
-        self.storeroom = self.sr_registry.get_store("bench")
-        self.rs_registry = remote_store.Registry(remote_store.RegistryConfig.from_dict(config))
-        self.remote_store = self.rs_registry.get_store("bench")
+        self.sr_registry, self.storeroom, self.rs_registry, self.remote_store = paired_stores(
+            config, "bench"
+        )
         self.fs = fsspec_local.LocalFileSystem(auto_mkdir=True)
         self.obstore = obstore.store.LocalStore(self.root)
         self.data = os.urandom(sizes.file_size)
@@ -105,8 +104,8 @@ class LocalFixture:
         sr, rs, fs = self.storeroom, self.remote_store, self.fs
         assert sr.exists(rel_hit) and rs.exists(rel_hit) and fs.exists(f"{root}/{rel_hit}")
         assert not (sr.exists(rel_miss) or rs.exists(rel_miss) or fs.exists(f"{root}/{rel_miss}"))
-        assert _ob_exists(self.obstore, rel_hit) and not _ob_exists(self.obstore, rel_miss)
-        assert bytes(_ob_get(self.obstore, "data/read.bin")) == self.data
+        assert ob_exists(self.obstore, rel_hit) and not ob_exists(self.obstore, rel_miss)
+        assert bytes(ob_get(self.obstore, "data/read.bin")) == self.data
         assert sr.read_bytes("data/read.bin") == self.data
         assert rs.read_bytes("data/read.bin") == self.data
         assert fs.cat_file(f"{root}/data/read.bin") == self.data
@@ -116,7 +115,7 @@ class LocalFixture:
         assert len(fs.ls(f"{root}/list", detail=True)) == n, "fsspec ls count"
         assert len(_raw_list(os.path.join(root, "list"))) == n
         assert len(_raw_unsorted(os.path.join(root, "list"))) == n
-        assert len(_ob_list(self.obstore, "list")) == n, "obstore list count"
+        assert len(ob_list(self.obstore, "list")) == n, "obstore list count"
         names = [i.name for i in sr.list_files("list")]
         assert names == sorted(names), "storeroom listing must be sorted"
         self._verify_writes()
@@ -157,12 +156,12 @@ class LocalFixture:
         proot = pathlib.Path(root)
         sr, rs, fs, ob = self.storeroom, self.remote_store, self.fs, self.obstore
         return [
-            _fixed("raw", lambda: exists(join(root, rel))),
-            _fixed("pathlib", lambda: (proot / rel).exists()),
-            _fixed("storeroom", lambda: sr.exists(rel)),
-            _fixed("remote-store", lambda: rs.exists(rel)),
-            _fixed("fsspec", lambda: fs.exists(join(root, rel))),
-            _fixed("obstore", lambda: _ob_exists(ob, rel)),
+            fixed("raw", lambda: exists(join(root, rel))),
+            fixed("pathlib", lambda: (proot / rel).exists()),
+            fixed("storeroom", lambda: sr.exists(rel)),
+            fixed("remote-store", lambda: rs.exists(rel)),
+            fixed("fsspec", lambda: fs.exists(join(root, rel))),
+            fixed("obstore", lambda: ob_exists(ob, rel)),
         ]
 
     def read_variants(self) -> list[Variant]:
@@ -175,11 +174,11 @@ class LocalFixture:
 
         ob = self.obstore
         return [
-            _fixed("raw", raw),
-            _fixed("storeroom", lambda: sr.read_bytes(rel)),
-            _fixed("remote-store", lambda: rs.read_bytes(rel)),
-            _fixed("fsspec", lambda: fs.cat_file(join(root, rel))),
-            _fixed("obstore", lambda: _ob_get(ob, rel)),
+            fixed("raw", raw),
+            fixed("storeroom", lambda: sr.read_bytes(rel)),
+            fixed("remote-store", lambda: rs.read_bytes(rel)),
+            fixed("fsspec", lambda: fs.cat_file(join(root, rel))),
+            fixed("obstore", lambda: ob_get(ob, rel)),
         ]
 
     def overwrite_variants(self) -> list[Variant]:
@@ -191,13 +190,11 @@ class LocalFixture:
                 f.write(data)
 
         return [
-            _fixed("raw", raw),
-            _fixed("storeroom", lambda: sr.write("write/storeroom.bin", data, overwrite=True)),
-            _fixed(
-                "remote-store", lambda: rs.write("write/remote-store.bin", data, overwrite=True)
-            ),
-            _fixed("fsspec", lambda: fs.pipe_file(join(root, "write/fsspec.bin"), data)),
-            _fixed("obstore", lambda: _ob_put(self.obstore, "write/obstore.bin", data)),
+            fixed("raw", raw),
+            fixed("storeroom", lambda: sr.write("write/storeroom.bin", data, overwrite=True)),
+            fixed("remote-store", lambda: rs.write("write/remote-store.bin", data, overwrite=True)),
+            fixed("fsspec", lambda: fs.pipe_file(join(root, "write/fsspec.bin"), data)),
+            fixed("obstore", lambda: ob_put(self.obstore, "write/obstore.bin", data)),
         ]
 
     def create_variants(self) -> list[Variant]:
@@ -214,7 +211,7 @@ class LocalFixture:
             self._fresh("storeroom", lambda rel: sr.write(rel, data)),
             self._fresh("remote-store", lambda rel: rs.write(rel, data)),
             self._fresh("fsspec", lambda rel: fs.pipe_file(join(root, rel), data, mode="create")),
-            self._fresh("obstore", lambda rel: _ob_put(self.obstore, rel, data, mode="create")),
+            self._fresh("obstore", lambda rel: ob_put(self.obstore, rel, data, mode="create")),
         ]
 
     def _fresh(self, name: str, write: Callable[[str], object]) -> Variant:
@@ -241,12 +238,12 @@ class LocalFixture:
         folder = join(root, "list")
         ob = self.obstore
         return [
-            _fixed("raw", lambda: _raw_list(folder)),
-            _fixed("raw-unsorted", lambda: _raw_unsorted(folder)),
-            _fixed("storeroom", lambda: list(sr.list_files("list"))),
-            _fixed("remote-store", lambda: list(rs.list_files("list"))),
-            _fixed("fsspec", lambda: fs.ls(join(root, "list"), detail=True)),
-            _fixed("obstore", lambda: _ob_list(ob, "list")),
+            fixed("raw", lambda: _raw_list(folder)),
+            fixed("raw-unsorted", lambda: _raw_unsorted(folder)),
+            fixed("storeroom", lambda: list(sr.list_files("list"))),
+            fixed("remote-store", lambda: list(rs.list_files("list"))),
+            fixed("fsspec", lambda: fs.ls(join(root, "list"), detail=True)),
+            fixed("obstore", lambda: ob_list(ob, "list")),
         ]
 
 
@@ -266,59 +263,15 @@ def _raw_unsorted(d: str) -> list[tuple[str, int, float]]:
     ]
 
 
-# obstore has no exists(): a HEAD that raises FileNotFoundError on a miss is how its
-# users ask. Its listing of one folder is list_with_delimiter (files and prefixes).
-
-
-def _ob_exists(store: Any, rel: str) -> bool:
-    import obstore
-
-    try:
-        obstore.head(store, rel)
-    except FileNotFoundError:
-        return False
-    return True
-
-
-def _ob_get(store: Any, rel: str) -> Any:
-    import obstore
-
-    return obstore.get(store, rel).bytes()
-
-
-def _ob_put(store: Any, rel: str, data: bytes, mode: str = "overwrite") -> Any:
-    import obstore
-
-    return obstore.put(store, rel, data, mode=mode)
-
-
-def _ob_list(store: Any, prefix: str) -> list[Any]:
-    import obstore
-
-    return list(obstore.list_with_delimiter(store, prefix)["objects"])
-
-
-def _fixed(name: str, op: Callable[[], object]) -> Variant:
-    return Variant(name, lambda _number: op)
-
-
-@dataclass(frozen=True)
-class _Spec:
-    id: str
-    label: str
-    variants: Callable[[LocalFixture], list[Variant]]
-    limit: float | None
-    note: str = ""
-    baselines: tuple[str, ...] = ("raw",)
-
-
-def _specs(sizes: Sizes) -> list[_Spec]:
-    size = _size_label(sizes.file_size)
+def _specs(sizes: Sizes) -> list[CaseSpec[LocalFixture]]:
+    size = size_label(sizes.file_size)
     return [
-        _Spec("exists_hit", "exists (hit)", lambda fx: fx.exists_variants("data/hit.bin"), 2.0),
-        _Spec("exists_miss", "exists (miss)", lambda fx: fx.exists_variants("data/miss.bin"), 2.0),
-        _Spec("read_bytes", f"read_bytes {size}", LocalFixture.read_variants, 1.2),
-        _Spec(
+        CaseSpec("exists_hit", "exists (hit)", lambda fx: fx.exists_variants("data/hit.bin"), 2.0),
+        CaseSpec(
+            "exists_miss", "exists (miss)", lambda fx: fx.exists_variants("data/miss.bin"), 2.0
+        ),
+        CaseSpec("read_bytes", f"read_bytes {size}", LocalFixture.read_variants, 1.2),
+        CaseSpec(
             "write_overwrite",
             f"write {size}, overwrite=True onto existing",
             LocalFixture.overwrite_variants,
@@ -328,14 +281,14 @@ def _specs(sizes: Sizes) -> list[_Spec]:
             "temporary file and exchanges it with the target (crash-safe), which does not; "
             "neither side fsyncs (storeroom fsyncs only atomic writes)",
         ),
-        _Spec(
+        CaseSpec(
             "write_create",
             f"write {size}, create-only, fresh names",
             LocalFixture.create_variants,
             1.3,
             note="raw uses open(p, 'xb'), the create-only equivalent",
         ),
-        _Spec(
+        CaseSpec(
             "list_files",
             f"list_files, {sizes.list_count:,} files in one folder",
             LocalFixture.list_variants,
@@ -366,15 +319,12 @@ def run_timing_cases(
     only: set[str] | None = None,
     log: Callable[[str], Any] = print,
 ) -> list[TimingCase]:
-    out = []
-    for spec in _specs(fixture.sizes):
-        if only is not None and spec.id not in only:
-            continue
-        variants = spec.variants(fixture)
-        number = calibrate_number(variants, sample_ns)
-        log(f"  {spec.label}: {rounds} rounds x {number} calls x {len(variants)} contenders")
-        stats = measure(variants, rounds=rounds, number=number, overhead_ns=overhead_ns)
-        out.append(
-            TimingCase(spec.id, spec.label, stats, spec.limit, spec.note, baselines=spec.baselines)
-        )
-    return out
+    return run_cases(
+        fixture,
+        _specs(fixture.sizes),
+        rounds=rounds,
+        sample_ns=sample_ns,
+        overhead_ns=overhead_ns,
+        only=only,
+        log=log,
+    )

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from _harness import TimingCase, Variant, calibrate_number, measure
-from cases_local import _ob_exists, _ob_list, _ob_put, _size_label
+from _cases import CaseSpec, fixed, ob_exists, ob_list, ob_put, paired_stores, run_cases, size_label
+from _harness import TimingCase, Variant
 
 __all__ = ["MEM_CASE_IDS", "MemoryFixture", "run_memory_backend_cases"]
 
@@ -35,9 +34,6 @@ class MemoryFixture:
     def __init__(self, file_size: int, list_count: int) -> None:
         import fsspec.implementations.memory as fsspec_memory
         import obstore.store
-        import remote_store
-
-        import storeroom
 
         self.file_size = file_size
         self.list_count = list_count
@@ -45,10 +41,9 @@ class MemoryFixture:
             "backends": {"mem": {"type": "memory"}},
             "stores": {"bench": {"backend": "mem", "root_path": STORE_ROOT}},
         }
-        self.sr_registry = storeroom.Registry(storeroom.RegistryConfig.from_dict(config))
-        self.storeroom = self.sr_registry.get_store("bench")
-        self.rs_registry = remote_store.Registry(remote_store.RegistryConfig.from_dict(config))
-        self.remote_store = self.rs_registry.get_store("bench")
+        self.sr_registry, self.storeroom, self.rs_registry, self.remote_store = paired_stores(
+            config, "bench"
+        )
         self.fs = fsspec_memory.MemoryFileSystem()
         self.fs_root = f"/storeroom-bench-{os.getpid()}"
         self.obstore = obstore.store.MemoryStore()
@@ -67,7 +62,7 @@ class MemoryFixture:
         self.storeroom.write(rel, data, overwrite=True)
         self.remote_store.write(rel, data, overwrite=True)
         self.fs.pipe_file(f"{self.fs_root}/{rel}", data)
-        _ob_put(self.obstore, rel, data)
+        ob_put(self.obstore, rel, data)
 
     def close(self) -> None:
         self.sr_registry.close()
@@ -83,14 +78,14 @@ class MemoryFixture:
         root, hit, miss = self.fs_root, "data/hit.bin", "data/miss.bin"
         assert hit in self.files and sr.exists(hit) and rs.exists(hit)
         assert fs.exists(f"{root}/{hit}")
-        assert _ob_exists(ob, hit) and not _ob_exists(ob, miss)
+        assert ob_exists(ob, hit) and not ob_exists(ob, miss)
         assert not (sr.exists(miss) or rs.exists(miss) or fs.exists(f"{root}/{miss}"))
         n = self.list_count
         assert len(_dict_list(self.listed)) == n
         assert len(list(sr.list_files("list"))) == n, "storeroom list_files count"
         assert len(list(rs.list_files("list"))) == n, "remote-store list_files count"
         assert len(fs.ls(f"{root}/list", detail=True)) == n, "fsspec ls count"
-        assert len(_ob_list(ob, "list")) == n, "obstore list count"
+        assert len(ob_list(ob, "list")) == n, "obstore list count"
         for v in self.write_variants(self.data):
             v.prepare(1)()
         assert sr.read_bytes("write/storeroom.bin") == self.data
@@ -106,24 +101,22 @@ class MemoryFixture:
             files["write/raw.bin"] = data
 
         return [
-            _fixed("raw", raw),
-            _fixed("storeroom", lambda: sr.write("write/storeroom.bin", data, overwrite=True)),
-            _fixed(
-                "remote-store", lambda: rs.write("write/remote-store.bin", data, overwrite=True)
-            ),
-            _fixed("fsspec", lambda: fs.pipe_file(fs_path, data)),
-            _fixed("obstore", lambda: _ob_put(ob, "write/obstore.bin", data)),
+            fixed("raw", raw),
+            fixed("storeroom", lambda: sr.write("write/storeroom.bin", data, overwrite=True)),
+            fixed("remote-store", lambda: rs.write("write/remote-store.bin", data, overwrite=True)),
+            fixed("fsspec", lambda: fs.pipe_file(fs_path, data)),
+            fixed("obstore", lambda: ob_put(ob, "write/obstore.bin", data)),
         ]
 
     def exists_variants(self, rel: str) -> list[Variant]:
         files, sr, rs, fs, ob = self.files, self.storeroom, self.remote_store, self.fs, self.obstore
         fs_path = f"{self.fs_root}/{rel}"
         return [
-            _fixed("raw", lambda: rel in files),
-            _fixed("storeroom", lambda: sr.exists(rel)),
-            _fixed("remote-store", lambda: rs.exists(rel)),
-            _fixed("fsspec", lambda: fs.exists(fs_path)),
-            _fixed("obstore", lambda: _ob_exists(ob, rel)),
+            fixed("raw", lambda: rel in files),
+            fixed("storeroom", lambda: sr.exists(rel)),
+            fixed("remote-store", lambda: rs.exists(rel)),
+            fixed("fsspec", lambda: fs.exists(fs_path)),
+            fixed("obstore", lambda: ob_exists(ob, rel)),
         ]
 
     def list_variants(self) -> list[Variant]:
@@ -131,11 +124,11 @@ class MemoryFixture:
         fs, ob = self.fs, self.obstore
         fs_path = f"{self.fs_root}/list"
         return [
-            _fixed("raw", lambda: _dict_list(listed)),
-            _fixed("storeroom", lambda: list(sr.list_files("list"))),
-            _fixed("remote-store", lambda: list(rs.list_files("list"))),
-            _fixed("fsspec", lambda: fs.ls(fs_path, detail=True)),
-            _fixed("obstore", lambda: _ob_list(ob, "list")),
+            fixed("raw", lambda: _dict_list(listed)),
+            fixed("storeroom", lambda: list(sr.list_files("list"))),
+            fixed("remote-store", lambda: list(rs.list_files("list"))),
+            fixed("fsspec", lambda: fs.ls(fs_path, detail=True)),
+            fixed("obstore", lambda: ob_list(ob, "list")),
         ]
 
     def changed_list_variants(self) -> list[Variant]:
@@ -162,15 +155,15 @@ class MemoryFixture:
             return fs.ls(fs_path, detail=True)
 
         def obs() -> object:
-            _ob_put(ob, rel, data)
-            return _ob_list(ob, "list")
+            ob_put(ob, rel, data)
+            return ob_list(ob, "list")
 
         return [
-            _fixed("raw", raw),
-            _fixed("storeroom", storeroom),
-            _fixed("remote-store", remote),
-            _fixed("fsspec", fsspec),
-            _fixed("obstore", obs),
+            fixed("raw", raw),
+            fixed("storeroom", storeroom),
+            fixed("remote-store", remote),
+            fixed("fsspec", fsspec),
+            fixed("obstore", obs),
         ]
 
 
@@ -178,50 +171,36 @@ def _dict_list(files: dict[str, bytes]) -> list[tuple[str, int]]:
     return [(k, len(v)) for k, v in files.items()]
 
 
-def _fixed(name: str, op: Callable[[], object]) -> Variant:
-    return Variant(name, lambda _number: op)
-
-
-@dataclass(frozen=True)
-class _Spec:
-    id: str
-    label: str
-    variants: Callable[[MemoryFixture], list[Variant]]
-    limit: float | None
-    limit_us: float | None = None
-    note: str = ""
-
-
-def _specs(fx: MemoryFixture) -> list[_Spec]:
+def _specs(fx: MemoryFixture) -> list[CaseSpec[MemoryFixture]]:
     return [
-        _Spec(
+        CaseSpec(
             "mem_write",
-            f"memory: write {_size_label(fx.file_size)}, overwrite=True",
+            f"memory: write {size_label(fx.file_size)}, overwrite=True",
             lambda f: f.write_variants(f.data),
             2.0,
             note="raw stores a reference in a dict (bytes are immutable, nothing is copied)",
         ),
-        _Spec(
+        CaseSpec(
             "mem_write_small",
-            f"memory: write {_size_label(SMALL)}, overwrite=True",
+            f"memory: write {size_label(SMALL)}, overwrite=True",
             lambda f: f.write_variants(f.small),
             None,
             limit_us=5.0,
         ),
-        _Spec(
+        CaseSpec(
             "mem_exists",
             "memory: exists (hit)",
             lambda f: f.exists_variants("data/hit.bin"),
             3.0,
             note="raw is `path in files`, one dict lookup",
         ),
-        _Spec(
+        CaseSpec(
             "mem_exists_miss",
             "memory: exists (miss)",
             lambda f: f.exists_variants("data/miss.bin"),
             3.0,
         ),
-        _Spec(
+        CaseSpec(
             "mem_list",
             f"memory: list_files, {fx.list_count:,} files in one folder",
             MemoryFixture.list_variants,
@@ -230,7 +209,7 @@ def _specs(fx: MemoryFixture) -> list[_Spec]:
             "holding just that folder's files; storeroom lists an unchanged folder from the "
             "entries it kept (MEM-016)",
         ),
-        _Spec(
+        CaseSpec(
             "mem_list_changed",
             f"memory: write 1 file, then list_files of its {fx.list_count:,}-file folder",
             MemoryFixture.changed_list_variants,
@@ -260,23 +239,13 @@ def run_memory_backend_cases(
     only: set[str] | None = None,
     log: Callable[[str], Any] = print,
 ) -> list[TimingCase]:
-    out = []
-    for spec in _specs(fixture):
-        if only is not None and spec.id not in only:
-            continue
-        variants = spec.variants(fixture)
-        number = calibrate_number(variants, sample_ns)
-        log(f"  {spec.label}: {rounds} rounds x {number} calls x {len(variants)} contenders")
-        stats = measure(variants, rounds=rounds, number=number, overhead_ns=overhead_ns)
-        out.append(
-            TimingCase(
-                spec.id,
-                spec.label,
-                stats,
-                spec.limit,
-                spec.note,
-                limit_us=spec.limit_us,
-                group="memory",
-            )
-        )
-    return out
+    return run_cases(
+        fixture,
+        _specs(fixture),
+        rounds=rounds,
+        sample_ns=sample_ns,
+        overhead_ns=overhead_ns,
+        only=only,
+        log=log,
+        group="memory",
+    )

@@ -24,7 +24,7 @@ from storeroom.backend import Entry, Forwarding
 from storeroom.backends import MemoryBackend
 from storeroom.backends.sql import SQLBlobBackend
 from storeroom.cli import main
-from storeroom.errors import InvalidPath
+from storeroom.errors import InvalidPath, NotFound
 from storeroom.ext.transfer import download
 from storeroom.models import FileInfo
 from storeroom.path import is_store_key, normalize
@@ -138,6 +138,32 @@ def test_sql_listing_skips_foreign_rows_with_one_warning_each(
     report = download(store, "", dest)
     assert report.ok and [f.dest for f in report] == [str(dest / "ok" / "good.txt")]
     assert _files(tmp_path / "deep") == ["er/dest/ok/good.txt"]
+
+
+def test_sql_is_folder_and_exists_agree_with_listings(
+    sql_store: tuple[Store, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # spec: SQL-026
+    store, table = sql_store
+    store.write("mixed/good.txt", b"good")
+    store.write("late/z.txt", b"z")  # below a foreign row that sorts first ("/" < "z")
+    foreign = ["only//evil.txt", "only/../x", "deep/a/./b", "mixed//evil", "late//a"]
+    _insert_rows(store, table, foreign)
+    caplog.set_level(logging.WARNING, logger="storeroom.listing")
+    for folder in ["only", "deep", "deep/a"]:
+        assert [str(e.path) for e in store.iter_children(folder)] == []
+        assert not store.is_folder(folder)
+        assert not store.exists(folder)
+        with pytest.raises(NotFound):  # not "found a folder": there is none to see
+            store.read_bytes(folder)
+    with pytest.raises(NotFound):
+        store.delete_folder("only", recursive=True)
+    for folder, files in [("mixed", ["mixed/good.txt"]), ("late", ["late/z.txt"])]:
+        assert [str(e.path) for e in store.iter_children(folder)] == files
+        assert store.is_folder(folder) and store.exists(folder)
+        with pytest.raises(InvalidPath):
+            store.read_bytes(folder)
+    assert all("sql-blob" in m for m in _skipped(caplog))
 
 
 # -- S3 and Azure: objects written with the SDK --------------------------------------------

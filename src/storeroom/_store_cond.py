@@ -1,4 +1,4 @@
-"""The Store's conditional write and delete (``if_match=``, spec COND-*).
+"""The Store's write and delete entry with ``if_match=`` (spec COND-*).
 
 Checks the CONDITIONAL_WRITE gate and the etag before any I/O, then hands
 over to the backend's ``write_if_match`` / ``delete_if_match``, which
@@ -39,11 +39,14 @@ def write(
     op: str,
     path: object,
     content: object,
+    overwrite: bool,
     metadata: Mapping[str, str] | None,
     if_match: object,
     atomic: bool,
 ) -> WriteResult:
-    """Replace the file at ``path`` only while its etag is ``if_match``."""
+    """Write ``content``; with ``if_match``, replace only while the file's etag is that."""
+    if if_match is None:
+        return _store_write.write_file(core, op, path, content, overwrite, metadata, atomic)
     _gate(core, op, path)
     etag = _etag(core, op, path, if_match)
     return _store_write.write_file(core, op, path, content, True, metadata, atomic, etag)

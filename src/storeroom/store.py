@@ -4,21 +4,20 @@ The Store is the only place user paths are validated and scoped to the root,
 capabilities are checked (before any I/O), errors get their store-relative
 path and context, and the wide user API is derived from the backend's few
 primitives (spec STORE-*). The shared machinery lives in ``StoreCore``; the
-write and listing families in ``_store_write`` and ``_store_list``.
+read, write and listing families in ``_store_read``, ``_store_write`` and
+``_store_list``; conditional writes in ``_store_cond``.
 """
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-from storeroom import _signed, _store_cond, _store_list, _store_write
-from storeroom._rangeio import open_seekable
+from storeroom import _signed, _store_cond, _store_list, _store_read, _store_write
 from storeroom._signed import DEFAULT_EXPIRES
-from storeroom._store_core import MAX_OFFSET, StoreCore, StoreStream
+from storeroom._store_core import StoreCore, StoreStream
 from storeroom._store_support import GATES, check_depth
 from storeroom.backend import Backend
 from storeroom.capabilities import Capability
@@ -116,80 +115,17 @@ class Store(StoreCore):
     def read_text(self, path: str, *, encoding: str = "utf-8", errors: str = "strict") -> str:
         """Whole file decoded as text; a decode error or unknown codec is ``InvalidArgument``."""
         self._gate("read_text")
-        data = self.read_bytes(path)
-        try:
-            codecs.lookup_error(errors)  # decode() looks a handler up only on an error
-            return data.decode(encoding, errors)
-        except (LookupError, UnicodeError, TypeError, ValueError) as exc:
-            raise InvalidArgument(
-                f"cannot decode as {encoding!r}: {exc}",
-                path=normalize(path),
-                backend=self._type,
-                operation="read_text",
-                store=self._name,
-                hint="pass the right encoding= (and errors=) or use read_bytes()",
-            ) from exc
+        return _store_read.decode_text(self, path, self.read_bytes(path), encoding, errors)
 
     def read_range(self, path: str, start: int, end: int | None = None) -> bytes:
         """Bytes ``[start, end)``; ``end=None`` reads to the end. Past-EOF ranges shrink."""
         self._gate("read_range")
-        key = self._file_key(path)
-        if (
-            not isinstance(start, int)
-            or not 0 <= start <= MAX_OFFSET
-            or (end is not None and (not isinstance(end, int) or not start <= end <= MAX_OFFSET))
-        ):
-            raise InvalidArgument(
-                f"invalid byte range start={start!r} end={end!r}",
-                path=self._rel(key),
-                backend=self._type,
-                operation="read_range",
-                store=self._name,
-                hint="use 0 <= start <= end < 2**63 (end exclusive, None for end of file)",
-            )
-        if end == start:
-            try:
-                self._backend._check_file(key)
-            except Exception as exc:
-                raise self._fail(exc, "read_range", key)
-            return b""
-        try:
-            with self._backend.open_read(key, start, end) as stream:
-                return stream.read()
-        except Exception as exc:
-            raise self._fail(exc, "read_range", key)
+        return _store_read.read_range(self, path, start, end)
 
     def read_seekable(self, path: str) -> BinaryIO:
         """A seekable binary reader (native where the backend has it, else ranged reads)."""
         self._gate("read_seekable")
-        key = self._file_key(path)
-        backend = self._backend
-        try:
-            if C.SEEKABLE_READ in self._caps:
-                stream = backend.open_read(key)
-                if stream.seekable():
-                    return StoreStream(stream, self, "read_seekable", key)  # type: ignore[return-value]
-                stream.close()
-            size = backend._check_file(key).size
-        except Exception as exc:
-            raise self._fail(exc, "read_seekable", key)
-
-        def opener(start: int, end: int | None) -> BinaryIO:
-            try:
-                stream = backend.open_read(key, start, end)
-            except Exception as exc:
-                raise self._fail(exc, "read_seekable", key)
-            return StoreStream(stream, self, "read_seekable", key)  # type: ignore[return-value]
-
-        reader: BinaryIO = open_seekable(
-            opener,
-            size,
-            name=self._rel(key),
-            backend=self._type,
-            operation="read_seekable",
-            store=self._name,
-        )
-        return reader
+        return _store_read.read_seekable(self, path)
 
     # -- write ------------------------------------------------------------------
 
@@ -208,9 +144,7 @@ class Store(StoreCore):
         ``if_match``: replace only while the file's etag is that (``PreconditionFailed``).
         """
         self._gate("write", path)
-        if if_match is not None:
-            return _store_cond.write(self, "write", path, content, metadata, if_match, False)
-        return _store_write.write_file(self, "write", path, content, overwrite, metadata, False)
+        return _store_cond.write(self, "write", path, content, overwrite, metadata, if_match, False)
 
     def write_text(
         self,
@@ -225,9 +159,9 @@ class Store(StoreCore):
         """Encode ``text`` and write it; an encode error or unknown codec is ``InvalidArgument``."""
         self._gate("write_text", path)
         data = _store_write.encode_text(self, path, text, encoding)
-        if if_match is not None:
-            return _store_cond.write(self, "write_text", path, data, metadata, if_match, False)
-        return _store_write.write_file(self, "write_text", path, data, overwrite, metadata, False)
+        return _store_cond.write(
+            self, "write_text", path, data, overwrite, metadata, if_match, False
+        )
 
     def write_atomic(
         self,
@@ -240,10 +174,8 @@ class Store(StoreCore):
     ) -> WriteResult:
         """Like ``write``, but readers never see a partial file, even on failure."""
         self._gate("write_atomic", path)
-        if if_match is not None:
-            return _store_cond.write(self, "write_atomic", path, content, metadata, if_match, True)
-        return _store_write.write_file(
-            self, "write_atomic", path, content, overwrite, metadata, True
+        return _store_cond.write(
+            self, "write_atomic", path, content, overwrite, metadata, if_match, True
         )
 
     @contextlib.contextmanager

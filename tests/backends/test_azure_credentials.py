@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-import traceback
 import uuid
 from typing import Any
 
@@ -24,6 +23,8 @@ import pytest
 pytest.importorskip("azure.storage.blob")
 
 import itertools
+
+from credentials_support import assert_hidden, round_trips, shown
 
 from services_support import service_env
 from storeroom import Store
@@ -81,33 +82,6 @@ def _sas_store(provider: Any, **opts: Any) -> Store:
     return Store(backend, root_path=uuid.uuid4().hex)
 
 
-def _work(store: Store, seconds: float, threads: int) -> int:
-    done = [0] * threads
-    errors: list[BaseException] = []
-
-    def loop(i: int) -> None:
-        end, n = time.monotonic() + seconds, 0
-        try:
-            while time.monotonic() < end:
-                data = f"{i}-{n}".encode()
-                store.write(f"t{i}/f{n % 4}.txt", data, overwrite=True)
-                assert store.read_bytes(f"t{i}/f{n % 4}.txt") == data
-                n += 1
-                time.sleep(0.05)
-        except BaseException as exc:
-            errors.append(exc)
-        done[i] = n
-
-    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    if errors:
-        raise errors[0]
-    return sum(done)
-
-
 needs_azurite = pytest.mark.skipif(ENV is None, reason="no Azurite test server")
 
 
@@ -131,7 +105,7 @@ def test_rotating_sas_provider_keeps_working_across_expiries() -> None:
     rotator = SasRotator(life=4)
     store = _sas_store(rotator)
     start = time.time()
-    ops = _work(store, 9.0, threads=3)
+    ops = round_trips(store, 9.0, threads=3)
     elapsed = time.time() - start
     store.close()
     assert ops > 30
@@ -161,14 +135,11 @@ def test_sas_provider_secrets_stay_hidden() -> None:
     time.sleep(2.2)
     with pytest.raises(StoreroomError) as info:
         store.read_bytes("a.txt")
-    texts = [repr(store), repr(store._given), str(info.value)]
-    texts.append("".join(traceback.format_exception(info.value)))
+    texts = shown(store, info.value)
     store.close()
     assert "token service down" in str(info.value)
-    blob = "\n".join(texts)
     signatures = [t.split("sig=")[1].split("&")[0] for t in tokens]
-    for t, sig in zip(tokens, signatures, strict=True):
-        assert t not in blob and sig not in blob
+    assert_hidden([*tokens, *signatures], texts)
 
 
 # spec: CRED-042

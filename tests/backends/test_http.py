@@ -8,7 +8,6 @@ it with a certificate made at test time.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import os
 import pickle
 import socket
@@ -24,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from server_support import free_port, self_signed_cert, wait_for_port
 from services_support import service_env
 from storeroom import Registry, RegistryConfig, Store
 from storeroom.backends.http import HTTPBackend, HTTPOptions
@@ -75,12 +75,6 @@ def _store(base_url: str, root: str = "", **options: Any) -> Store:
 def root() -> str:
     """A fresh folder name on the test server."""
     return f"t-{uuid.uuid4().hex}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- options (no server) -------------------------------------------------------------
@@ -382,7 +376,7 @@ def test_timeout_is_backend_unavailable_in_time() -> None:
 
 # spec: HTTP-021
 def test_unreachable_host_is_backend_unavailable_within_the_timeout() -> None:
-    refused = _store(f"http://127.0.0.1:{_free_port()}/x", timeout=2)
+    refused = _store(f"http://127.0.0.1:{free_port()}/x", timeout=2)
     started = time.monotonic()
     with pytest.raises(BackendUnavailable) as info:
         refused.read_bytes("a.txt")
@@ -444,51 +438,15 @@ def test_server_stopped_mid_read_then_restarted(root: str) -> None:
 # -- TLS ------------------------------------------------------------------------------------
 
 
-def _make_cert(folder: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "storeroom test")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
     """An HTTPS instance of the test server with a self-signed certificate: (url, cert, www)."""
     folder = tmp_path_factory.mktemp("tls")
-    cert, key = _make_cert(folder)
+    cert, key = self_signed_cert(folder)
     www = folder / "www"
     (www / "d").mkdir(parents=True)
     (www / "d" / "f.txt").write_bytes(b"over tls")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -505,13 +463,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_port(port, 20)
         yield f"https://127.0.0.1:{port}", cert, www
     finally:
         proc.terminate()

@@ -15,7 +15,6 @@ import pickle
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -29,8 +28,8 @@ import pytest
 pytest.importorskip("s3fs")
 
 import botocore.exceptions as bx
+from s3_support import ENV, Chunks, MiB, client, expected, needs_server, s3_store, target
 
-from services_support import service_env
 from storeroom import Registry, RegistryConfig, Store
 from storeroom.backends.s3._transfer import RELAY_MAX
 from storeroom.backends.s3.backend import S3Backend
@@ -47,71 +46,11 @@ from storeroom.errors import (
     UnexpectedError,
 )
 
-ENV = service_env(
-    "s3",
-    "STOREROOM_TEST_S3_ENDPOINT",
-    "STOREROOM_TEST_S3_KEY",
-    "STOREROOM_TEST_S3_SECRET",
-    "STOREROOM_TEST_S3_REGION",
-)
 ROOT = Path(__file__).resolve().parents[2]
-MiB = 1024 * 1024
-needs_server = pytest.mark.skipif(
-    ENV is None, reason="no S3 test server (tests/test_services.py fails for that)"
-)
-
-
-def _target() -> Any:
-    return sys.modules["storeroom_service_target_s3"]
-
-
-def _store(bucket: str | None = None, root: str | None = None, **opts: Any) -> Store:
-    assert ENV is not None
-    t = _target()
-    bucket = bucket or t.ensure_bucket(ENV)
-    config = {
-        "backends": {"b": {"type": "s3", "options": t.options(ENV, bucket, **opts)}},
-        "stores": {"s": {"backend": "b", "root_path": root or uuid.uuid4().hex}},
-    }
-    return Registry(RegistryConfig.from_dict(config)).get_store("s")
-
-
-def _client() -> Any:
-    assert ENV is not None
-    return _target().boto3_client(ENV)
-
-
-class Chunks(io.RawIOBase):
-    """A non-seekable source of ``count`` chunks of ``size`` bytes (chunk i is letter i).
-
-    ``hook(i)`` runs when chunk ``i`` starts being served; ``fail_at=i`` raises
-    ``OSError`` there instead (an error of the caller's own source).
-    """
-
-    def __init__(self, count: int, size: int = MiB, fail_at: int | None = None, hook: Any = None):
-        self.count, self.size, self.fail_at, self.hook = count, size, fail_at, hook
-        self.pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        index, offset = divmod(self.pos, self.size)
-        if index >= self.count:
-            return 0
-        if offset == 0:
-            if index == self.fail_at:
-                raise OSError("source broke")
-            if self.hook is not None:
-                self.hook(index)
-        n = min(len(b), self.size - offset)
-        b[:n] = bytes([65 + index % 26]) * n
-        self.pos += n
-        return n
-
-
-def _expected(count: int, size: int = MiB) -> bytes:
-    return b"".join(bytes([65 + i % 26]) * size for i in range(count))
+_store = s3_store
+_client = client
+_target = target
+_expected = expected
 
 
 # -- options and error table (no server) ------------------------------------------

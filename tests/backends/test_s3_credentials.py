@@ -14,7 +14,6 @@ import logging
 import sys
 import threading
 import time
-import traceback
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,10 @@ import pytest
 
 pytest.importorskip("s3fs")
 
+from credentials_support import assert_hidden, round_trips, shown
 from s3_recorder import Relay
+from s3_support import ENV
 
-from services_support import service_env
 from storeroom import Registry, RegistryConfig, SecretRedactionFilter, Store
 from storeroom.backends.s3.backend import S3Backend
 from storeroom.backends.s3.config import S3Options
@@ -37,13 +37,6 @@ from storeroom.errors import (
     StoreroomError,
 )
 
-ENV = service_env(
-    "s3",
-    "STOREROOM_TEST_S3_ENDPOINT",
-    "STOREROOM_TEST_S3_KEY",
-    "STOREROOM_TEST_S3_SECRET",
-    "STOREROOM_TEST_S3_REGION",
-)
 pytestmark = pytest.mark.skipif(ENV is None, reason="no S3 test server")
 UTC = dt.UTC
 
@@ -90,35 +83,6 @@ def _store(relay: Relay, **opts: Any) -> Store:
     return Store(backend, root_path=uuid.uuid4().hex)
 
 
-def _work(store: Store, seconds: float, threads: int = 1) -> int:
-    """Writes and reads in ``threads`` loops for ``seconds``; every round trip must succeed."""
-    done = [0] * threads
-    errors: list[BaseException] = []
-
-    def loop(i: int) -> None:
-        end = time.monotonic() + seconds
-        n = 0
-        try:
-            while time.monotonic() < end:
-                data = f"{i}-{n}".encode()
-                store.write(f"t{i}/f{n % 5}.txt", data, overwrite=True)
-                assert store.read_bytes(f"t{i}/f{n % 5}.txt") == data
-                n += 1
-                time.sleep(0.05)
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
-        done[i] = n
-
-    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    if errors:
-        raise errors[0]
-    return sum(done)
-
-
 def _check_signed_fresh(relay: Relay, issued: list[tuple[float, str, float]]) -> set[str]:
     """Every request was signed with an issued key that had not expired; the keys used."""
     expiry = {key: exp for _, key, exp in issued}
@@ -138,7 +102,7 @@ def test_rotating_provider_keeps_working_across_expiries() -> None:
     with Relay(ENV["STOREROOM_TEST_S3_ENDPOINT"]) as relay:
         store = _store(relay, credential_provider=provider)
         start = time.time()
-        ops = _work(store, 8.0, threads=3)
+        ops = round_trips(store, 8.0, threads=3)
         elapsed = time.time() - start
         store.close()
     assert ops > 30
@@ -161,7 +125,7 @@ def test_pyarrow_engine_reads_with_renewed_keys() -> None:
     provider = Rotating(life=3.0)
     with Relay(ENV["STOREROOM_TEST_S3_ENDPOINT"]) as relay:
         store = _store(relay, credential_provider=provider, engine="pyarrow")
-        _work(store, 6.0)
+        round_trips(store, 6.0)
         store.close()
     used = _check_signed_fresh(relay, provider.issued)
     assert len(used) >= 3
@@ -176,7 +140,7 @@ def test_obstore_engine_signs_with_renewed_keys() -> None:
     provider = Rotating(life=3.0)
     with Relay(ENV["STOREROOM_TEST_S3_ENDPOINT"]) as relay:
         store = _store(relay, credential_provider=provider, engine="obstore")
-        _work(store, 6.0)
+        round_trips(store, 6.0)
         store.close()
     used = _check_signed_fresh(relay, provider.issued)
     assert len(used) >= 3
@@ -190,7 +154,7 @@ def test_refresh_margin_option_sets_when_to_refresh() -> None:
     provider = Rotating(life=60.0)
     with Relay(ENV["STOREROOM_TEST_S3_ENDPOINT"]) as relay:
         store = _store(relay, credential_provider=provider, refresh_margin=58.5)
-        _work(store, 4.0)
+        round_trips(store, 4.0)
         store.close()
     _check_signed_fresh(relay, provider.issued)
     # Fresh for 1.5 s each: 4 s of work needs 3 or 4 issues (a 60 s lifetime alone needs 1).
@@ -236,7 +200,7 @@ root_path = "{uuid.uuid4().hex}"
         )
         registry = Registry(RegistryConfig.from_toml(toml))
         store = registry.get_store("s")
-        _work(store, 5.0)
+        round_trips(store, 5.0)
         registry.close()
     issued = [(0.0, k, e) for k, e in map(json.loads, log.read_text().splitlines())]
     used = _check_signed_fresh(relay, issued)
@@ -276,7 +240,7 @@ def test_role_arn_assumes_the_role_through_sts_and_renews() -> None:
             sts_endpoint_url=endpoint,
             refresh_margin=898.5,  # 900 s credentials count as fresh for 1.5 s
         )
-        _work(store, 4.0)
+        round_trips(store, 4.0)
         store.close()
     keys = {r.access_key_id for r in relay.seen}
     assert ENV["STOREROOM_TEST_S3_KEY"] not in keys  # S3 never saw the base key
@@ -339,25 +303,21 @@ def test_secrets_of_refreshed_credentials_stay_hidden(caplog: pytest.LogCaptureF
     caplog.set_level(logging.DEBUG)
     with Relay(ENV["STOREROOM_TEST_S3_ENDPOINT"]) as relay:
         store = _store(relay, credential_provider=flaky)
-        _work(store, 2.5)
+        round_trips(store, 2.5)
         fail.set()
         time.sleep(2.1)  # the last credentials expired: the next call must refresh and fails
         with pytest.raises(StoreroomError) as info:
             store.read_bytes("t0/f0.txt")
-        texts = [repr(store), repr(store._given), repr(store._given._core.options)]
+        texts = [*shown(store, info.value), repr(store._given._core.options)]
         store.close()
     err = info.value
     assert isinstance(err, PermissionDenied) and "credential_provider failed" in str(err)
-    chain = "".join(traceback.format_exception(err))
-    texts.append(chain)
     texts.extend(caplog.handler.format(r) for r in caplog.records)
     planted = [provider.secret(n) for n in range(len(provider.issued))]
     planted += [provider.token(n) for n in range(len(provider.issued))]
     assert len(planted) >= 4
-    blob = "\n".join(texts)
     assert "vault sealed" in str(err)  # the provider's own words
-    for value in planted:
-        assert value not in blob
+    assert_hidden(planted, texts)
     assert any("Sending http request" in r.getMessage() for r in caplog.records)
 
 

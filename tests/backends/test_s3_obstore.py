@@ -8,14 +8,13 @@ and fork safety.
 
 from __future__ import annotations
 
-import io
+import functools
 import multiprocessing
 import os
 import pickle
 import subprocess
 import sys
 import urllib.request
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +23,20 @@ import pytest
 pytest.importorskip("obstore")
 
 import obstore.exceptions as oe
+from s3_support import (
+    ENV,
+    SMALL,
+    Chunks,
+    MiB,
+    expected,
+    needs_server,
+    object_key,
+    s3_store,
+    target,
+    uploads,
+)
 
-from services_support import service_env
-from storeroom import Capability, Registry, RegistryConfig, Store
+from storeroom import Capability, Store
 from storeroom.backends._requirements import missing_requirements
 from storeroom.backends.s3._obstore_conn import store_kwargs
 from storeroom.backends.s3.backend import S3Backend
@@ -44,71 +54,7 @@ from storeroom.errors import (
     PreconditionFailed,
 )
 
-ENV = service_env(
-    "s3",
-    "STOREROOM_TEST_S3_ENDPOINT",
-    "STOREROOM_TEST_S3_KEY",
-    "STOREROOM_TEST_S3_SECRET",
-    "STOREROOM_TEST_S3_REGION",
-)
-MiB = 1024 * 1024
-needs_server = pytest.mark.skipif(
-    ENV is None, reason="no S3 test server (tests/test_services.py fails for that)"
-)
-SMALL = {"part_size": 5 * MiB, "multipart_threshold": 5 * MiB}
-
-
-def _target() -> Any:
-    return sys.modules["storeroom_service_target_s3"]
-
-
-def _store(**opts: Any) -> Store:
-    assert ENV is not None
-    t = _target()
-    bucket = t.ensure_bucket(ENV)
-    options = t.options(ENV, bucket, engine="obstore", **opts)
-    config = {
-        "backends": {"b": {"type": "s3", "options": options}},
-        "stores": {"s": {"backend": "b", "root_path": uuid.uuid4().hex}},
-    }
-    return Registry(RegistryConfig.from_dict(config)).get_store("s")
-
-
-def _key(store: Store, path: str) -> str:
-    return store.native_path(path).split("/", 3)[3]
-
-
-def _uploads(key: str) -> list[Any]:
-    assert ENV is not None
-    bucket = _target().ensure_bucket(ENV)
-    resp = _target().boto3_client(ENV).list_multipart_uploads(Bucket=bucket, Prefix=key)
-    return [u for u in resp.get("Uploads") or () if u["Key"] == key]
-
-
-class Chunks(io.RawIOBase):
-    """A non-seekable source of ``count`` MiB (chunk i is letter i); raises at ``fail_at``."""
-
-    def __init__(self, count: int, fail_at: int | None = None) -> None:
-        self.count, self.fail_at, self.pos = count, fail_at, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        index, offset = divmod(self.pos, MiB)
-        if index >= self.count:
-            return 0
-        if offset == 0 and index == self.fail_at:
-            raise OSError("source broke")
-        n = min(len(b), MiB - offset)
-        b[:n] = bytes([65 + index % 26]) * n
-        self.pos += n
-        return n
-
-
-def _expected(count: int) -> bytes:
-    return b"".join(bytes([65 + i % 26]) * MiB for i in range(count))
-
+_store = functools.partial(s3_store, engine="obstore")
 
 # -- configuration (no I/O) --------------------------------------------------------
 
@@ -220,7 +166,7 @@ def test_roundtrip_small_and_streamed_with_metadata() -> None:
     assert big.size == 12 * MiB
     assert big.etag == store.get_file_info("m/big.bin").etag
     assert big.etag is not None and big.etag.endswith("-3")  # a 3-part multipart upload
-    assert store.read_bytes("m/big.bin") == _expected(12)
+    assert store.read_bytes("m/big.bin") == expected(12)
     assert store.get_file_info("m/big.bin").metadata == {"kind": "big"}
     assert store.read_range("m/big.bin", MiB - 2, MiB + 2) == b"AABB"
     with store.read("m/big.bin") as f:
@@ -238,7 +184,7 @@ def test_failing_source_aborts_the_upload_and_propagates_unchanged() -> None:
         store.write("ab/f.bin", Chunks(12, fail_at=8), overwrite=True)
     assert type(info.value) is OSError
     assert not store.exists("ab/f.bin")
-    assert _uploads(_key(store, "ab/f.bin")) == []
+    assert uploads(object_key(store, "ab/f.bin")) == []
 
 
 # spec: S3-082
@@ -252,7 +198,7 @@ def test_create_only_writes_small_and_streamed() -> None:
     with pytest.raises(AlreadyExists):
         store.write("c/big.bin", Chunks(7))
     assert store.read_bytes("c/f.txt") == b"one"
-    assert _uploads(_key(store, "c/big.bin")) == []
+    assert uploads(object_key(store, "c/big.bin")) == []
 
 
 # spec: S3-087
@@ -304,9 +250,9 @@ def test_listing_falls_back_on_names_obstore_cannot_hold() -> None:
     store = _store()
     store.write("l/a.txt", b"a")
     store.write("l/sub/b.txt", b"b")
-    bucket = _target().ensure_bucket(ENV)
-    odd = _key(store, "l/x") + "//y"  # an empty segment, as other tools may write
-    _target().boto3_client(ENV).put_object(Bucket=bucket, Key=odd, Body=b"")
+    bucket = target().ensure_bucket(ENV)
+    odd = object_key(store, "l/x") + "//y"  # an empty segment, as other tools may write
+    target().boto3_client(ENV).put_object(Bucket=bucket, Key=odd, Body=b"")
     assert store.is_folder("l/x") and store.exists("l/x")  # the odd name is still there
     assert store.exists("l/a.txt") and store.exists("l/sub") and not store.exists("l/no")
     assert not store.is_folder("l/a.txt")
@@ -353,7 +299,7 @@ def test_forked_child_uses_the_botocore_lanes_and_does_not_hang() -> None:
         pytest.fail("the forked child hung")
     assert proc.exitcode == 0
     assert queue.get(timeout=5) == (b"parent", True)
-    assert store.read_bytes("fork/child.bin") == _expected(7)
+    assert store.read_bytes("fork/child.bin") == expected(7)
     assert store.unwrap(S3Backend).unwrap_obstore() is parent  # the parent keeps its store
 
 
@@ -377,7 +323,7 @@ print(b.open_read("fresh/child.txt").read().decode())
 @needs_server
 def test_child_forked_before_obstore_was_imported_uses_obstore() -> None:
     assert ENV is not None
-    opts = _target().options(ENV, _target().ensure_bucket(ENV), engine="obstore")
+    opts = target().options(ENV, target().ensure_bucket(ENV), engine="obstore")
     opts["key"], opts["secret"] = ENV["STOREROOM_TEST_S3_KEY"], ENV["STOREROOM_TEST_S3_SECRET"]
     code = _FRESH_CHILD.format(opts=opts)
     out = subprocess.run(

@@ -7,7 +7,7 @@ between engines, aborting, the pyarrow error table, pickling and fork safety.
 
 from __future__ import annotations
 
-import io
+import functools
 import json
 import multiprocessing
 import os
@@ -15,13 +15,22 @@ import pickle
 import socket
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from s3_support import (
+    ENV,
+    SMALL,
+    Chunks,
+    MiB,
+    expected,
+    needs_server,
+    object_key,
+    s3_store,
+    uploads,
+)
 
-from services_support import service_env
 from storeroom import Capability, Registry, RegistryConfig, Store
 from storeroom.backends._requirements import missing_requirements
 from storeroom.backends.s3._arrow_engine import (
@@ -45,69 +54,7 @@ from storeroom.errors import (
     UnexpectedError,
 )
 
-ENV = service_env(
-    "s3",
-    "STOREROOM_TEST_S3_ENDPOINT",
-    "STOREROOM_TEST_S3_KEY",
-    "STOREROOM_TEST_S3_SECRET",
-    "STOREROOM_TEST_S3_REGION",
-)
-MiB = 1024 * 1024
-needs_server = pytest.mark.skipif(
-    ENV is None, reason="no S3 test server (tests/test_services.py fails for that)"
-)
-SMALL = {"part_size": 5 * MiB, "multipart_threshold": 5 * MiB}
-
-
-def _target() -> Any:
-    return sys.modules["storeroom_service_target_s3"]
-
-
-def _store(type_: str = "s3-pyarrow", bucket: str | None = None, **opts: Any) -> Store:
-    assert ENV is not None
-    t = _target()
-    bucket = bucket or t.ensure_bucket(ENV)
-    config = {
-        "backends": {"b": {"type": type_, "options": t.options(ENV, bucket, **opts)}},
-        "stores": {"s": {"backend": "b", "root_path": uuid.uuid4().hex}},
-    }
-    return Registry(RegistryConfig.from_dict(config)).get_store("s")
-
-
-def _key(store: Store, path: str) -> str:
-    return store.native_path(path).split("/", 3)[3]
-
-
-def _uploads(key: str) -> list[Any]:
-    assert ENV is not None
-    bucket = _target().ensure_bucket(ENV)
-    resp = _target().boto3_client(ENV).list_multipart_uploads(Bucket=bucket, Prefix=key)
-    return [u for u in resp.get("Uploads") or () if u["Key"] == key]
-
-
-class Chunks(io.RawIOBase):
-    """A non-seekable source of ``count`` MiB (chunk i is letter i); raises at ``fail_at``."""
-
-    def __init__(self, count: int, fail_at: int | None = None) -> None:
-        self.count, self.fail_at, self.pos = count, fail_at, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        index, offset = divmod(self.pos, MiB)
-        if index >= self.count:
-            return 0
-        if offset == 0 and index == self.fail_at:
-            raise OSError("source broke")
-        n = min(len(b), MiB - offset)
-        b[:n] = bytes([65 + index % 26]) * n
-        self.pos += n
-        return n
-
-
-def _expected(count: int) -> bytes:
-    return b"".join(bytes([65 + i % 26]) * MiB for i in range(count))
+_store = functools.partial(s3_store, type_="s3-pyarrow")
 
 
 # -- configuration (no I/O) --------------------------------------------------------
@@ -256,7 +203,7 @@ def test_reads_are_lazy_ranged_and_complete() -> None:
     data = os.urandom(3 * MiB + 17)
     store.write("r.bin", data)
     backend = store.unwrap(S3Backend)
-    with backend.open_read(_key(store, "r.bin")) as stream:
+    with backend.open_read(object_key(store, "r.bin")) as stream:
         assert stream.read(10) == data[:10]
         raw = stream.raw  # type: ignore[attr-defined]
         assert raw._pos <= FIRST_BLOCK  # lazy: one small block fetched, not the file
@@ -264,7 +211,7 @@ def test_reads_are_lazy_ranged_and_complete() -> None:
     assert store.read_bytes("r.bin") == data
     assert store.read_range("r.bin", MiB - 3, 2 * MiB + 5) == data[MiB - 3 : 2 * MiB + 5]
     assert store.read_range("r.bin", len(data) + 5, len(data) + 9) == b""
-    with backend.open_read(_key(store, "r.bin"), 10, None) as stream:
+    with backend.open_read(object_key(store, "r.bin"), 10, None) as stream:
         chunks = []
         while block := stream.read(700_000):
             chunks.append(block)
@@ -314,12 +261,12 @@ def test_a_file_changed_mid_stream_is_an_error_not_a_mix() -> None:
     old = b"o" * (3 * MiB)
     for new in (b"n" * (3 * MiB), b"n" * (2 * MiB)):  # same size, then shorter
         store.write("c.bin", old, overwrite=True)
-        with backend.open_read(_key(store, "c.bin")) as stream:
+        with backend.open_read(object_key(store, "c.bin")) as stream:
             assert stream.read(10) == b"o" * 10
             store.write("c.bin", new, overwrite=True)
             with pytest.raises(BackendUnavailable, match="changed") as info:
                 stream.read()
-        assert info.value.retryable and info.value.path == _key(store, "c.bin")
+        assert info.value.retryable and info.value.path == object_key(store, "c.bin")
     store.write("c.bin", old, overwrite=True)
     assert store.read_bytes("c.bin") == old  # unchanged: no error (one GET, no extra HEAD)
 
@@ -331,7 +278,7 @@ def test_write_routing_between_engines() -> None:
     store = _store(**SMALL)
     through_arrow = store.write("big.bin", Chunks(7), overwrite=True)
     assert through_arrow.size == 7 * MiB and through_arrow.etag is None  # Arrow: no ETag
-    assert store.read_bytes("big.bin") == _expected(7)
+    assert store.read_bytes("big.bin") == expected(7)
     again = store.write("big.bin", Chunks(6), overwrite=True)
     assert again.size == 6 * MiB and store.get_file_info("big.bin").size == 6 * MiB
     with pytest.raises(AlreadyExists):  # create-only: the conditional botocore path
@@ -350,17 +297,17 @@ def test_write_routing_between_engines() -> None:
 def test_failed_arrow_write_leaves_no_object_and_no_upload() -> None:
     """S3-056: a source error mid-write aborts Arrow's upload; nothing appears."""
     store = _store(**SMALL)
-    key = _key(store, "broken.bin")
+    key = object_key(store, "broken.bin")
     with pytest.raises(OSError, match="source broke") as info:
         store.write("broken.bin", Chunks(30, fail_at=20), overwrite=True)
     assert type(info.value) is OSError
     assert not store.exists("broken.bin")
-    assert _uploads(key) == []
+    assert uploads(key) == []
     store.write("broken.bin", b"old", overwrite=True)
     with pytest.raises(OSError, match="source broke"):
         store.write("broken.bin", Chunks(12, fail_at=9), overwrite=True)
     assert store.read_bytes("broken.bin") == b"old"  # the previous object is untouched
-    assert _uploads(key) == []
+    assert uploads(key) == []
 
 
 # spec: S3-054, S3-052
@@ -419,7 +366,7 @@ def test_fork_builds_a_fresh_filesystem() -> None:
         pytest.fail("the forked child hung")
     assert proc.exitcode == 0
     assert queue.get(timeout=5) == (b"parent", True)
-    assert store.read_bytes("fork/child.bin") == _expected(7)
+    assert store.read_bytes("fork/child.bin") == expected(7)
     assert store.unwrap(S3Backend).unwrap_pyarrow() is parent_fs
 
 

@@ -12,11 +12,8 @@ delegation key and checks the delegation SAS, its permission and expiry.
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import ipaddress
 import json
 import os
-import socket
 import ssl
 import subprocess
 import time
@@ -29,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from server_support import free_port, self_signed_cert, wait_for_port
 from storeroom import Capability, Store
 from storeroom.backends.azure.backend import AzureBackend
 
@@ -42,43 +40,6 @@ def _azurite() -> Path:
     if not found.exists():
         pytest.fail(f"azurite is not installed at {found}; run `scripts/services up azure`")
     return found
-
-
-def _certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key, as PEM files."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -107,10 +68,8 @@ class JwtCredential:
 
 class OAuthAzurite:
     def __init__(self, folder: Path) -> None:
-        self.cert, key = _certificate(folder)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.cert, key = self_signed_cert(folder)
+        self.port = free_port()
         self.proc = subprocess.Popen(
             [
                 str(_azurite()),
@@ -135,13 +94,8 @@ class OAuthAzurite:
         )
         self.url = f"https://127.0.0.1:{self.port}/devstoreaccount1"
         self.tls = ssl.create_default_context(cafile=str(self.cert))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.2)
+        if wait_for_port(self.port, 60):
+            return
         self.stop()
         pytest.fail("the private Azurite with OAuth did not start")
 

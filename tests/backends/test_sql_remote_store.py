@@ -167,3 +167,29 @@ def test_storeroom_tables_win_over_a_remote_store_table(db_url: str) -> None:
     registry, store = _store({"url": db_url})
     with registry:
         assert [str(e.path) for e in store.iter_children("")] == ["mine.txt"]
+
+
+def test_foreign_rows_do_not_make_folders(db_url: str) -> None:
+    """SQL-026 in the one-table layout: is_folder and exists skip what listings skip."""
+    rs = RSBackend(db_url)
+    foreign = {"f0": "only//evil.txt", "f1": "deep/a/./b", "f2": "late//a"}
+    for key in [*foreign, "late/z.txt"]:
+        rs.write(key, b"x")
+    rs.close()
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:  # renamed by another program, straight in SQL
+        for key, name in foreign.items():
+            conn.execute(
+                sa.text("UPDATE remote_store_objects SET key = :name WHERE key = :key"),
+                {"name": name, "key": key},
+            )
+    engine.dispose()
+    registry, store = _store({"url": db_url})
+    with registry:
+        for folder in ["only", "deep", "deep/a"]:
+            assert [str(e.path) for e in store.iter_children(folder)] == []
+            assert not store.is_folder(folder) and not store.exists(folder)
+            with pytest.raises(NotFound):
+                store.read_bytes(folder)
+        assert [str(e.path) for e in store.iter_children("late")] == ["late/z.txt"]
+        assert store.is_folder("late") and store.exists("late")

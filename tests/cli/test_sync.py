@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -10,33 +9,11 @@ from pathlib import Path
 import pytest
 from cli_support import Env, Runner
 
+from local_files import age, snapshot, tree
 from storeroom.backends.memory.backend import MemoryBackend
 from storeroom.cli import progress
 from storeroom.ext.transfer import download, transfer, upload
 from storeroom.store import Store
-
-
-def tree(root: Path, files: dict[str, bytes]) -> Path:
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
-def age(path: Path, seconds: float) -> None:
-    """Move a file's modification time by ``seconds`` (negative: into the past)."""
-    t = path.stat().st_mtime + seconds
-    os.utime(path, (t, t))
-
 
 FILES = {"a.txt": b"aaa", "d/b.txt": b"bbbb", "d/e/c.txt": b"c"}
 

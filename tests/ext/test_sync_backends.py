@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from every_backend import WRITABLE, registry_on
+from local_files import tree
 from storeroom import Store
 from storeroom.backends.memory.backend import MemoryBackend
 from storeroom.ext.sync import DIGEST_KEY, apply, plan
@@ -16,21 +17,13 @@ from storeroom.layers.observe import ObserveEvent, ObserveLayer
 FILES = {"a.txt": b"aaa", "d/b.txt": b"bbbb" * 1000, "d/e/c.txt": b"c"}
 
 
-def tree(root: Path) -> Path:
-    for rel, data in FILES.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
-
-
 @pytest.mark.parametrize("backend", WRITABLE)
 def test_sync_up_across_and_down(backend: str, tmp_path: Path) -> None:
     # spec: SYNC-050, SYNC-003, SYNC-040
     registry = registry_on(backend, tmp_path)
     store = registry.get_store("s")
     try:
-        src = tree(tmp_path / "src")
+        src = tree(tmp_path / "src", FILES)
         p = plan(src, (store, "up"), compare="checksum")
         assert len(p.copies) == 3
         assert apply(p).ok

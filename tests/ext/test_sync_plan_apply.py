@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from local_files import age, snapshot, tree
 from storeroom.backends.local.backend import LocalBackend
 from storeroom.backends.memory.backend import MemoryBackend
 from storeroom.errors import InvalidArgument, InvalidPath, NotFound
@@ -22,33 +23,12 @@ from storeroom.store import Store
 FILES = {"a.txt": b"aaa", "d/b.txt": b"bbbb", "d/e/c.txt": b"c"}
 
 
-def tree(root: Path, files: dict[str, bytes]) -> Path:
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
 def stored(store: Store, folder: str = "") -> dict[str, bytes]:
     cut = len(folder) + 1 if folder else 0
     return {
         str(i.path)[cut:]: store.read_bytes(str(i.path))
         for i in store.list_files(folder, recursive=True)
     }
-
-
-def age(path: Path, seconds: float) -> None:
-    t = path.stat().st_mtime + seconds
-    os.utime(path, (t, t))
 
 
 def test_plan_then_apply_then_nothing_left(tmp_path: Path) -> None:

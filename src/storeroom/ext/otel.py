@@ -27,20 +27,14 @@ except ImportError as _exc:  # spec OTEL-002
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from storeroom._signed import masked
-from storeroom.backend import Backend, Entry, Source
+from storeroom.backend import Backend, Entry
 from storeroom.errors import StoreroomError
-from storeroom.layers._base import (
-    _CURRENT,
-    CallRecord,
-    Layer,
-    LayerOptions,
-    ProxyStream,
-    build_options,
-)
+from storeroom.layers._base import _CURRENT, CallRecord, LayerOptions, ProxyStream, build_options
+from storeroom.layers._measured import MeasuredLayer
 from storeroom.layers.observe import get_correlation_id
 from storeroom.models import WriteResult
 
@@ -143,7 +137,7 @@ class _Call(CallRecord):
         self.span.end()
 
 
-class OtelLayer(Layer):
+class OtelLayer(MeasuredLayer):
     """Traces and measures every call of the backend it wraps; see the module docstring.
 
     ``tracer_provider``/``meter_provider`` (or ready ``tracer``/``meter``)
@@ -274,64 +268,12 @@ class OtelLayer(Layer):
         if call is not None:
             call.finish(exc, nbytes, entries)
 
-    def _traced(self, op: str, key: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    def _measured(self, op: str, key: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         result, call, t0 = self._invoke(op, key, fn, *args, **kw)
         self._end(op, call, t0, None, result.size if type(result) is WriteResult else None)
         return result
 
     # -- primitives ---------------------------------------------------------------------
-
-    def stat(self, key: str) -> Entry:
-        entry: Entry = self._traced("stat", key, self.inner.stat, key)
-        return entry
-
-    def exists(self, key: str) -> bool:
-        return bool(self._traced("exists", key, self.inner.exists, key))
-
-    def is_folder(self, key: str) -> bool:
-        return bool(self._traced("is_folder", key, self.inner.is_folder, key))
-
-    def write(
-        self,
-        key: str,
-        src: Source,
-        *,
-        overwrite: bool = False,
-        metadata: Mapping[str, str] | None = None,
-        atomic: bool = False,
-    ) -> WriteResult:
-        result: WriteResult = self._traced(
-            "write",
-            key,
-            self.inner.write,
-            key,
-            src,
-            overwrite=overwrite,
-            metadata=metadata,
-            atomic=atomic,
-        )
-        return result
-
-    def delete(self, key: str) -> None:
-        self._traced("delete", key, self.inner.delete, key)
-
-    def write_if_match(
-        self,
-        key: str,
-        src: Source,
-        etag: str,
-        *,
-        metadata: Mapping[str, str] | None = None,
-        atomic: bool = False,
-    ) -> WriteResult:
-        fn = self.inner.write_if_match
-        result: WriteResult = self._traced(
-            "write", key, fn, key, src, etag, metadata=metadata, atomic=atomic
-        )
-        return result
-
-    def delete_if_match(self, key: str, etag: str) -> None:
-        self._traced("delete", key, self.inner.delete_if_match, key, etag)
 
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
         """One ``delete_many`` span for a native bulk delete (else one ``delete`` per key)."""
@@ -343,21 +285,6 @@ class OtelLayer(Layer):
         failed = next((e for e in results.values() if e is not None), None)
         self._end("delete_many", call, t0, failed, entries=len(keys))
         return results
-
-    def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
-        result: WriteResult = self._traced(
-            "copy", src, self.inner.copy, src, dst, overwrite=overwrite
-        )
-        return result
-
-    def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
-        self._traced("move", src, self.inner.move, src, dst, overwrite=overwrite)
-
-    def remove_folder(self, key: str, *, recursive: bool = False) -> None:
-        self._traced("remove_folder", key, self.inner.remove_folder, key, recursive=recursive)
-
-    def ping(self) -> None:
-        self._traced("ping", "", self.inner.ping)
 
     def signed_url(self, key: str, expires: int, method: str) -> str:
         """A ``signed_url`` span with method and lifetime; with ``record_paths`` also

@@ -25,19 +25,13 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, NamedTuple
 
-from storeroom.backend import Backend, Entry, Source
+from storeroom.backend import Backend, Entry
 from storeroom.errors import StoreroomError
-from storeroom.layers._base import (
-    _CURRENT,
-    CallRecord,
-    Layer,
-    LayerOptions,
-    ProxyStream,
-    build_options,
-)
+from storeroom.layers._base import _CURRENT, CallRecord, LayerOptions, ProxyStream, build_options
+from storeroom.layers._measured import MeasuredLayer
 from storeroom.models import WriteResult
 
 __all__ = [
@@ -204,7 +198,7 @@ _now = time.perf_counter_ns
 _new_tuple: Callable[[type[ObserveEvent], tuple[Any, ...]], ObserveEvent] = tuple.__new__
 
 
-class ObserveLayer(Layer):
+class ObserveLayer(MeasuredLayer):
     """Emits an ``ObserveEvent`` to every sink per call; see the module docstring."""
 
     Options = ObserveOptions
@@ -303,7 +297,7 @@ class ObserveLayer(Layer):
             except Exception:  # a broken listener never breaks storage calls
                 _sink_failed(sink)
 
-    def _observe(self, op: str, key: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    def _measured(self, op: str, key: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         rec = CallRecord()
         token = _CURRENT.set(rec)
         t0 = _now()
@@ -334,56 +328,8 @@ class ObserveLayer(Layer):
         self._event("stat", key, t0, "ok", rec)
         return entry
 
-    def exists(self, key: str) -> bool:
-        return bool(self._observe("exists", key, self.inner.exists, key))
-
-    def is_folder(self, key: str) -> bool:
-        return bool(self._observe("is_folder", key, self.inner.is_folder, key))
-
-    def write(
-        self,
-        key: str,
-        src: Source,
-        *,
-        overwrite: bool = False,
-        metadata: Mapping[str, str] | None = None,
-        atomic: bool = False,
-    ) -> WriteResult:
-        result: WriteResult = self._observe(
-            "write",
-            key,
-            self.inner.write,
-            key,
-            src,
-            overwrite=overwrite,
-            metadata=metadata,
-            atomic=atomic,
-        )
-        return result
-
-    def delete(self, key: str) -> None:
-        self._observe("delete", key, self.inner.delete, key)
-
-    def write_if_match(
-        self,
-        key: str,
-        src: Source,
-        etag: str,
-        *,
-        metadata: Mapping[str, str] | None = None,
-        atomic: bool = False,
-    ) -> WriteResult:
-        fn = self.inner.write_if_match
-        result: WriteResult = self._observe(
-            "write", key, fn, key, src, etag, metadata=metadata, atomic=atomic
-        )
-        return result
-
-    def delete_if_match(self, key: str, etag: str) -> None:
-        self._observe("delete", key, self.inner.delete_if_match, key, etag)
-
     def discard(self, key: str) -> None:
-        self._observe("delete", key, self.inner.discard, key)
+        self._measured("delete", key, self.inner.discard, key)
 
     def delete_many(self, keys: Sequence[str]) -> dict[str, StoreroomError | None]:
         """One ``delete_many`` event for a native bulk delete (else one ``delete`` per key)."""
@@ -407,29 +353,14 @@ class ObserveLayer(Layer):
         self._event("delete_many", first, t0, outcome, rec, entries=len(keys))
         return results
 
-    def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
-        result: WriteResult = self._observe(
-            "copy", src, self.inner.copy, src, dst, overwrite=overwrite
-        )
-        return result
-
-    def move(self, src: str, dst: str, *, overwrite: bool = False) -> None:
-        self._observe("move", src, self.inner.move, src, dst, overwrite=overwrite)
-
-    def remove_folder(self, key: str, *, recursive: bool = False) -> None:
-        self._observe("remove_folder", key, self.inner.remove_folder, key, recursive=recursive)
-
-    def ping(self) -> None:
-        self._observe("ping", "", self.inner.ping)
-
     def signed_url(self, key: str, expires: int, method: str) -> str:
         """A ``signed_url`` event: key, time and outcome only; the URL is never in it (SIGN-040)."""
-        url: str = self._observe("signed_url", key, self.inner.signed_url, key, expires, method)
+        url: str = self._measured("signed_url", key, self.inner.signed_url, key, expires, method)
         return url
 
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
         t0 = time.perf_counter_ns()
-        stream = self._observe("open_read", key, self.inner.open_read, key, start, end)
+        stream = self._measured("open_read", key, self.inner.open_read, key, start, end)
         return _ObservedStream(stream, self, key, t0)  # type: ignore[return-value]
 
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:

@@ -11,12 +11,20 @@ atomic, so ``ATOMIC_MOVE`` is not declared.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from storeroom.backend import Backend, Entry, Source, rel_key
-from storeroom.backends.mount._targets import Target, TargetStream, gated, merge_listings, resolve
-from storeroom.backends.mount._targets import rewrite as _rewrite
+from storeroom.backends.mount._targets import (
+    MountSpec,
+    Routed,
+    Target,
+    gated,
+    merge_listings,
+    resolve,
+    to_target,
+)
+from storeroom.backends.mount._targets import join as _join
 from storeroom.backends.mount.config import MountOptions
 from storeroom.capabilities import Capability
 from storeroom.errors import (
@@ -35,35 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["MountBackend"]
 
 C = Capability
-T = TypeVar("T")
 _NAME = "mount"
-#: What a mount accepts in code: a backend, ``(backend, folder)``, a Store or a Target.
-MountSpec = Any
-
-
-def _join(prefix: str, rel: str) -> str:
-    if not prefix:
-        return rel
-    return f"{prefix}/{rel}" if rel else prefix
-
-
-def _to_target(spec: MountSpec, where: str) -> Target:
-    from storeroom.store import Store
-
-    if isinstance(spec, Target):
-        return spec
-    if isinstance(spec, Store):
-        return Target(spec.backend, spec.root_path, f"store {spec.name or '?'}:")
-    if isinstance(spec, Backend):
-        return Target(spec, "", f"{spec.type_name}:")
-    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], Backend):
-        base = normalize(spec[1])
-        return Target(spec[0], base, f"{spec[0].type_name}:{base}")
-    raise ConfigError(
-        f"{where}: expected a Backend, a (Backend, folder) pair or a Store, "
-        f"got {type(spec).__name__}",
-        key=where,
-    )
 
 
 class MountBackend(Backend):
@@ -78,7 +58,7 @@ class MountBackend(Backend):
         points: dict[str, Target] = {}
         for raw, spec in mounts.items():
             prefix = normalize(raw)
-            points[prefix] = _to_target(spec, f"mounts.{raw!r}")
+            points[prefix] = to_target(spec, f"mounts.{raw!r}")
         self._points = points
         self._names = {p: (f'mount "{p}/"' if p else 'mount ""') for p in points}
         #: Folders that exist because a mount point is at or below them.
@@ -136,10 +116,13 @@ class MountBackend(Backend):
                 return None
             k = k.rpartition("/")[0]
 
-    def _need(
-        self, key: str, op: str, cap: Capability, *, folder_ok: bool = False
-    ) -> tuple[str, Target, str]:
-        """Mount point, target and target key for ``key``; refusals before any I/O."""
+    def _at(self, key: str, prefix: str, target: Target) -> Routed:
+        """``key`` routed to ``target``, the mount at ``prefix``."""
+        inner = target.key(key[len(prefix) + 1 :] if prefix else key)
+        return Routed(key, prefix, target, inner, self._names[prefix], _NAME)
+
+    def _need(self, key: str, op: str, cap: Capability, *, folder_ok: bool = False) -> Routed:
+        """``key`` routed to its mount, refused before any I/O when it lacks ``cap``."""
         if not folder_ok and key in self._virtual:
             raise InvalidPath(
                 "this path is a folder: a mount point or a folder above one",
@@ -159,41 +142,18 @@ class MountBackend(Backend):
                 operation=op,
                 hint='add a mount for its folder, or a root mount ""',
             )
-        prefix, target = found
-        if cap not in target.capabilities:
-            raise target.refuse(cap, op, key, self._names[prefix], _NAME)
-        rel = key[len(prefix) + 1 :] if prefix else key
-        return prefix, target, target.key(rel)
-
-    def _fix(self, prefix: str, target: Target, key: str) -> Callable[[StoreroomError], Any]:
-        where = self._names[prefix]
-
-        def outer(rel: str | None) -> str:
-            return key if rel is None else _join(prefix, rel)
-
-        return lambda exc: _rewrite(exc, target, outer, where, _NAME)
-
-    def _call(self, key: str, prefix: str, target: Target, call: Callable[[], T]) -> T:
-        try:
-            return call()
-        except StoreroomError as exc:
-            raise self._fix(prefix, target, key)(exc) from exc.__cause__
+        return self._at(key, *found).need(cap, op)
 
     # -- required primitives -------------------------------------------------------
 
     def stat(self, key: str) -> Entry:
         if key in self._virtual:
             return FolderEntry._fast(key, key.rpartition("/")[2])
-        prefix, target, inner = self._need(key, "stat", C.METADATA)
-        entry = self._call(key, prefix, target, lambda: target.backend.stat(inner))
-        return entry._rebase(key)
+        return self._need(key, "stat", C.METADATA).call(lambda b, k: b.stat(k))._rebase(key)
 
     def open_read(self, key: str, start: int | None = None, end: int | None = None) -> BinaryIO:
-        prefix, target, inner = self._need(key, "open_read", C.READ)
-        stream = self._call(
-            key, prefix, target, lambda: target.backend.open_read(inner, start, end)
-        )
-        return TargetStream(stream, self._fix(prefix, target, key))  # type: ignore[return-value]
+        route = self._need(key, "open_read", C.READ)
+        return route.stream(route.call(lambda b, k: b.open_read(k, start, end)))
 
     def write(
         self,
@@ -204,19 +164,7 @@ class MountBackend(Backend):
         metadata: Mapping[str, str] | None = None,
         atomic: bool = False,
     ) -> WriteResult:
-        prefix, target, inner = self._need(key, "write", C.WRITE)
-        if metadata and C.USER_METADATA not in target.capabilities:
-            raise target.refuse(C.USER_METADATA, "write", key, self._names[prefix], _NAME)
-        if atomic and C.ATOMIC_WRITE not in target.capabilities:
-            raise target.refuse(C.ATOMIC_WRITE, "write_atomic", key, self._names[prefix], _NAME)
-        backend = target.backend
-
-        def call() -> WriteResult:
-            if atomic and C.ATOMIC_WRITE not in backend.capabilities:
-                return _derived_atomic(backend, inner, src, overwrite, metadata)
-            return backend.write(inner, src, overwrite=overwrite, metadata=metadata, atomic=atomic)
-
-        return self._call(key, prefix, target, call)._rebase(key)
+        return self._need(key, "write", C.WRITE).write(src, overwrite, metadata, atomic)
 
     def write_if_match(
         self,
@@ -228,33 +176,19 @@ class MountBackend(Backend):
         atomic: bool = False,
     ) -> WriteResult:
         """The conditional write of the mount holding ``key`` (MOUNT-024)."""
-        prefix, target, inner = self._need(key, "write", C.CONDITIONAL_WRITE)
-        backend = target.backend
-        result = self._call(
-            key,
-            prefix,
-            target,
-            lambda: backend.write_if_match(inner, src, etag, metadata=metadata, atomic=atomic),
-        )
-        return result._rebase(key)
+        route = self._need(key, "write", C.CONDITIONAL_WRITE)
+        return route.write_if_match(src, etag, metadata, atomic)
 
     def delete_if_match(self, key: str, etag: str) -> None:
         """The conditional delete of the mount holding ``key`` (MOUNT-024)."""
-        prefix, target, inner = self._need(key, "delete", C.CONDITIONAL_WRITE)
-        self._call(key, prefix, target, lambda: target.backend.delete_if_match(inner, etag))
+        self._need(key, "delete", C.CONDITIONAL_WRITE).call(lambda b, k: b.delete_if_match(k, etag))
 
     def signed_url(self, key: str, expires: int, method: str) -> str:
         """The signed URL of the mount holding ``key`` (MOUNT-023); PUT also needs WRITE there."""
-        prefix, target, inner = self._need(key, "signed_url", C.SIGNED_URL)
-        if method == "PUT" and C.WRITE not in target.capabilities:
-            raise target.refuse(C.WRITE, "signed_url", key, self._names[prefix], _NAME)
-        return self._call(
-            key, prefix, target, lambda: target.backend.signed_url(inner, expires, method)
-        )
+        return self._need(key, "signed_url", C.SIGNED_URL).signed_url(expires, method)
 
     def delete(self, key: str) -> None:
-        prefix, target, inner = self._need(key, "delete", C.DELETE)
-        self._call(key, prefix, target, lambda: target.backend.delete(inner))
+        self._need(key, "delete", C.DELETE).call(lambda b, k: b.delete(k))
 
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
         streams: list[Iterator[Entry]] = []
@@ -306,7 +240,7 @@ class MountBackend(Backend):
             inner_base, above = target.key(base[len(point) + 1 :] if point else base), ""
         else:
             inner_base, above = target.base, rel_key(point, base)
-        fix = self._fix(point, target, outer)
+        fix = Routed(outer, point, target, inner, self._names[point], _NAME).fix
         try:
             entries = target.backend.list(inner, recursive=recursive, base=inner_base)
             if not shadows and not above:
@@ -330,9 +264,7 @@ class MountBackend(Backend):
         found = self._route(key)
         if found is None:
             return False
-        prefix, target = found
-        inner = target.key(key[len(prefix) + 1 :] if prefix else key)
-        return self._call(key, prefix, target, lambda: target.backend.exists(inner))
+        return self._at(key, *found).call(lambda b, k: b.exists(k))
 
     def is_folder(self, key: str) -> bool:
         if key in self._virtual:
@@ -340,9 +272,7 @@ class MountBackend(Backend):
         found = self._route(key)
         if found is None:
             return False
-        prefix, target = found
-        inner = target.key(key[len(prefix) + 1 :] if prefix else key)
-        return self._call(key, prefix, target, lambda: target.backend.is_folder(inner))
+        return self._at(key, *found).call(lambda b, k: b.is_folder(k))
 
     def copy(self, src: str, dst: str, *, overwrite: bool = False) -> WriteResult:
         result = self._transfer("copy", src, dst, overwrite)
@@ -354,67 +284,57 @@ class MountBackend(Backend):
 
     def _transfer(self, op: str, src: str, dst: str, overwrite: bool) -> WriteResult | None:
         """Within one backend stack: its own move/copy; across stacks: copy (+ delete)."""
-        sp, st, skey = self._need(src, op, C.READ)
-        dp, dt, dkey = self._need(dst, op, C.WRITE)
-        if op == "move" and C.DELETE not in st.capabilities:
-            raise st.refuse(C.DELETE, op, src, self._names[sp], _NAME)
-        if st.backend is dt.backend and (C.MOVE if op == "move" else C.COPY) in st.capabilities:
-            backend = st.backend
+        source = self._need(src, op, C.READ)
+        dest = self._need(dst, op, C.WRITE)
+        if op == "move":
+            source.need(C.DELETE, op)
+        st, dkey = source.target, dest.inner
+        if (
+            st.backend is dest.target.backend
+            and (C.MOVE if op == "move" else C.COPY) in st.capabilities
+        ):
             if op == "move":
-                self._call(src, sp, st, lambda: backend.move(skey, dkey, overwrite=overwrite))
+                source.call(lambda b, k: b.move(k, dkey, overwrite=overwrite))
                 return None
-            done = self._call(src, sp, st, lambda: backend.copy(skey, dkey, overwrite=overwrite))
-            return done._rebase(dst)
-        result = self._stream_over(src, dst, (sp, st, skey), (dp, dt, dkey), overwrite)
+            return source.call(lambda b, k: b.copy(k, dkey, overwrite=overwrite))._rebase(dst)
+        result = self._stream_over(source, dest, overwrite)
         if op == "move":
             try:
-                st.backend.delete(skey)
+                st.backend.delete(source.inner)
             except StoreroomError as exc:
                 exc.message += (
                     f"; the move across mounts copied the file to {dst!r} but could not "
                     "delete the source, so both exist now"
                 )
-                raise self._fix(sp, st, src)(exc) from exc.__cause__
+                raise source.fix(exc) from exc.__cause__
         return result
 
-    def _stream_over(
-        self,
-        src: str,
-        dst: str,
-        source: tuple[str, Target, str],
-        dest: tuple[str, Target, str],
-        overwrite: bool,
-    ) -> WriteResult:
+    def _stream_over(self, source: Routed, dest: Routed, overwrite: bool) -> WriteResult:
         """Copy one file between two backend stacks by streaming it (MOUNT-032)."""
-        sp, st, skey = source
-        dp, dt, dkey = dest
         meta: Mapping[str, str] | None = None
-        if C.METADATA in st.capabilities:
-            info = self._call(src, sp, st, lambda: st.backend.stat(skey))
+        if C.METADATA in source.target.capabilities:
+            info = source.call(lambda b, k: b.stat(k))
             if not isinstance(info, FileInfo):
-                raise InvalidPath("expected a file, found a folder", path=src, backend=_NAME)
-            if C.USER_METADATA in dt.capabilities and info.metadata:
+                raise InvalidPath("expected a file, found a folder", path=source.key, backend=_NAME)
+            if C.USER_METADATA in dest.target.capabilities and info.metadata:
                 meta = info.metadata
-        stream = self._call(src, sp, st, lambda: st.backend.open_read(skey))
+        stream = source.call(lambda b, k: b.open_read(k))
         with stream:
             try:
-                result = dt.backend.write(dkey, stream, overwrite=overwrite, metadata=meta)
+                result = dest.target.backend.write(
+                    dest.inner, stream, overwrite=overwrite, metadata=meta
+                )
             except StoreroomError as exc:
                 if exc.operation == "open_read":  # reading the source failed
-                    raise self._fix(sp, st, src)(exc) from exc.__cause__
-                raise self._fix(dp, dt, dst)(exc) from exc.__cause__
-        return result._rebase(dst)
+                    raise source.fix(exc) from exc.__cause__
+                raise dest.fix(exc) from exc.__cause__
+        return result._rebase(dest.key)
 
     def remove_folder(self, key: str, *, recursive: bool = False) -> None:
         below = [p for p in self._points if p != key and (not key or p.startswith(key + "/"))]
         if not below and key not in self._points:
-            prefix, target, inner = self._need(key, "remove_folder", C.DELETE, folder_ok=True)
-            self._call(
-                key,
-                prefix,
-                target,
-                lambda: target.backend.remove_folder(inner, recursive=recursive),
-            )
+            route = self._need(key, "remove_folder", C.DELETE, folder_ok=True)
+            route.call(lambda b, k: b.remove_folder(k, recursive=recursive))
             return
         # A mount point, or a folder above one: it always exists and is never removed;
         # recursively, every visible file below it is deleted (MOUNT-033).
@@ -432,12 +352,11 @@ class MountBackend(Backend):
             self._discard(path)
 
     def _discard(self, key: str) -> None:
-        prefix, target, inner = self._need(key, "remove_folder", C.DELETE)
-        self._call(key, prefix, target, lambda: target.backend.discard(inner))
+        self._need(key, "remove_folder", C.DELETE).call(lambda b, k: b.discard(k))
 
     def ping(self) -> None:
         for prefix, target in self._points.items():
-            self._call(prefix, prefix, target, target.backend.ping)
+            self._at(prefix, prefix, target).call(lambda b, k: b.ping())
 
     def native_path(self, key: str) -> str:
         found = self._route(key)
@@ -457,13 +376,3 @@ class MountBackend(Backend):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (MountBackend, (self._points,))
-
-
-def _derived_atomic(
-    backend: Backend, key: str, src: Source, overwrite: bool, metadata: Mapping[str, str] | None
-) -> WriteResult:
-    """An atomic write on a backend that derives it (temp file + atomic rename), as a Store does."""
-    from storeroom.store import Store
-
-    store = Store(backend, owns_backend=False)
-    return store.write_atomic(key, src, overwrite=overwrite, metadata=metadata)

@@ -14,9 +14,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from storeroom.backend import Backend, Entry, Source
-from storeroom.backends.mount._targets import Target, TargetStream, gated, merge_listings, resolve
-from storeroom.backends.mount._targets import rewrite as _rewrite
-from storeroom.backends.mount.backend import MountSpec, _derived_atomic, _to_target
+from storeroom.backends.mount._targets import (
+    MountSpec,
+    Routed,
+    Target,
+    gated,
+    merge_listings,
+    resolve,
+    to_target,
+)
 from storeroom.backends.mount.config import TiersOptions
 from storeroom.capabilities import Capability
 from storeroom.errors import (
@@ -53,7 +59,7 @@ class TiersBackend(Backend):
     def __init__(self, tiers: Sequence[MountSpec], *, promote: bool = False) -> None:
         if not tiers:
             raise ConfigError("tiers: give at least one tier", key="tiers")
-        self._tiers = tuple(_to_target(t, f"tiers[{i}]") for i, t in enumerate(tiers))
+        self._tiers = tuple(to_target(t, f"tiers[{i}]") for i, t in enumerate(tiers))
         self.promote = promote
         top = self._tiers[0]
         caps = (gated(self._tiers) - _TOP - _NOT_TIERED) | (top.capabilities & _TOP)
@@ -80,30 +86,17 @@ class TiersBackend(Backend):
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _fix(self, i: int, key: str) -> Callable[[StoreroomError], Any]:
-        return lambda exc: _rewrite(
-            exc, self._tiers[i], lambda rel: key if rel is None else rel, f"tier {i}", _NAME
-        )
-
-    def _call(self, i: int, key: str, call: Callable[[], T]) -> T:
-        try:
-            return call()
-        except StoreroomError as exc:
-            raise self._fix(i, key)(exc) from exc.__cause__
+    def _at(self, i: int, key: str) -> Routed:
+        """``key`` routed to tier ``i``."""
+        tier = self._tiers[i]
+        return Routed(key, "", tier, tier.key(key), f"tier {i}", _NAME)
 
     def _on(self, i: int, key: str, call: Callable[[Backend, str], T]) -> T:
         """``call(backend, inner key)`` on tier ``i``, its errors naming ``key``."""
-        tier = self._tiers[i]
-        try:
-            return call(tier.backend, tier.key(key))
-        except StoreroomError as exc:
-            raise self._fix(i, key)(exc) from exc.__cause__
+        return self._at(i, key).call(call)
 
-    def _top(self, key: str, op: str, cap: Capability) -> Target:
-        top = self._tiers[0]
-        if cap not in top.capabilities:
-            raise top.refuse(cap, op, key, "tier 0", _NAME)
-        return top
+    def _top(self, key: str, op: str, cap: Capability) -> Routed:
+        return self._at(0, key).need(cap, op)
 
     def _found(self, key: str, *, start: int = 0) -> Iterator[tuple[int, Entry]]:
         """(index, entry) of each tier (from ``start``) that has something at ``key``."""
@@ -141,8 +134,8 @@ class TiersBackend(Backend):
                 continue
             if i > 0 and self.promote and start is None and end is None and self._promote(i, key):
                 i = 0
-            stream = self._on(i, key, lambda b, k: b.open_read(k, start, end))
-            return TargetStream(stream, self._fix(i, key))  # type: ignore[return-value]
+            route = self._at(i, key)
+            return route.stream(route.call(lambda b, k: b.open_read(k, start, end)))
         raise NotFound("no tier can read this file", path=key, backend=_NAME)
 
     def _promote(self, i: int, key: str) -> bool:
@@ -175,9 +168,9 @@ class TiersBackend(Backend):
     ) -> WriteResult:
         top = self._top(key, "write", C.WRITE)
         if metadata:
-            self._top(key, "write", C.USER_METADATA)
+            top.need(C.USER_METADATA, "write")
         if atomic:
-            self._top(key, "write_atomic", C.ATOMIC_WRITE)
+            top.need(C.ATOMIC_WRITE, "write_atomic")
         if not overwrite:
             for i in self._holding(key, start=1):
                 raise AlreadyExists(
@@ -186,14 +179,7 @@ class TiersBackend(Backend):
                     backend=_NAME,
                     hint="pass overwrite=True to replace it",
                 )
-        backend, inner = top.backend, top.key(key)
-
-        def call() -> WriteResult:
-            if atomic and C.ATOMIC_WRITE not in backend.capabilities:
-                return _derived_atomic(backend, inner, src, overwrite, metadata)
-            return backend.write(inner, src, overwrite=overwrite, metadata=metadata, atomic=atomic)
-
-        return self._call(0, key, call)._rebase(key)
+        return top.write(src, overwrite, metadata, atomic)
 
     def delete(self, key: str) -> None:
         self._top(key, "delete", C.DELETE)
@@ -218,11 +204,12 @@ class TiersBackend(Backend):
         return streams[0] if len(streams) == 1 else merge_listings(streams)
 
     def _listing(self, i: int, prefix: str, recursive: bool, base: str) -> Iterator[Entry]:
-        tier = self._tiers[i]
+        route = self._at(i, prefix)
+        tier = route.target
         try:
-            yield from tier.backend.list(tier.key(prefix), recursive=recursive, base=tier.key(base))
+            yield from tier.backend.list(route.inner, recursive=recursive, base=tier.key(base))
         except StoreroomError as exc:
-            raise self._fix(i, prefix)(exc) from exc.__cause__
+            raise route.fix(exc) from exc.__cause__
 
     # -- optional primitives --------------------------------------------------------------
 
@@ -270,8 +257,8 @@ class TiersBackend(Backend):
                 pass
 
     def ping(self) -> None:
-        for i, tier in enumerate(self._tiers):
-            self._call(i, "", tier.backend.ping)
+        for i in range(len(self._tiers)):
+            self._on(i, "", lambda b, k: b.ping())
 
     def native_path(self, key: str) -> str:
         top = self._tiers[0]

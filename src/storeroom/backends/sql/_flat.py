@@ -30,7 +30,7 @@ from storeroom.errors import (
     NotFound,
 )
 from storeroom.models import FileInfo, FolderEntry, WriteResult
-from storeroom.path import RemotePath, listable
+from storeroom.path import RemotePath, is_store_key, listable
 
 __all__ = ["REQUIRED", "FlatTable", "is_flat"]
 
@@ -87,8 +87,15 @@ class FlatTable:
         return conn.execute(sa.select(size, *self._sel).where(self.t.c.key == key)).first()
 
     def _below(self, conn: sa.Connection, key: str) -> bool:
-        q = sa.select(sa.literal(1)).select_from(self.t).where(self._under(key)).limit(1)
-        return conn.execute(q).first() is not None
+        """Whether folder ``key`` has an entry a listing shows: keys that are not store
+        paths (written by another program) do not count, as in listings (SQL-026)."""
+        q = sa.select(self.t.c.key).where(self._under(key))
+        first = conn.execute(q.limit(1)).first()
+        if first is None:
+            return False
+        if is_store_key(first[0]):  # the common case: one row answers
+            return True
+        return any(listable(k, "sql-blob") for (k,) in conn.execute(q))
 
     def _under(self, key: str) -> Any:
         """Keys below folder ``key``: an escaped ``LIKE`` (index-friendly), then an exact

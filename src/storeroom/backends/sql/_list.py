@@ -20,6 +20,8 @@ Pages are chained in C (``chain.from_iterable``), so handing out an entry
 resumes no Python frame here. Memory is bounded by one page. A row whose
 path is not a valid store path (inserted by another client) is skipped with
 a warning (spec SQL-026); a page is checked with a few substring scans.
+``has_entries`` answers ``is_folder``/``exists`` by the same rule, so they
+agree with listings.
 """
 
 from __future__ import annotations
@@ -29,15 +31,18 @@ from datetime import UTC, datetime
 from itertools import chain
 from operator import itemgetter
 from struct import pack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storeroom.backend import Entry
 from storeroom.backends.sql._sql import EMPTY, Prepared, Statements, bounds, meta
 from storeroom.backends.sql.errors import BACKEND
 from storeroom.models import _NO_EXTRA, FileInfo, FolderEntry, _new, _str_new
-from storeroom.path import RemotePath, listable
+from storeroom.path import RemotePath, is_store_key, listable
 
-__all__ = ["PAGE", "entries"]
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+__all__ = ["PAGE", "entries", "fetch_page", "has_entries"]
 
 #: Rows per listing query: a folder of up to this many entries is one query.
 PAGE = 2000
@@ -60,6 +65,26 @@ def _suspect(joined: str) -> bool:
         or "\x00" in wrapped
         or "\\" in wrapped
     )
+
+
+def fetch_page(conn: sa.Connection, q: Prepared, params: dict[str, Any]) -> Sequence[Any]:
+    """One page query's rows as plain tuples (no ``Row`` objects)."""
+    result = q(conn, **params)
+    try:
+        rows: Sequence[Any] = result.cursor.fetchall()
+        return rows
+    finally:
+        result.close()
+
+
+def has_entries(stmts: Statements, fetch: Fetch, folder: str, first: str | None) -> bool:
+    """Whether a listing of ``folder`` yields anything; ``first`` is a path below it (``None``:
+    there is none). Rows that are not store paths do not count, as in listings (SQL-026)."""
+    if first is None:
+        return False
+    if is_store_key(first):  # the common case: one row answers
+        return True
+    return next(entries(stmts, fetch, folder, True, ""), None) is not None
 
 
 def entries(

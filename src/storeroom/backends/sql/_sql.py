@@ -111,9 +111,11 @@ class Statements:
         lock = self.lock
         self.stat = prep(sa.select(*self.cols[1:]).where(at))
         below = sa.and_(f.c.path >= _p("lo"), f.c.path < _p("hi"))
-        self.exists = prep(sa.select(sa.or_(sa.exists().where(at), sa.exists().where(below))))
-        self.below = prep(sa.select(f.c.id).where(below).limit(1))
-        self.below_root = prep(sa.select(f.c.id).limit(1))
+        # Some path below a folder (a file there, or a folder if it is a store path, SQL-026).
+        first_below = sa.select(f.c.path).where(below).limit(1)
+        self.exists = prep(sa.select(sa.exists().where(at), first_below.scalar_subquery()))
+        self.below = prep(first_below)
+        self.below_root = prep(sa.select(f.c.path).limit(1))
         key = sa.and_(c.c.file_id == _p("i"), c.c.seq == _p("s"))
         self.chunk = prep(sa.select(c.c.data).where(key))
         self.slice = prep(

@@ -219,10 +219,16 @@ class SQLBlobBackend(ConditionalWrites, Backend):
         return FileInfo._fast(key, name, size, when(mtime), etag(vid), None, meta(md))
 
     def exists(self, key: str) -> bool:
+        """A file at ``key``, or a folder as listings show it (foreign rows skipped, SQL-026)."""
         if not key:
             return True
         lo, hi = bounds(key)
-        return bool(self._one(key, "exists", self._s.exists, k=key, lo=lo, hi=hi)[0])
+
+        def run(conn: sa.Connection) -> bool:
+            at, first = self._s.exists(conn, k=key, lo=lo, hi=hi).first()
+            return bool(at) or self._listed_below(conn, key, first)
+
+        return bool(self._run(key, "exists", run, write=False))
 
     def is_folder(self, key: str) -> bool:
         if not key:
@@ -230,10 +236,17 @@ class SQLBlobBackend(ConditionalWrites, Backend):
         return self._run(key, "is_folder", lambda c: self._has_below(c, key), write=False)
 
     def _has_below(self, conn: sa.Connection, key: str) -> bool:
+        """Whether folder ``key`` has an entry a listing shows (SQL-026)."""
         lo, hi = bounds(key)
-        if hi is None:
-            return self._s.below_root(conn).first() is not None
-        return self._s.below(conn, lo=lo, hi=hi).first() is not None
+        row = self._s.below_root(conn) if hi is None else self._s.below(conn, lo=lo, hi=hi)
+        found = row.first()
+        return self._listed_below(conn, key, None if found is None else found[0])
+
+    def _listed_below(self, conn: sa.Connection, key: str, first: str | None) -> bool:
+        def fetch(q: Prepared, params: dict[str, Any]) -> Any:
+            return _list.fetch_page(conn, q, params)
+
+        return _list.has_entries(self._s, fetch, key, first)
 
     def _missing(self, conn: sa.Connection, key: str) -> Any:
         """The error for a file ``key`` that has no row: a folder, or not found."""
@@ -294,15 +307,8 @@ class SQLBlobBackend(ConditionalWrites, Backend):
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
         """Entries below ``prefix`` in entry order: one indexed query per page (``_list``)."""
 
-        def page(conn: sa.Connection, q: Prepared, params: dict[str, Any]) -> Any:
-            result = q(conn, **params)
-            try:
-                return result.cursor.fetchall()  # plain tuples: no Row objects
-            finally:
-                result.close()
-
         def fetch(q: Prepared, params: dict[str, Any]) -> Any:
-            return self._run(prefix, "list", lambda c: page(c, q, params), write=False)
+            return self._run(prefix, "list", lambda c: _list.fetch_page(c, q, params), write=False)
 
         return _list.entries(self._s, fetch, prefix, recursive, base)
 
