@@ -131,14 +131,14 @@ def _kill_at(config: dict[str, Any], tmp_path: Path, where: str, extra: dict[str
     assert proc.returncode == -signal.SIGKILL
 
 
-# spec: TXN-040
+# spec: TXN-040, TXN-045
 def test_staging_is_hidden_from_the_backend_root_and_removed_after_commit_and_rollback(
     registry: Registry,
 ) -> None:
     store, whole = registry.get_store("s"), registry.get_store("all")
     backend = registry.get_backend("b")
     with store.transaction() as tx:
-        tx.write("a.txt", b"a")
+        tx.write("a.txt", b"a", metadata={"owner": "ana"})
         assert len(_folders(backend)) == 1  # the staged upload exists...
         assert [str(e.path) for e in whole.iter_children("")] == []  # ...and is not listed
         assert list(whole.list_files("", recursive=True)) == []
@@ -151,6 +151,7 @@ def test_staging_is_hidden_from_the_backend_root_and_removed_after_commit_and_ro
         raise KeyError("stop")
     assert _staged(backend) == []
     assert _files(store) == {"a.txt": b"a"}
+    assert store.get_file_info("a.txt").metadata == {"owner": "ana"}  # copied with the object
 
 
 # spec: TXN-043
