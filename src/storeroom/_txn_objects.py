@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from storeroom.backend import Backend, Entry, Source
 
 __all__ = ["STAGING", "ObjectTransaction", "hidden", "visible"]
+
+_log = logging.getLogger("storeroom.transaction")
 
 #: The staging prefix below the backend root (the local backend's staging folder name).
 STAGING = f"{TMP_PREFIX}747800000000.tmp"
@@ -77,8 +80,11 @@ def _replay(backend: Backend, steps: list[Step]) -> None:
         pause_at(done)
         if step[0] == "delete":
             backend.discard(step[1])
-        else:
+            continue
+        try:
             backend.copy(step[1], step[2], overwrite=True)
+        except NotFound:  # only if removed by hand: never block every later commit on it
+            _log.warning("transaction record: staged object %s is missing, skipped", step[1])
 
 
 def _settle(backend: Backend, tx: str) -> None:
