@@ -243,3 +243,29 @@ def test_a_reader_during_a_commit_sees_each_file_whole(
         worker.join(timeout=60)
     assert not errors
     assert _files(store) == new
+
+
+# spec: TXN-041
+def test_concurrent_commits_run_one_at_a_time(registry: Registry) -> None:
+    store = registry.get_store("s")
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for r in range(3):
+                names = ["a", "b", "c", "d"]
+                with store.transaction() as tx:  # one commit writes one value everywhere,
+                    for name in names[n:] + names[:n]:  # each writer in another order
+                        tx.write(name, b"%d-%d" % (n, r), overwrite=True)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors
+    final = _files(store)
+    assert len(set(final.values())) == 1, final  # the last commit's value in all three
+    assert _staged(registry.get_backend("b")) == []
