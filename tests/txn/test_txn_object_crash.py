@@ -269,3 +269,40 @@ def test_concurrent_commits_run_one_at_a_time(registry: Registry) -> None:
     final = _files(store)
     assert len(set(final.values())) == 1, final  # the last commit's value in all three
     assert _staged(registry.get_backend("b")) == []
+
+
+# spec: TXN-041
+def test_the_create_only_write_behind_the_commit_lock_has_exactly_one_winner(
+    registry: Registry,
+) -> None:
+    from storeroom.errors import AlreadyExists
+
+    backend = registry.get_backend("b")
+
+    def race(key: str) -> tuple[list[int], list[BaseException]]:
+        barrier = threading.Barrier(8)
+        winners: list[int] = []
+        other: list[BaseException] = []
+
+        def claim(n: int) -> None:
+            barrier.wait()
+            try:
+                backend.write(key, b"%d" % n, overwrite=False)
+                winners.append(n)
+            except AlreadyExists:
+                pass
+            except BaseException as exc:
+                other.append(exc)
+
+        threads = [threading.Thread(target=claim, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        return winners, other
+
+    for round_ in range(10):
+        key = f"race/lock-{round_}"
+        winners, other = race(key)
+        assert not other and len(winners) == 1, (winners, other)
+        assert backend.open_read(key).read() == b"%d" % winners[0]
