@@ -26,7 +26,7 @@ from storeroom._txn_core import PAUSE_ENV
 from storeroom._txn_lease import LEASE_ENV
 from storeroom._txn_objects import LOCK, STAGING, _folders
 from storeroom.backend import Backend
-from storeroom.errors import NotFound
+from storeroom.errors import NotFound, StoreroomError
 from storeroom.testing.conformance.targets import registered_targets
 
 OBJECT_STORES = ["s3", "s3-obstore", "azure"]
@@ -306,3 +306,59 @@ def test_the_create_only_write_behind_the_commit_lock_has_exactly_one_winner(
         winners, other = race(key)
         assert not other and len(winners) == 1, (winners, other)
         assert backend.open_read(key).read() == b"%d" % winners[0]
+
+
+# spec: TXN-045
+def test_a_copy_failing_midway_leaves_the_record_for_the_next_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Azure: a blob lease taken on a later target makes its copy fail for real."""
+    reg = Registry(RegistryConfig.from_dict(_config("azure", tmp_path)))
+    try:
+        store, backend = reg.get_store("s"), reg.get_backend("b")
+        for i in range(5):
+            store.write(f"f{i}", b"old")
+        monkeypatch.setenv(LEASE_ENV, "1")
+        marker = tmp_path / "paused"
+        monkeypatch.setenv(PAUSE_ENV, f"2:{marker}")
+        failures: list[BaseException] = []
+
+        def commit() -> None:
+            try:
+                with store.transaction() as tx:
+                    for i in range(5):
+                        tx.write(f"f{i}", b"new", overwrite=True)
+            except BaseException as exc:
+                failures.append(exc)
+
+        worker = threading.Thread(target=commit)
+        worker.start()
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert worker.is_alive() and time.monotonic() < deadline
+            time.sleep(0.01)
+        from azure.storage.blob import ContainerClient
+
+        blob = backend.unwrap(ContainerClient).get_blob_client("data/f3")
+        lease = blob.acquire_lease(lease_duration=-1)
+        marker.unlink()
+        worker.join(timeout=60)
+        # the copy onto the leased blob was refused, as a typed error
+        assert len(failures) == 1 and isinstance(failures[0], StoreroomError), failures
+        assert _files(store) == {
+            "f0": b"new",
+            "f1": b"new",
+            "f2": b"new",
+            "f3": b"old",
+            "f4": b"old",
+        }
+        assert len(_folders(backend)) == 1  # the record stays
+        lease.release()
+        monkeypatch.delenv(PAUSE_ENV)
+        time.sleep(1.2)  # its lease runs out
+        with store.transaction():
+            pass
+        assert _files(store) == {f"f{i}": b"new" for i in range(5)}
+        assert _staged(backend) == []
+    finally:
+        reg.close()
