@@ -19,7 +19,27 @@ from storeroom.models import FileInfo
 if TYPE_CHECKING:
     from storeroom.backend import Backend, Source
 
-__all__ = ["GONE", "BackendTransaction", "Moved", "Plan", "conflict"]
+__all__ = ["GONE", "PAUSE_ENV", "BackendTransaction", "Moved", "Plan", "conflict", "pause_at"]
+
+#: Test hook: ``"<n>:<file>"`` makes a commit create ``<file>`` after ``n`` steps of its
+#: record and wait until it is removed (crash tests kill the process there).
+PAUSE_ENV = "STOREROOM_TEST_TXN_PAUSE"
+
+
+def pause_at(done: int) -> None:
+    """Test hook (``PAUSE_ENV``): after ``done`` steps, create the marker and wait (2 min max)."""
+    import os
+    import time
+
+    pause = os.environ.get(PAUSE_ENV, "")
+    if not pause or done != int(pause.partition(":")[0]):
+        return
+    marker = pause.partition(":")[2]
+    with open(marker, "w"):
+        pass
+    deadline = time.monotonic() + 120
+    while os.path.exists(marker) and time.monotonic() < deadline:  # noqa: PTH110
+        time.sleep(0.01)
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,3 +75,19 @@ def test_a_local_store_whose_root_is_missing_gives_a_typed_error(tmp_path: Path)
     with pytest.raises(NotFound) as info:
         store.transaction()
     assert info.value.operation == "transaction"
+
+
+# spec: TXN-031
+def test_sync_from_a_local_folder_skips_an_open_transactions_staging_folder(
+    tmp_path: Path,
+) -> None:
+    from storeroom.backends.local import LocalBackend
+    from storeroom.ext.sync import plan
+
+    store = Store(LocalBackend(tmp_path / "d"))
+    store.write("real.txt", b"r")
+    with store.transaction() as tx:
+        tx.write("staged.txt", b"s")
+        assert any((tmp_path / "d").rglob("s1"))  # the staged file is on disk
+        actions = plan(str(tmp_path / "d"), Store(MemoryBackend()))
+        assert sorted(str(a.path) for a in actions) == ["real.txt"]

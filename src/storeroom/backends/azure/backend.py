@@ -23,13 +23,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any, BinaryIO, ClassVar, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, cast
 from urllib.parse import quote
 
 from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.blob import BlobBlock, BlobClient, BlobPrefix, BlobServiceClient, ContainerClient
 
 from storeroom._mask import mask_url
+from storeroom._txn_objects import hidden, visible
 from storeroom.backend import (
     Backend,
     Entry,
@@ -59,6 +60,9 @@ from storeroom.errors import AlreadyExists, InvalidPath, NotFound, StoreroomErro
 from storeroom.models import FileInfo, WriteResult
 from storeroom.path import RemotePath, is_store_key, listable
 
+if TYPE_CHECKING:
+    from storeroom._txn_core import BackendTransaction
+
 __all__ = ["AzureBackend"]
 
 _COPY_POLL = 0.2
@@ -68,6 +72,7 @@ _FLAT_CAPS = ALL_GATES | frozenset(
         Capability.USER_METADATA,
         Capability.WRITE_RESULT_NATIVE,
         Capability.CONDITIONAL_WRITE,
+        Capability.TRANSACTION,
     }
 )
 #: HNS writes go through the DFS API, which storeroom does not make conditional (COND-044).
@@ -194,6 +199,8 @@ class AzureBackend(Backend):
         """
         if not key:
             return True
+        if hidden(key):  # transaction staging (TXN-040)
+            return False
         if self.hns:
             return self._hns().exists(key)
         try:
@@ -206,6 +213,8 @@ class AzureBackend(Backend):
     def is_folder(self, key: str) -> bool:
         if not key:
             return True
+        if hidden(key):  # transaction staging (TXN-040)
+            return False
         if self.hns:
             return self._hns().is_folder(key)
         try:
@@ -416,6 +425,11 @@ class AzureBackend(Backend):
 
     def list(self, prefix: str, *, recursive: bool = False, base: str = "") -> Iterator[Entry]:
         """Entries under ``prefix``, one listing page at a time (a page is sorted here)."""
+        if not prefix:  # transaction staging is never listed (TXN-040)
+            return visible(self._list(prefix, recursive, base))
+        return self._list(prefix, recursive, base)
+
+    def _list(self, prefix: str, recursive: bool, base: str) -> Iterator[Entry]:
         if self.hns:
             return self._hns().list(prefix, recursive, base)
         if recursive:
@@ -515,6 +529,12 @@ class AzureBackend(Backend):
             self._hns().remove_folder(key, recursive)
             return
         super().remove_folder(key, recursive=recursive)
+
+    def begin_transaction(self) -> BackendTransaction:
+        """Staged uploads, a commit record, server-side copies (``_txn_objects``, TXN-040)."""
+        from storeroom._txn_objects import ObjectTransaction
+
+        return ObjectTransaction(self)
 
     def _hns(self) -> HnsOps:
         ops = self._hns_ops

@@ -17,18 +17,19 @@ import contextlib
 import fcntl
 import json
 import os
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from storeroom._txn_core import (
     GONE,
+    PAUSE_ENV,
     BackendTransaction,
     Moved,
     Plan,
     conflict,
     is_file,
+    pause_at,
 )
 from storeroom.backend import Source
 from storeroom.backends.local._fdpath import DIR_FLAGS, open_beneath
@@ -38,7 +39,7 @@ from storeroom.errors import InvalidPath, NotFound
 if TYPE_CHECKING:
     from storeroom.backends.local.backend import LocalBackend
 
-__all__ = ["STAGING", "LocalTransaction", "recover"]
+__all__ = ["PAUSE_ENV", "STAGING", "LocalTransaction", "recover"]
 
 #: The staging folder below the root (a temporary name: never listed).
 STAGING = f"{TEMP_PREFIX}7478{'0' * 8}{TEMP_SUFFIX}"
@@ -46,9 +47,6 @@ JOURNAL = "journal.json"
 #: Locked while its transaction lives; never a store file (inside the hidden folder).
 OWNER = "owner.lock"
 _OWNER_FLAGS = os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW
-#: Test hook: ``"<n>:<file>"`` makes a commit create ``<file>`` after ``n`` steps and wait
-#: until it is removed (crash tests kill the process there).
-PAUSE_ENV = "STOREROOM_TEST_TXN_PAUSE"
 
 Step = list[str]  # ["move", src, dst] or ["discard", key]
 
@@ -69,21 +67,10 @@ def _locked(fd: int) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _pause(marker: str) -> None:
-    """Test hook: create ``marker``, then wait (up to 2 minutes) until it is removed."""
-    with open(marker, "w"):
-        pass
-    deadline = time.monotonic() + 120
-    while os.path.exists(marker) and time.monotonic() < deadline:  # noqa: PTH110
-        time.sleep(0.01)
-
-
 def _replay(b: LocalBackend, steps: list[Step]) -> None:
     """Run the record's steps; each is skipped when already done, so replays are safe."""
-    pause = os.environ.get(PAUSE_ENV, "")
     for done, step in enumerate(steps):
-        if pause and done == int(pause.partition(":")[0]):
-            _pause(pause.partition(":")[2])
+        pause_at(done)
         if step[0] == "discard":
             b.discard(step[1])
             continue

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from heapq import merge
-from typing import Any, BinaryIO, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 import botocore.exceptions as bx  # type: ignore[import-untyped]
 
 from storeroom._mask import mask_url
+from storeroom._txn_objects import hidden, visible
 from storeroom.backend import Backend, Entry, Source, derive_folders, rel_key
 from storeroom.backends.s3 import _bulk, _cond, _obstore_list, _paired
 from storeroom.backends.s3._core import S3Core, etag, status
@@ -46,6 +47,9 @@ from storeroom.errors import (
 )
 from storeroom.models import FileInfo, FolderEntry, WriteResult
 from storeroom.path import is_store_key, listable
+
+if TYPE_CHECKING:
+    from storeroom._txn_core import BackendTransaction
 
 __all__ = ["S3Backend"]
 
@@ -88,6 +92,7 @@ class S3Backend(Backend):
             Capability.WRITE_RESULT_NATIVE,
             Capability.SIGNED_URL,
             Capability.CONDITIONAL_WRITE,
+            Capability.TRANSACTION,
         }
     )
     options_class: ClassVar[type[S3Options]] = S3Options
@@ -157,12 +162,16 @@ class S3Backend(Backend):
         """A file (HEAD) or a non-empty prefix (one-key LIST), both sent at once (``_paired``)."""
         if not key:
             return True
+        if hidden(key):  # transaction staging (TXN-040)
+            return False
         if self._obs is not None:
             return self._obs.exists(key)
         return self._both("exists", key, _paired.exists)
 
     def is_folder(self, key: str) -> bool:
         """True for the root and for any prefix ``key/`` holding at least one object."""
+        if hidden(key):  # transaction staging (TXN-040)
+            return False
         if self._obs is not None:
             return not key or self._obs.has_children(key, "is_folder")
         return not key or self._has_children(key, "is_folder")
@@ -260,6 +269,8 @@ class S3Backend(Backend):
             )
         else:
             files = self._list_pages(prefix, recursive, base)
+        if not prefix:
+            files = visible(files)  # transaction staging is never listed (TXN-040)
         if recursive:
             return derive_folders(files, rel_key(prefix, base) if prefix else "")
         return files
@@ -400,6 +411,12 @@ class S3Backend(Backend):
             query.pop("ContinuationToken", None)
         if not seen:
             raise NotFound("folder not found", path=key, backend=_NAME, operation="remove_folder")
+
+    def begin_transaction(self) -> BackendTransaction:
+        """Staged uploads, a commit record, server-side copies (``_txn_objects``, TXN-040)."""
+        from storeroom._txn_objects import ObjectTransaction
+
+        return ObjectTransaction(self)
 
     def ping(self) -> None:
         """One HEAD of the bucket: reachability, credentials and the bucket's existence."""

@@ -137,7 +137,7 @@ class Side:
 
 
 #: A download's temporary name beside its target (``ext.transfer``), and the
-#: local backend's (``.~storeroom-<12 hex>.tmp``).
+#: local backend's (``.~storeroom-<12 hex>.tmp``, also its transaction staging folder).
 _TEMP = re.compile(r"\..+\.[0-9a-f]{12}\.part|\.~storeroom-[0-9a-f]{12}\.tmp")
 
 
@@ -156,7 +156,8 @@ def _scan(folder: str, prefix: str, out: dict[str, Facts], leftovers: list[str])
     for entry in entries:
         rel = prefix + entry.name
         if entry.is_dir(follow_symlinks=False):
-            _scan(entry.path, rel + "/", out, leftovers)
+            if not is_leftover(entry.name):  # a transaction's staging folder is not data
+                _scan(entry.path, rel + "/", out, leftovers)
         elif is_leftover(entry.name):
             leftovers.append(entry.path)
         elif entry.is_file():
