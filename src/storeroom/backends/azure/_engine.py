@@ -107,7 +107,7 @@ class DataPath:
         try:
             return obs.put(key, data, len(data), "overwrite" if overwrite else "create", meta)
         except AlreadyExists:
-            if overwrite or self.core.is_file(key):
+            if overwrite or obs.head(key, "write") is not None:
                 raise
             # Azurite: an abandoned write's uncommitted blocks refuse a create (AZURE-011).
             return _flat_write.after_abandoned(self.core, key, data, meta)
