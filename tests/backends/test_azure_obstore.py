@@ -197,6 +197,41 @@ def test_store_kwargs_map_the_options() -> None:
     assert "a2V5LXZhbHVl" not in repr(backend) and "a2V5LXZhbHVl" not in repr(backend.options)
 
 
+# spec: AZURE-081
+def test_token_and_sas_providers_become_obstore_credential_callbacks() -> None:
+    import datetime as dt
+
+    from storeroom.backends.azure._obstore_conn import credential_provider
+    from storeroom.credentials import Token
+
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    calls: list[str] = []
+
+    def bearer() -> Token:
+        calls.append("bearer")
+        return Token(Secret("bearer-1"), expires_at=soon)
+
+    url = "https://acct.blob.core.windows.net"
+    opts = AzureOptions(container="c1", account_url=url, credential=bearer)
+    provide = credential_provider(opts)
+    assert provide is not None
+    got = provide()
+    assert got["token"] == "bearer-1" and calls == ["bearer"]
+    assert abs((got["expires_at"] - soon).total_seconds()) < 600  # renewed before expiry
+
+    def sas() -> Token:
+        return Token(Secret("?sv=1&sig=s1"), expires_at=soon)
+
+    sas_opts = AzureOptions(container="c1", account_url=url, sas_token_provider=sas)
+    sas_provide = credential_provider(sas_opts)
+    assert sas_provide is not None
+    answer = sas_provide()
+    assert answer["sas_token"] == "sv=1&sig=s1"
+    assert answer["expires_at"] <= dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)
+    keyed = AzureOptions(container="c1", account_url=url, account_key=Secret("k"))
+    assert credential_provider(keyed) is None  # a static key goes in as account_key
+
+
 # spec: AZURE-084
 def test_obstore_errors_map_through_the_one_table() -> None:
     cases = [
@@ -252,6 +287,15 @@ def test_reads_writes_listings_go_through_obstore_without_sdk_requests() -> None
     with pytest.raises(NotFound):
         store.delete("m/none.txt")
     assert sent == []  # the SDK sent nothing: obstore served every call
+
+
+# spec: AZURE-083
+@needs_server
+def test_metadata_names_come_back_lower_cased_and_results_have_no_date() -> None:
+    store = _store()
+    result = store.write("meta/f.txt", b"x", metadata={"Owner": "Ann"})
+    assert result.etag and result.last_modified is None
+    assert store.get_file_info("meta/f.txt").metadata == {"owner": "Ann"}
 
 
 # spec: AZURE-083
