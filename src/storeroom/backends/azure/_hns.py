@@ -30,7 +30,7 @@ from storeroom._store_support import TMP_PREFIX
 from storeroom.backend import Entry, Source, entry_sort_key, iter_source
 from storeroom.backends.azure._blob import create_only, file_info, folder, read_block
 from storeroom.backends.azure._conn import make_client
-from storeroom.backends.azure.errors import BACKEND, error_code, map_azure_error
+from storeroom.backends.azure.errors import BACKEND, TABLE, error_code
 from storeroom.errors import DirectoryNotEmpty, InvalidPath, NotFound, StoreroomError
 from storeroom.models import FileInfo, FolderEntry, WriteResult
 from storeroom.path import RemotePath, listable
@@ -64,7 +64,7 @@ class HnsOps:
         self._svc.close()
 
     def _err(self, exc: AzureError, key: str, operation: str) -> StoreroomError:
-        return map_azure_error(exc, key, operation=operation)
+        return TABLE.map(exc, key, operation=operation)
 
     # -- entries -------------------------------------------------------------------
 
