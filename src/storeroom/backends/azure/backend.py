@@ -277,7 +277,7 @@ class AzureBackend(Backend):
             if info is None:
                 raise NotFound("file not found", path=src, backend=BACKEND, operation="copy")
             _flat_write.check_ancestors(self._core, dst)
-            if src != dst or not overwrite:
+            if src != dst:  # onto itself: nothing to send (Store checks this first)
                 self._obs.copy(src, dst, overwrite)
             return self._core.result(dst, info.size, {}, dict(info.metadata or {}))
         source = self._core.blob(src)
