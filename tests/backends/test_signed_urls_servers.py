@@ -54,7 +54,7 @@ def fetch(url: str, *, data: bytes | None = None, headers: dict[str, str] | None
 PUT_HEADERS = {"Content-Type": "application/octet-stream", "x-ms-blob-type": "BlockBlob"}
 
 
-@pytest.fixture(params=["s3", "azure", "s3-obstore"])
+@pytest.fixture(params=["s3", "azure", "s3-obstore", "azure-obstore"])
 def signing_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     with registry_on(request.param, tmp_path) as registry:
         yield registry.get_store("s")

@@ -46,3 +46,20 @@ if ENV is not None:
             secrets=(account_key(ENV["STOREROOM_TEST_AZURE_CONNECTION_STRING"]),),
         )
     )
+
+
+def _obstore_config(tmp_path: Path) -> dict[str, Any]:
+    config = _config(tmp_path)
+    config["options"]["engine"] = "obstore"
+    return config
+
+
+if ENV is not None:
+    # The same container and Azurite through the obstore engine (spec AZURE-080..089).
+    register_target(
+        Target(
+            "azure-obstore",
+            _obstore_config,
+            secrets=(account_key(ENV["STOREROOM_TEST_AZURE_CONNECTION_STRING"]),),
+        )
+    )

@@ -84,6 +84,10 @@ def missing_requirements(backend_type: str, options: Mapping[str, Any]) -> list[
         out.append(Missing("pyarrow", 'pip install "storeroom[s3,arrow]"', "the 'arrow' extra"))
     if backend_type == "s3" and options.get("engine") == "obstore" and _absent("obstore"):
         out.append(Missing("obstore", 'pip install "storeroom[s3,obstore]"', "the 'obstore' extra"))
+    if backend_type == "azure" and options.get("engine") == "obstore" and _absent("obstore"):
+        out.append(
+            Missing("obstore", 'pip install "storeroom[azure,obstore]"', "the 'obstore' extra")
+        )
     url = options.get("url")
     if backend_type in ("sql-blob", "sql-query") and url is not None:
         text = url.reveal() if hasattr(url, "reveal") else str(url)

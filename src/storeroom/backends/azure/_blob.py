@@ -14,7 +14,7 @@ from typing import Any
 
 from azure.core import MatchConditions
 
-from storeroom.backends.azure.errors import BACKEND, map_azure_error
+from storeroom.backends.azure.errors import BACKEND, TABLE
 from storeroom.errors import InvalidArgument
 from storeroom.models import FileInfo, FolderEntry
 
@@ -123,7 +123,7 @@ class BlobReader(io.RawIOBase):
         return True
 
     def _fail(self, exc: Exception) -> Exception:
-        return map_azure_error(exc, self._key, operation="open_read", reading=True)
+        return TABLE.map(exc, self._key, operation="open_read", reading=True)
 
     def read(self, size: int | None = -1) -> bytes:
         if self.closed:

@@ -30,13 +30,13 @@ from storeroom._store_support import TMP_PREFIX
 from storeroom.backend import Entry, Source, entry_sort_key, iter_source
 from storeroom.backends.azure._blob import create_only, file_info, folder, read_block
 from storeroom.backends.azure._conn import make_client
-from storeroom.backends.azure.errors import BACKEND, error_code, map_azure_error
+from storeroom.backends.azure.errors import BACKEND, TABLE, error_code
 from storeroom.errors import DirectoryNotEmpty, InvalidPath, NotFound, StoreroomError
 from storeroom.models import FileInfo, FolderEntry, WriteResult
 from storeroom.path import RemotePath, listable
 
 if TYPE_CHECKING:
-    from storeroom.backends.azure.backend import AzureBackend
+    from storeroom.backends.azure._core import AzureCore
 
 __all__ = ["HnsOps", "is_folder_props"]
 
@@ -52,11 +52,11 @@ def is_folder_props(props: Any) -> bool:
 class HnsOps:
     """The primitives that differ on hierarchical-namespace accounts."""
 
-    def __init__(self, backend: AzureBackend) -> None:
-        self._b = backend
-        o = backend.options
+    def __init__(self, core: AzureCore) -> None:
+        self._core = core
+        o = core.options
         # DFS calls go to the account's ``.dfs.`` host (checked by the HNS unit test).
-        self._svc = make_client(DataLakeServiceClient, o, backend._sdk_extra, dfs=True)
+        self._svc = make_client(DataLakeServiceClient, o, core.sdk_extra, dfs=True)
         self._fs = self._svc.get_file_system_client(o.container)
         self._container = o.container
 
@@ -64,7 +64,7 @@ class HnsOps:
         self._svc.close()
 
     def _err(self, exc: AzureError, key: str, operation: str) -> StoreroomError:
-        return map_azure_error(exc, key, operation=operation)
+        return TABLE.map(exc, key, operation=operation)
 
     # -- entries -------------------------------------------------------------------
 
@@ -72,7 +72,7 @@ class HnsOps:
         if not key:
             return FolderEntry._fast("", "")
         try:
-            props = self._b._blob(key).get_blob_properties()
+            props = self._core.blob(key).get_blob_properties()
         except AzureError as exc:
             raise self._err(exc, key, "stat") from exc
         name = key.rpartition("/")[2]
@@ -140,7 +140,7 @@ class HnsOps:
         if isinstance(src, bytes | bytearray | memoryview):
             yield from iter_source(src)
             return
-        size = self._b.options.block_size
+        size = self._core.options.block_size
         while True:
             block = read_block(src.read, size)
             if not block:

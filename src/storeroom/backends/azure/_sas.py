@@ -20,7 +20,7 @@ from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
 
 from storeroom.backends.azure.config import AzureOptions
-from storeroom.backends.azure.errors import BACKEND, map_azure_error
+from storeroom.backends.azure.errors import BACKEND, TABLE
 from storeroom.capabilities import Capability
 from storeroom.config.secret import reveal
 from storeroom.errors import CapabilityNotSupported, ConfigError
@@ -123,7 +123,7 @@ class Signer:
             try:
                 found = svc.get_user_delegation_key(now - _SKEW, until)
             except AzureError as exc:
-                raise map_azure_error(exc, key, operation="signed_url") from exc
+                raise TABLE.map(exc, key, operation="signed_url") from exc
             except ValueError as exc:  # the SDK sends a token only over HTTPS
                 raise ConfigError(
                     f"azure: cannot ask for a user delegation key: {exc}",

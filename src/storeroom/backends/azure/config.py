@@ -16,6 +16,8 @@ from storeroom.layers.retry import RetryOptions
 __all__ = ["AzureOptions"]
 
 MiB = 1024 * 1024
+#: Engines of the ``azure`` backend: ``sdk`` (azure-storage-blob) and ``obstore``.
+ENGINES = ("sdk", "obstore")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +46,9 @@ class AzureOptions(BackendOptions):
     callable returning bearer tokens (``storeroom.credentials.Token``), and
     ``sas_token_provider`` a callable returning SAS tokens (``Token``); both renew
     ``refresh_margin`` seconds before expiry (default as for S3).
+    ``engine``: what serves the requests of a flat-namespace account, ``"sdk"``
+    (azure-storage-blob, the default) or ``"obstore"`` (Rust object_store; extra
+    ``obstore``; spec AZURE-080..).
     """
 
     container: str
@@ -77,6 +82,7 @@ class AzureOptions(BackendOptions):
     client_options: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
     max_concurrency: int = 1
     reject_write_under_file_ancestor: bool = False
+    engine: str = "sdk"
 
     def __post_init__(self) -> None:
         # A SAS query or user information in account_url is a credential, and so
@@ -115,6 +121,11 @@ class AzureOptions(BackendOptions):
                 key="credential",
             )
         _check_refreshing(self)
+        if self.engine not in ENGINES:
+            raise ConfigError(
+                f"engine: expected one of {', '.join(map(repr, ENGINES))}, got {self.engine!r}",
+                key="engine",
+            )
         if self.max_concurrency < 1:
             raise ConfigError("max_concurrency: must be at least 1", key="max_concurrency")
         if self.account_key is not None and self.sas_token is not None:

@@ -6,7 +6,11 @@ service's ``x-ms-error-code`` (``BlobNotFound``, ``AuthorizationFailure``,
 failures with no HTTP answer at all: refused connections, timeouts). Nothing
 is decided from message text. This module does not import the SDK: it works
 on the attributes of the exception it is given, and on type names along its
-class hierarchy.
+class hierarchy. obstore's exceptions (``engine = "obstore"``) are looked up by
+class name (``OBSTORE_ERRORS``): their text echoes URLs and response bodies.
+
+``TABLE.map(exc, key, operation=...)`` is the one entry point;
+``map_azure_error`` is an alias kept for existing callers.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from storeroom.errors import (
     AlreadyExists,
     BackendUnavailable,
     DirectoryNotEmpty,
+    InvalidArgument,
     InvalidPath,
     NotFound,
     PermissionDenied,
@@ -23,7 +28,7 @@ from storeroom.errors import (
     UnexpectedError,
 )
 
-__all__ = ["BACKEND", "map_azure_error"]
+__all__ = ["BACKEND", "OBSTORE_ERRORS", "TABLE", "AzureErrorTable", "map_azure_error"]
 
 BACKEND = "azure"
 
@@ -88,6 +93,37 @@ EXCEPTION_TYPES: dict[str, Row] = {
 }
 
 
+#: obstore's exception classes (engine ``obstore``) by name; ``FileNotFoundError`` is
+#: its "not found". ``PreconditionError`` answers If-Match and If-None-Match alike:
+#: create-only writes read it as "exists", ``write_if_match`` decides for itself.
+OBSTORE_ERRORS: dict[str, Row] = {
+    "FileNotFoundError": _GONE,
+    "NotFoundError": _GONE,
+    "AlreadyExistsError": _TAKEN,
+    "PreconditionError": _TAKEN,
+    "PermissionDeniedError": _DENIED,
+    "UnauthenticatedError": (PermissionDenied, False, "Azure refused the credentials", _CREDS),
+    "InvalidPathError": (InvalidPath, False, "blob name not representable by obstore", None),
+    "NotSupportedError": (InvalidArgument, False, "not supported by the obstore engine", None),
+    "UnknownConfigurationKeyError": (InvalidArgument, False, "unknown obstore option", None),
+    # Transport failures and HTTP errors without a class of their own (5xx, 416, ...).
+    "GenericError": (
+        BackendUnavailable,
+        True,
+        "Azure request failed",
+        "check the endpoint and the network; retry later",
+    ),
+}
+
+
+def _obstore_row(exc: BaseException) -> Row | None:
+    """The row of an obstore exception (by class name), else ``None``."""
+    name = type(exc).__name__
+    if type(exc).__module__.startswith("obstore") or name == "FileNotFoundError":
+        return OBSTORE_ERRORS.get(name)
+    return None
+
+
 def error_code(exc: BaseException) -> str | None:
     """The service error code of ``exc`` as a plain string (SDK enums included)."""
     code = getattr(exc, "error_code", None)
@@ -97,6 +133,9 @@ def error_code(exc: BaseException) -> str | None:
 
 
 def _row(exc: BaseException, reading: bool) -> Row | None:
+    found = _obstore_row(exc)
+    if found is not None:
+        return found
     code = error_code(exc)
     if reading and code is not None and code in READ_CODES:
         return READ_CODES[code]
@@ -115,18 +154,42 @@ def _row(exc: BaseException, reading: bool) -> Row | None:
     return None
 
 
+class AzureErrorTable:
+    """The azure backend's one error table: SDK and obstore failures to storeroom errors."""
+
+    backend = BACKEND
+
+    def map(
+        self,
+        exc: BaseException,
+        key: str,
+        *,
+        operation: str | None = None,
+        reading: bool = False,
+    ) -> StoreroomError:
+        """Translate ``exc`` into the storeroom error for ``key``; raise it ``from exc``.
+
+        ``reading``: the failure happened while downloading (see ``READ_CODES``).
+        A storeroom error (a credential provider's) is returned as it is.
+        """
+        if isinstance(exc, StoreroomError):
+            return exc
+        row = _row(exc, reading)
+        if row is None:
+            status = getattr(exc, "status_code", None)
+            code = error_code(exc) or ""
+            what = f"HTTP {status} {code}".strip() if status else type(exc).__name__
+            return UnexpectedError(
+                f"unexpected Azure error: {what}", path=key, backend=BACKEND, operation=operation
+            )
+        return from_row(row, backend=BACKEND, key=key, operation=operation)
+
+
+TABLE = AzureErrorTable()
+
+
 def map_azure_error(
     exc: BaseException, key: str, *, operation: str | None = None, reading: bool = False
 ) -> StoreroomError:
-    """Translate ``exc`` into the storeroom error for ``key``; raise it ``from exc``.
-
-    ``reading``: the failure happened while downloading (see ``READ_CODES``).
-    """
-    row = _row(exc, reading)
-    if row is None:
-        status = getattr(exc, "status_code", None)
-        what = f"HTTP {status} {error_code(exc) or ''}".strip() if status else type(exc).__name__
-        return UnexpectedError(
-            f"unexpected Azure error: {what}", path=key, backend=BACKEND, operation=operation
-        )
-    return from_row(row, backend=BACKEND, key=key, operation=operation)
+    """Alias of ``TABLE.map`` for existing callers (main unifies the tables at merge)."""
+    return TABLE.map(exc, key, operation=operation, reading=reading)

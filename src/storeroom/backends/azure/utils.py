@@ -48,7 +48,7 @@ class AzureUtils:
 
         from storeroom.backends.azure._conn import make_client
         from storeroom.backends.azure.config import AzureOptions
-        from storeroom.backends.azure.errors import map_azure_error
+        from storeroom.backends.azure.errors import TABLE
 
         opts = AzureOptions(
             container=_NO_CONTAINER,
@@ -65,7 +65,7 @@ class AzureUtils:
             client = make_client(BlobServiceClient, opts, {})
             info = client.get_account_information()
         except AzureError as exc:
-            raise map_azure_error(exc, "", operation="detect_hns") from exc
+            raise TABLE.map(exc, "", operation="detect_hns") from exc
         except (OSError, ValueError) as exc:
             raise ConfigError(
                 f"detect_hns: the account probe failed ({type(exc).__name__})",

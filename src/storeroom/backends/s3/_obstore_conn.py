@@ -12,12 +12,12 @@ fed by the backend's one ``CredentialSource`` (S3-082).
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from storeroom.backends._obstore_common import usable
 from storeroom.backends.s3._creds import profile_keys, refreshing
 from storeroom.backends.s3.config import S3Options
 from storeroom.backends.s3.errors import BACKEND
@@ -30,23 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["OBSTORE_PIP", "ObstoreClient", "store_kwargs", "usable"]
 
 OBSTORE_PIP = 'pip install "storeroom[s3,obstore]"'
-
-#: Set in a child forked while obstore was imported: its runtime cannot run here.
-_inherited = False
-
-
-def _after_fork_in_child() -> None:
-    global _inherited
-    if "obstore" in sys.modules:
-        _inherited = True
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def usable() -> bool:
-    """False in a child forked after obstore was imported (its runtime would hang)."""
-    return not _inherited
 
 
 def store_kwargs(opts: S3Options) -> dict[str, Any]:

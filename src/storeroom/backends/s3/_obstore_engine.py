@@ -16,6 +16,7 @@ from typing import Any, BinaryIO, cast
 
 from storeroom._cond import precondition_failed
 from storeroom.backend import Source, read_all
+from storeroom.backends._obstore_common import Counter, ObstoreStream
 from storeroom.backends.s3._core import S3Core, etag
 from storeroom.backends.s3._obstore_conn import ObstoreClient
 from storeroom.backends.s3.errors import BACKEND
@@ -31,73 +32,10 @@ _STANDARD = frozenset(
 )
 #: S3's largest single PUT (a conditional write is one PUT).
 _MAX_PUT = 5 * 1024**3
-#: Least bytes handed over per chunk of a streamed GET.
-_CHUNK = 1024 * 1024
 
 
 def _modified(meta: Mapping[str, Any]) -> Any:
     return meta.get("last_modified")
-
-
-class ObstoreStream(io.RawIOBase):
-    """Forward-only stream over one obstore GET; errors mapped lazily.
-
-    Streamed in chunks of at least 1 MiB; reading everything before any chunk
-    (``read()``, so ``read_bytes``) takes obstore's whole body in one call.
-    """
-
-    def __init__(self, result: Any, core: S3Core, key: str) -> None:
-        super().__init__()
-        self._result = result
-        self._chunks: Iterator[Any] | None = None
-        self._core = core
-        self._key = key
-        self._buf = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def _next(self) -> bool:
-        if self._chunks is None:
-            self._chunks = iter(self._result.stream(min_chunk_size=_CHUNK))
-        try:
-            chunk = next(self._chunks)
-        except StopIteration:
-            return False
-        except Exception as exc:
-            raise self._core.fail(exc, self._key, "read") from exc
-        self._buf = memoryview(chunk)
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        while not self._buf:
-            if not self._next():
-                return 0
-        n = min(len(view), len(self._buf))
-        view[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
-
-    def readall(self) -> bytes:
-        if self._chunks is None:  # nothing read yet: the whole body at once
-            self._chunks = iter(())
-            try:
-                return bytes(self._result.bytes())
-            except Exception as exc:
-                raise self._core.fail(exc, self._key, "read") from exc
-        parts = [bytes(self._buf)]
-        self._buf = memoryview(b"")
-        while self._next():
-            parts.append(bytes(self._buf))
-        self._buf = memoryview(b"")
-        return b"".join(parts)
-
-    def close(self) -> None:
-        self._buf = memoryview(b"")
-        self._chunks = iter(())
-        self._result = None
-        super().close()
 
 
 class ObstoreEngine:
@@ -202,7 +140,7 @@ class ObstoreEngine:
             kwargs["use_multipart"] = False
         else:
             kwargs["chunk_size"] = part_size
-        counted = _Counter(data) if size is None else None
+        counted = Counter(data) if size is None else None
         try:
             resp = obstore.put(self.client.store(), key, counted or data, **kwargs)
         except Exception as exc:
@@ -315,26 +253,3 @@ class ObstoreEngine:
 
     def close(self) -> None:
         self.client.close()
-
-
-class _Counter:
-    """An iterator over a source's chunks that counts bytes and remembers its failure."""
-
-    def __init__(self, chunks: Any) -> None:
-        self._it = iter(chunks)
-        self.size = 0
-        self.failed: BaseException | None = None
-
-    def __iter__(self) -> _Counter:
-        return self
-
-    def __next__(self) -> Any:
-        try:
-            chunk = next(self._it)
-        except StopIteration:
-            raise
-        except BaseException as exc:
-            self.failed = exc
-            raise
-        self.size += len(chunk)
-        return chunk
