@@ -35,7 +35,7 @@ from azure.storage.blob import BlobServiceClient
 
 from storeroom import Registry, RegistryConfig, Store
 from storeroom.backends.azure import AzureBackend, AzureOptions
-from storeroom.backends.azure.errors import map_azure_error
+from storeroom.backends.azure.errors import TABLE
 from storeroom.capabilities import Capability
 from storeroom.errors import (
     AlreadyExists,
@@ -93,7 +93,7 @@ def _http_error(status: int, code: str | None, cls: type[HttpResponseError] = Ht
 )
 def test_error_table(status: int, code: str | None, expected: type, retryable: bool) -> None:
     """spec: AZURE-020 — by error code, then status; never by message text."""
-    err = map_azure_error(_http_error(status, code), "a/b.txt", operation="write")
+    err = TABLE.map(_http_error(status, code), "a/b.txt", operation="write")
     assert type(err) is expected
     assert err.retryable is retryable
     assert (err.path, err.backend, err.operation) == ("a/b.txt", "azure", "write")
@@ -103,15 +103,15 @@ def test_error_table(status: int, code: str | None, expected: type, retryable: b
 def test_error_table_exception_types_and_reads() -> None:
     """spec: AZURE-020, AZURE-021."""
     for exc in (ServiceRequestError("refused"), ServiceResponseError("reset"), TimeoutError()):
-        err = map_azure_error(exc, "k")
+        err = TABLE.map(exc, "k")
         assert isinstance(err, BackendUnavailable) and err.retryable
-    changed = map_azure_error(_http_error(412, "ConditionNotMet"), "k", reading=True)
+    changed = TABLE.map(_http_error(412, "ConditionNotMet"), "k", reading=True)
     assert isinstance(changed, BackendUnavailable) and changed.retryable
     # The code decides, not the exception class the SDK picked.
-    assert type(map_azure_error(_http_error(409, "BlobNotFound", ResourceExistsError), "k")) is (
+    assert type(TABLE.map(_http_error(409, "BlobNotFound", ResourceExistsError), "k")) is (
         NotFound
     )
-    assert type(map_azure_error(_http_error(404, None, ResourceNotFoundError), "k")) is NotFound
+    assert type(TABLE.map(_http_error(404, None, ResourceNotFoundError), "k")) is NotFound
 
 
 # -- options (no server) ----------------------------------------------------------------

@@ -31,7 +31,7 @@ from storeroom.backends._requirements import missing_requirements
 from storeroom.backends.azure._obstore_conn import store_kwargs
 from storeroom.backends.azure.backend import AzureBackend
 from storeroom.backends.azure.config import AzureOptions
-from storeroom.backends.azure.errors import TABLE, map_azure_error
+from storeroom.backends.azure.errors import TABLE
 from storeroom.config.secret import Secret
 from storeroom.errors import (
     AlreadyExists,
@@ -250,7 +250,7 @@ def test_obstore_errors_map_through_the_one_table() -> None:
         assert err.retryable is retryable and err.path == "a/b.txt"
         assert err.backend == "azure" and err.operation == "read"
         assert "secret-host" not in str(err)
-        assert type(map_azure_error(exc, "a/b.txt")) is cls  # the alias is the same table
+        assert type(TABLE.map(exc, "a/b.txt")) is cls  # operation is optional
     mine = NotFound("already ours", path="k")
     assert TABLE.map(mine, "other") is mine
 

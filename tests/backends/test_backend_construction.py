@@ -28,9 +28,6 @@ from storeroom.backends.sql import SQLBlobBackend
 from storeroom.backends.sqlquery import SQLQueryBackend
 from storeroom.errors import ConfigError
 
-#: Azure keeps its own ``from_options`` until main merges its restructuring (BACKEND-034).
-PENDING = {"AzureBackend"}
-
 
 def _env(name: str) -> str:
     value = os.environ.get(name)
@@ -100,10 +97,9 @@ def test_init_from_options_and_pickling_build_equal_backends(name: str, tmp_path
         assert rebuilt.describe() == made.describe() == unpickled.describe()
         assert rebuilt.capabilities == made.capabilities == unpickled.capabilities
         assert repr(rebuilt) == repr(made)
-        if type(made).__name__ not in PENDING:
-            # The one implementation: no backend class defines its own from_options.
-            owners = [c.__name__ for c in type(made).__mro__ if "from_options" in vars(c)]
-            assert owners == ["Backend"]
+        # The one implementation: no backend class defines its own from_options.
+        owners = [c.__name__ for c in type(made).__mro__ if "from_options" in vars(c)]
+        assert owners == ["Backend"]
     finally:
         for b in (made, rebuilt, unpickled):
             b.close()

@@ -36,6 +36,7 @@ MODULES = {
     "sql-blob": "storeroom.backends.sql.errors",
     "sql-query": "storeroom.backends.sqlquery.errors",
     "http": "storeroom.backends.http.errors",
+    "azure": "storeroom.backends.azure.errors",
 }
 
 
@@ -69,6 +70,7 @@ def test_every_table_has_the_one_entry_point(backend: str) -> None:
     module = importlib.import_module(MODULES[backend])
     old = {"map_os_error", "map_error", "classify", "failure_error", "map_db_error"}
     old |= {"map_query_error", "conversion_error", "map_status", "map_exception"}
+    old |= {"map_azure_error"}
     assert not old & set(vars(module)), "old entry points are gone"
 
 
@@ -206,3 +208,26 @@ def test_http_maps_real_error_answers_and_a_refused_connection() -> None:
         _get("http://127.0.0.1:9", "/", {})
     down = table.map(refused.value, "a/b.txt", operation="read")
     assert down.retryable and down.backend == "http"
+
+
+# spec: BACKEND-033
+def test_azure_maps_a_real_error_from_azurite() -> None:
+    from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+    from azure.storage.blob import BlobServiceClient
+
+    conn_str = _env("STOREROOM_TEST_AZURE_CONNECTION_STRING")
+    service = BlobServiceClient.from_connection_string(conn_str)
+    container = service.get_container_client(f"errtable-{uuid.uuid4().hex[:10]}")
+    try:
+        container.create_container()
+    except ResourceExistsError:  # the SDK retried a create the server had already done
+        pass
+    try:
+        with pytest.raises(ResourceNotFoundError) as caught:
+            container.get_blob_client("a/missing.txt").download_blob().readall()
+        err = _table("azure").map(caught.value, "a/missing.txt", operation="read")
+    finally:
+        container.delete_container()
+    _check(err, NotFound, "a/missing.txt", "azure")
+    key = conn_str.split("AccountKey=")[1].split(";")[0]
+    assert key not in str(err) and key not in repr(err)

@@ -82,13 +82,6 @@ class AzureBackend(Backend):
     def __init__(self, container: str, **options: Any) -> None:
         self._setup(AzureOptions.parse({"container": container, **options}))
 
-    @classmethod
-    def from_options(cls, opts: AzureOptions) -> AzureBackend:
-        """Build the backend from parsed options."""
-        self = cls.__new__(cls)
-        self._setup(opts)
-        return self
-
     def _setup(self, opts: AzureOptions) -> None:
         #: The options as given; pickling rebuilds the backend from them.
         self.options = opts

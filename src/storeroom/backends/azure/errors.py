@@ -10,12 +10,11 @@ class hierarchy. obstore's exceptions (``engine = "obstore"``) are looked up by
 class name (``OBSTORE_ERRORS``): their text echoes URLs and response bodies.
 
 ``TABLE.map(exc, key, operation=...)`` is the one entry point;
-``map_azure_error`` is an alias kept for existing callers.
 """
 
 from __future__ import annotations
 
-from storeroom.backends._errtable import ErrorRow, from_row
+from storeroom.backends._errtable import ErrorRow, ErrorTable
 from storeroom.errors import (
     AlreadyExists,
     BackendUnavailable,
@@ -25,10 +24,9 @@ from storeroom.errors import (
     NotFound,
     PermissionDenied,
     StoreroomError,
-    UnexpectedError,
 )
 
-__all__ = ["BACKEND", "OBSTORE_ERRORS", "TABLE", "AzureErrorTable", "map_azure_error"]
+__all__ = ["BACKEND", "OBSTORE_ERRORS", "TABLE", "AzureErrorTable"]
 
 BACKEND = "azure"
 
@@ -154,15 +152,23 @@ def _row(exc: BaseException, reading: bool) -> Row | None:
     return None
 
 
-class AzureErrorTable:
+class AzureErrorTable(ErrorTable):
     """The azure backend's one error table: SDK and obstore failures to storeroom errors."""
 
     backend = BACKEND
+    unknown = "unexpected Azure error: {detail}"
+
+    def lookup(self, exc: BaseException, reading: bool = False) -> tuple[Row | None, str]:
+        """The row of ``exc`` and a short detail (HTTP status and code, or the type name)."""
+        status = getattr(exc, "status_code", None)
+        code = error_code(exc) or ""
+        what = f"HTTP {status} {code}".strip() if status else type(exc).__name__
+        return _row(exc, reading), what
 
     def map(
         self,
         exc: BaseException,
-        key: str,
+        key: str | None,
         *,
         operation: str | None = None,
         reading: bool = False,
@@ -174,22 +180,11 @@ class AzureErrorTable:
         """
         if isinstance(exc, StoreroomError):
             return exc
-        row = _row(exc, reading)
+        row, detail = self.lookup(exc, reading)
         if row is None:
-            status = getattr(exc, "status_code", None)
-            code = error_code(exc) or ""
-            what = f"HTTP {status} {code}".strip() if status else type(exc).__name__
-            return UnexpectedError(
-                f"unexpected Azure error: {what}", path=key, backend=BACKEND, operation=operation
-            )
-        return from_row(row, backend=BACKEND, key=key, operation=operation)
+            return self.unexpected(self.unknown.format(detail=detail), key, operation)
+        return self.build(row, key, operation)
 
 
 TABLE = AzureErrorTable()
 
-
-def map_azure_error(
-    exc: BaseException, key: str, *, operation: str | None = None, reading: bool = False
-) -> StoreroomError:
-    """Alias of ``TABLE.map`` for existing callers (main unifies the tables at merge)."""
-    return TABLE.map(exc, key, operation=operation, reading=reading)
