@@ -108,9 +108,7 @@ def test_error_table_exception_types_and_reads() -> None:
     changed = TABLE.map(_http_error(412, "ConditionNotMet"), "k", reading=True)
     assert isinstance(changed, BackendUnavailable) and changed.retryable
     # The code decides, not the exception class the SDK picked.
-    assert type(TABLE.map(_http_error(409, "BlobNotFound", ResourceExistsError), "k")) is (
-        NotFound
-    )
+    assert type(TABLE.map(_http_error(409, "BlobNotFound", ResourceExistsError), "k")) is NotFound
     assert type(TABLE.map(_http_error(404, None, ResourceNotFoundError), "k")) is NotFound
 
 

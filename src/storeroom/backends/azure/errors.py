@@ -187,4 +187,3 @@ class AzureErrorTable(ErrorTable):
 
 
 TABLE = AzureErrorTable()
-
