@@ -6,6 +6,8 @@ at the right chunk, seeks and ranges still exact.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -194,3 +196,19 @@ def test_a_sequential_read_over_s3_is_pipelined_and_exact(tmp_path: Path) -> Non
                 assert head + reader.read() == data
         finally:
             layer.delete(key)
+
+
+def test_the_layer_initialises_libsodium_so_it_runs_its_simd_code() -> None:
+    # spec: CRYPT-065
+    code = (
+        "from storeroom import Store\n"
+        "from storeroom.backends.memory import MemoryBackend\n"
+        "from storeroom.layers import CryptLayer\n"
+        "store = Store(CryptLayer(MemoryBackend(), password='p'))\n"
+        "store.write('f', b'x' * 100)\n"
+        "assert store.read_bytes('f') == b'x' * 100\n"
+        "from nacl import _sodium\n"
+        "print(_sodium.lib.sodium_init())\n"  # 1: already initialised, 0: this call did it
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"

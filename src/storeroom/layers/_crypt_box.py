@@ -33,6 +33,8 @@ class Box:
     def __init__(self, key: bytes) -> None:
         self.key = key
         self._out = bytearray()
+        # sodium_init picks libsodium's SIMD code (about twice the reference code's speed).
+        importlib.import_module("nacl.bindings").sodium_init()
         try:
             sodium = importlib.import_module("nacl._sodium")  # PyNaCl's cffi module
             self._ffi: Any = sodium.ffi
