@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from storeroom.backend import Source, iter_source
 from storeroom.errors import ConfigError, DecryptionError, StoreroomError
 from storeroom.layers._crypt_box import BLOCK, CHUNK, NONCE, TAG, Box
+from storeroom.layers._crypt_pipeline import Pipeline
 from storeroom.layers._crypt_prefetch import Prefetcher
 
 __all__ = [
@@ -197,6 +198,8 @@ class _Stream(io.RawIOBase):
 BATCH = 16
 #: Read ahead when fetching a batch takes at least this share of the time opening it.
 PREFETCH_SHARE = 0.25
+#: Plain bytes read on sequentially before batches are opened ahead on the pool (CRYPT-064).
+PIPELINE_AFTER = 2 * BATCH * CHUNK
 
 
 class SealingReader(_Stream):
@@ -283,25 +286,51 @@ class OpeningReader(_Stream):
         self._pos = first * CHUNK + skip
         self._ahead: Prefetcher | None = None
         self._timing = [0.0, 0.0, 0]  # seconds fetching, seconds opening, full batches
+        self._pipe: Pipeline | None = None
+        self._streamed = 0  # plain bytes handed out since the open or the last seek
 
     def _next(self, want: int) -> bytes:
         if self._left is not None and self._left <= 0:
             return b""
         if self._left is not None:  # read no chunk past the range
             want = min(want, self._left)
-        batch = max(1, min(BATCH, -(-(want + self._skip) // CHUNK)))
-        t0 = time.perf_counter()
+        if self._pipe is None and self._streamed >= PIPELINE_AFTER:
+            fail = self._error
+            self._pipe = Pipeline(self._box, self._fetch_batch, fail, self._start, self._index)
+        if self._pipe is not None:
+            plain, count = self._pipe.next()
+        else:
+            plain, count = self._open_here(want)
+        if not count:
+            return b""
+        self._index += count
+        if self._skip:
+            plain, self._skip = plain[self._skip :], 0
+        if self._left is not None:
+            if len(plain) > self._left:
+                plain = plain[: self._left]
+            self._left -= len(plain)
+        self._streamed += len(plain)
+        return plain or self._next(want)
+
+    def _fetch_batch(self, size: int = BATCH * BLOCK) -> bytes:
+        """The next ``size`` stored bytes (a batch if read ahead); errors name the plain key."""
         try:
             if self._ahead is not None:
-                sealed = self._ahead.get()
-            else:
-                sealed = read_full(self._inner, batch * BLOCK)
+                return self._ahead.get()
+            return read_full(self._inner, size)
         except StoreroomError as exc:  # name the plain key, not the stored one
             if self._name:
                 exc.path = self._name
             raise
+
+    def _open_here(self, want: int) -> tuple[bytes, int]:
+        """Fetch and open the chunks ``want`` needs on this thread (spread over the pool)."""
+        batch = max(1, min(BATCH, -(-(want + self._skip) // CHUNK)))
+        t0 = time.perf_counter()
+        sealed = self._fetch_batch(batch * BLOCK)
         if not sealed:
-            return b""
+            return b"", 0
         if len(sealed) % BLOCK and len(sealed) % BLOCK <= TAG:
             raise self._error("the file ends inside a chunk's tag (truncated)")
         t1 = time.perf_counter()
@@ -310,14 +339,7 @@ class OpeningReader(_Stream):
             self._judge(t1 - t0, time.perf_counter() - t1)
         if bad is not None:
             raise self._error(f"chunk {bad} failed authentication")
-        self._index += -(-len(sealed) // BLOCK)
-        if self._skip:
-            plain, self._skip = plain[self._skip :], 0
-        if self._left is not None:
-            if len(plain) > self._left:
-                plain = plain[: self._left]
-            self._left -= len(plain)
-        return plain or self._next(want)
+        return plain, -(-len(sealed) // BLOCK)
 
     def _judge(self, fetching: float, opening: float) -> None:
         """After two full batches, read ahead if fetching costs ``PREFETCH_SHARE`` of opening."""
@@ -329,6 +351,10 @@ class OpeningReader(_Stream):
             self._ahead = Prefetcher(lambda: read_full(inner, BATCH * BLOCK))
 
     def _stop_ahead(self) -> None:
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe = None
+        self._streamed = 0
         if self._ahead is not None:
             self._ahead.stop()
             self._ahead = None
