@@ -91,3 +91,24 @@ def test_sync_from_a_local_folder_skips_an_open_transactions_staging_folder(
         assert any((tmp_path / "d").rglob("s1"))  # the staged file is on disk
         actions = plan(str(tmp_path / "d"), Store(MemoryBackend()))
         assert sorted(str(a.path) for a in actions) == ["real.txt"]
+
+
+# spec: TXN-046
+def test_azure_with_a_hierarchical_namespace_offers_no_transactions() -> None:
+    import os
+
+    from storeroom.backends.azure import AzureBackend
+    from storeroom.capabilities import Capability
+    from storeroom.errors import CapabilityNotSupported
+
+    conn = os.environ.get("STOREROOM_TEST_AZURE_CONNECTION_STRING")
+    if not conn:
+        pytest.fail("STOREROOM_TEST_AZURE_CONNECTION_STRING is not set (scripts/services up)")
+    flat = AzureBackend("txn-flat", connection_string=conn, hns=False)
+    hns = AzureBackend("txn-hns", connection_string=conn, hns=True)  # no request is made
+    assert Capability.TRANSACTION in flat.capabilities
+    assert Capability.TRANSACTION not in hns.capabilities
+    with pytest.raises(CapabilityNotSupported):
+        Store(hns).transaction()
+    flat.close()
+    hns.close()

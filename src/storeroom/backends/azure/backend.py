@@ -63,7 +63,11 @@ _FLAT_CAPS = ALL_GATES | frozenset(
     }
 )
 #: HNS writes go through the DFS API, which storeroom does not make conditional (COND-044).
-_HNS_CAPS = (_FLAT_CAPS - {Capability.CONDITIONAL_WRITE}) | {Capability.ATOMIC_MOVE}
+#: Transactions are not offered on HNS: untestable here (no Data Lake API in Azurite) and
+#: without conditional deletes the commit lock could not be broken safely (TXN-046).
+_HNS_CAPS = (_FLAT_CAPS - {Capability.CONDITIONAL_WRITE, Capability.TRANSACTION}) | {
+    Capability.ATOMIC_MOVE
+}
 
 
 class AzureBackend(Backend):
