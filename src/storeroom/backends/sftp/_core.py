@@ -148,6 +148,10 @@ class SFTPCore:
         except Exception:
             pass
 
+    def ping(self) -> None:
+        """One request: the server answers and the login works."""
+        self.call("ping", "", lambda c: c.sftp.normalize("."))
+
     def close(self) -> None:
         """Close idle connections; the pool reconnects lazily when used again."""
         self.pool.close()

@@ -130,7 +130,7 @@ class SFTPBackend(Backend):
 
     def ping(self) -> None:
         """One request: the server answers and the login works."""
-        self._core.call("ping", "", lambda c: c.sftp.normalize("."))
+        self._core.ping()
 
     def native_path(self, key: str) -> str:
         o = self.options
