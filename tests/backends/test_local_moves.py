@@ -1,7 +1,9 @@
-"""Racing moves of one file keep exactly one copy (backends declaring ATOMIC_MOVE).
+"""Racing moves of one file keep exactly one copy, on both ways ``local`` claims a name.
 
-``assert_one_move_wins`` is reusable for any backend; this module runs it on
-the local backend (both ways it claims a name), memory and SQLite.
+The rule itself is checked on every ATOMIC_MOVE target by the conformance suite
+(``ConcurrencySuite.test_racing_moves_of_one_file_keep_exactly_one_copy``); here it
+runs on the two kernel paths of the local backend, ``renameat2(RENAME_NOREPLACE)``
+and the forced hard-link + unlink fallback, which a target cannot select.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import pytest
 
 from storeroom import Store
 from storeroom.backends.local import LocalBackend, _fdpath
-from storeroom.backends.memory import MemoryBackend
-from storeroom.backends.sql import SQLBlobBackend
 from storeroom.capabilities import Capability
 from storeroom.errors import NotFound
 
@@ -65,13 +65,9 @@ def assert_one_move_wins(store: Store, *, overwrite: bool, trials: int = TRIALS)
         assert store.read_bytes(left[0]) == b"payload %d" % trial
 
 
-@pytest.fixture(params=["local-renameat2", "local-link+unlink", "memory", "sqlite"])
+@pytest.fixture(params=["local-renameat2", "local-link+unlink"])
 def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
-    """Local (with ``renameat2``, and with the hard-link fallback forced), memory, SQLite."""
-    if request.param == "memory":
-        return Store(MemoryBackend())
-    if request.param == "sqlite":
-        return Store(SQLBlobBackend(url=f"sqlite:///{tmp_path / 'blobs.db'}"))
+    """Local with ``renameat2``, and with the hard-link fallback forced."""
     store = Store(LocalBackend(root=str(tmp_path / "root"), durable=False))
     store.exists("x")  # opens the root: the kernel's calls are known from here on
     if request.param == "local-link+unlink":

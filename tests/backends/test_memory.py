@@ -171,29 +171,6 @@ def test_failed_operations_change_nothing(backend: MemoryBackend) -> None:
     assert snapshot(backend) == before
 
 
-def test_racing_create_only_writers_exactly_one_wins(backend: MemoryBackend) -> None:
-    # spec: MEM-011, MEM-020
-    threads = 16
-    barrier = threading.Barrier(threads)
-    wins: list[int] = []
-
-    def worker(i: int) -> None:
-        barrier.wait()
-        try:
-            backend.write("race", bytes([i]) * 1000)
-            wins.append(i)
-        except AlreadyExists:
-            pass
-
-    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    assert len(wins) == 1
-    assert backend.open_read("race").read() == bytes([wins[0]]) * 1000
-
-
 def test_metadata_round_trip(backend: MemoryBackend) -> None:
     # spec: MEM-012
     meta = {"owner": "ana", "kind": "report"}

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import io
 import os
 import pickle
 import signal
 import socket
 import subprocess
-import threading
 import time
 import urllib.request
 import uuid
@@ -160,29 +158,6 @@ def test_timestamps_parse_like_botocore() -> None:
 
 
 @needs_server
-def test_create_only_race_has_one_winner() -> None:
-    """S3-011: If-None-Match makes concurrent create-only PUTs pick exactly one winner."""
-    store = _store()
-    outcomes: list[str] = []
-    barrier = threading.Barrier(8)
-
-    def put(n: int) -> None:
-        barrier.wait()
-        try:
-            store.write("race.bin", bytes([n]) * 1000)
-            outcomes.append("won")
-        except AlreadyExists:
-            outcomes.append("lost")
-
-    threads = [threading.Thread(target=put, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(outcomes) == ["lost"] * 7 + ["won"]
-
-
-@needs_server
 def test_create_only_multipart_race_has_one_winner() -> None:
     """S3-011: the multipart completion is conditional too."""
     store = _store(part_size=5 * MiB, multipart_threshold=0)
@@ -229,22 +204,14 @@ def test_multipart_aborted_on_failing_source() -> None:
 
 
 @needs_server
-def test_ranged_reads_and_write_results() -> None:
-    """S3-014, S3-015: Range GETs, empty ranges, ETag in results and listings."""
+def test_write_results_carry_the_etag() -> None:
+    """S3-015: the ETag of a write is the one of head and listings (ranges: conformance)."""
     store = _store()
     result = store.write("r.bin", b"0123456789", metadata={"owner": "alice"})
     assert result.etag and result.size == 10
-    assert store.read_range("r.bin", 3, 6) == b"345"
-    assert store.read_range("r.bin", 8) == b"89"
-    assert store.read_range("r.bin", 20, 30) == b""
-    with store.read_seekable("r.bin") as fh:
-        fh.seek(-2, io.SEEK_END)
-        assert fh.read() == b"89"
     info = store.get_file_info("r.bin")
     assert info.etag == result.etag and dict(info.metadata or {}) == {"owner": "alice"}
     assert [f.etag for f in store.list_files("")] == [result.etag]
-    store.write("empty.bin", b"")
-    assert store.read_range("empty.bin", 0, 5) == b""
 
 
 @needs_server
@@ -260,18 +227,12 @@ def test_version_id_on_versioned_bucket() -> None:
 
 @needs_server
 def test_server_side_copy_keeps_metadata() -> None:
-    """S3-016: copy is server side and keeps user metadata; create-only copy is conditional."""
+    """S3-016: copy is server side and keeps user metadata."""
     store = _store()
     store.write("c/src.bin", b"copy me", metadata={"tag": "t"})
-    store.write("c/other.bin", b"other")
     store.copy("c/src.bin", "c/dst.bin")
     assert store.read_bytes("c/dst.bin") == b"copy me"
     assert dict(store.get_file_info("c/dst.bin").metadata or {}) == {"tag": "t"}
-    with pytest.raises(AlreadyExists):
-        store.copy("c/src.bin", "c/other.bin")
-    assert store.read_bytes("c/other.bin") == b"other"
-    store.copy("c/src.bin", "c/other.bin", overwrite=True)
-    assert store.read_bytes("c/other.bin") == b"copy me"
 
 
 @needs_server

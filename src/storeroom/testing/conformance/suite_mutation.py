@@ -108,6 +108,18 @@ class MoveCopySuite:
             getattr(store, method)("d", "e")
         assert tree(store) == {"d/f.bin": b"f"}
 
+    # spec: STORE-013, STORE-028, STORE-029
+    @requires_real_folders
+    @pytest.mark.parametrize("method", METHODS)
+    def test_onto_a_folder_is_invalid_path(self, store: Store, method: str) -> None:
+        store.write("src.bin", b"s")
+        store.write("d/inner.bin", b"inner")
+        for overwrite in (False, True):
+            with pytest.raises(InvalidPath):
+                getattr(store, method)("src.bin", "d", overwrite=overwrite)
+        assert store.is_folder("d")
+        assert tree(store) == {"d/inner.bin": b"inner", "src.bin": b"s"}
+
     # spec: STORE-028, STORE-036
     @requires(C.MOVE)
     def test_move_between_child_views(self, store: Store) -> None:

@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import pytest
 
 from storeroom.capabilities import Capability as C
-from storeroom.errors import AlreadyExists
+from storeroom.errors import AlreadyExists, NotFound
 from storeroom.registry import Registry
 from storeroom.store import Store
 from storeroom.testing.conformance._helpers import paths
@@ -96,6 +96,44 @@ class ConcurrencySuite:
             for future in [pool.submit(overwrite, n) for n in range(THREADS)]:
                 future.result()
         assert store.read_bytes("shared.bin") in payloads
+
+    # spec: STORE-028, BACKEND-013
+    @requires(C.MOVE, C.ATOMIC_MOVE)
+    @pytest.mark.parametrize("overwrite", [False, True])
+    def test_racing_moves_of_one_file_keep_exactly_one_copy(
+        self, store: Store, overwrite: bool
+    ) -> None:
+        for trial in range(10):
+            folder = f"race{trial}"
+            store.write(f"{folder}/src.bin", b"payload %d" % trial)
+            barrier = threading.Barrier(THREADS)
+            outcomes: list[str] = [""] * THREADS
+
+            def mover(
+                n: int,
+                folder: str = folder,
+                barrier: threading.Barrier = barrier,
+                outcomes: list[str] = outcomes,
+            ) -> None:
+                barrier.wait()
+                try:
+                    store.move(f"{folder}/src.bin", f"{folder}/dst{n}.bin", overwrite=overwrite)
+                    outcomes[n] = "won"
+                except NotFound:
+                    outcomes[n] = "lost"
+                except Exception as exc:
+                    outcomes[n] = f"{type(exc).__name__}: {exc}"
+
+            threads = [threading.Thread(target=mover, args=(n,)) for n in range(THREADS)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert outcomes.count("won") == 1, (trial, outcomes)
+            assert outcomes.count("lost") == THREADS - 1, (trial, outcomes)
+            winner = f"{folder}/dst{outcomes.index('won')}.bin"
+            assert paths(store.list_files(folder)) == [winner], trial
+            assert store.read_bytes(winner) == b"payload %d" % trial
 
 
 @requires(C.READ, C.WRITE)
