@@ -13,6 +13,8 @@ the same transaction.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -171,7 +173,7 @@ def _sqlite_events(engine: Engine, busy_ms: int) -> None:
         cur = dbapi_conn.cursor()
         try:
             cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            cur.execute("PRAGMA journal_mode = WAL")
+            _to_wal(cur, busy_ms / 1000)
             cur.execute("PRAGMA synchronous = NORMAL")
             # Debian builds SQLite with secure_delete on, which zeroes every freed
             # page: replacing a chunked file would write its size twice.
@@ -204,3 +206,23 @@ def make_engine(opts: SQLBlobOptions) -> Engine:
     if url.get_backend_name() == "sqlite":
         _sqlite_events(engine, int(opts.busy_timeout * 1000))
     return engine
+
+
+def _to_wal(cur: Any, wait: float) -> None:
+    """Switch a fresh file to WAL, waiting out processes that hold it meanwhile.
+
+    The switch needs the file to itself, and SQLite may answer "database is
+    locked" at once (without its busy handler) while another process is making
+    the same switch; retry for up to the busy timeout (SQL-003a).
+    """
+    deadline = time.monotonic() + max(wait, 1.0)
+    delay = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
