@@ -37,7 +37,9 @@ def _first_use(url: str, table: str, index: int, barrier: Any, results: Any) -> 
 
 
 def _race(url: str, table: str) -> list[tuple[int, str]]:
-    ctx = mp.get_context("fork")
+    # spawn, not fork: a child forked while one of the suite's threads holds a lock
+    # (an event loop, a logging handler) can hang before it ever touches SQLite.
+    ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
     procs = [
@@ -46,7 +48,7 @@ def _race(url: str, table: str) -> list[tuple[int, str]]:
     ]
     for proc in procs:
         proc.start()
-    outcomes = [results.get(timeout=60) for _ in procs]
+    outcomes = [results.get(timeout=150) for _ in procs]
     for proc in procs:
         proc.join(timeout=30)
     return sorted(outcomes)
